@@ -1,0 +1,143 @@
+"""Command line: `apexscan scan`, `apexscan rules`, `apexscan init`.
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .model import Finding
+from .policy import PolicyError, load_policy
+from .project import UsageError, discover
+from .report.json_report import render_json
+from .report.sarif import dumps_sarif, render_sarif
+from .report.text import render_diagnostics, render_text
+from .rules import load_catalog
+from .scan import scan as run_scan
+
+LEVELS = {"note": 0, "warning": 1, "error": 2}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="apexscan")
+def main() -> None:
+    """Find paths from sensitive Salesforce data to LLM APIs outside your jurisdiction."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "sarif", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to this file instead of standard output.")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Policy file (default: apexscan.toml at the project root, if present).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error",
+              show_default=True, help="Exit 1 when a finding at or above this level is reported.")
+@click.option("--strict", is_flag=True, hidden=True, help="Raise on unknown syntax (for tests).")
+def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
+         fail_on: str, strict: bool) -> None:
+    """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
+    try:
+        project = discover(list(paths) or [Path(".")])
+        if policy_path is not None and not policy_path.is_file():
+            raise UsageError(f"{policy_path}: policy file not found")
+        policy = load_policy(policy_path, project.root)
+    except (UsageError, PolicyError) as exc:
+        _fail(str(exc))
+    if not project.files:
+        _fail(f"{project.root}: no Apex classes, triggers or metadata files found "
+              "(is this a Salesforce DX project?)")
+    result = run_scan(project, policy, strict=strict)
+    catalog = load_catalog()
+    if fmt == "sarif":
+        texts = _file_texts(project.root, result.findings)
+        doc = dumps_sarif(render_sarif(result.findings, catalog, result.diagnostics,
+                                       tool_version=__version__, source_root=project.root,
+                                       file_texts=texts))
+    elif fmt == "json":
+        doc = render_json(result.findings, catalog, result.diagnostics)
+    else:
+        doc = render_text(result.findings, catalog, result.diagnostics, color=False)
+    if fmt == "text" and result.diagnostics:
+        click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
+    if output is not None:
+        _write_atomic(output, doc)
+    else:
+        click.echo(doc, nl=not doc.endswith("\n"))
+    sys.exit(1 if _fails(result.findings, catalog, fail_on) else 0)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+def rules(fmt: str) -> None:
+    """List the rule catalog."""
+    catalog = load_catalog()
+    for rule in catalog:
+        if fmt == "markdown":
+            click.echo(f"## {rule.id} {rule.name}\n\n{rule.help_markdown}\n")
+        else:
+            cwe = ", ".join(f"CWE-{c}" for c in rule.cwe)
+            click.echo(f"{rule.id}  {rule.level:<7}  {rule.name}  ({cwe})\n    {rule.short_description}")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=".")
+@click.option("--force", is_flag=True, help="Overwrite an existing apexscan.toml.")
+def init(folder: Path, force: bool) -> None:
+    """Write a commented starter policy (apexscan.toml) into FOLDER."""
+    target = folder / "apexscan.toml"
+    if target.exists() and not force:
+        _fail(f"{target} already exists (use --force to overwrite)")
+    if not folder.is_dir():
+        _fail(f"{folder}: no such folder")
+    template = files("apexscan.data").joinpath("policy_template.toml").read_text("utf-8")
+    _write_atomic(target, template)
+    click.echo(f"wrote {target}")
+
+
+def _fails(findings: tuple[Finding, ...], catalog, fail_on: str) -> bool:
+    if fail_on == "never":
+        return False
+    threshold = LEVELS[fail_on]
+    return any(LEVELS[f.level or catalog[f.rule_id].level] >= threshold for f in findings)
+
+
+def _file_texts(root: Path, findings: tuple[Finding, ...]) -> dict[str, str]:
+    texts = {}
+    for f in findings:
+        rel = f.location.path
+        if rel not in texts:
+            try:
+                texts[rel] = (root / rel).read_text("utf-8", errors="replace")
+            except OSError:
+                texts[rel] = ""
+    return texts
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write the whole report or nothing: a crash never leaves half a SARIF file behind."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _fail(f"{path}: cannot write report: {exc.strerror or exc}")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"apexscan: error: {message}", err=True)
+    sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

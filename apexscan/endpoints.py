@@ -1,0 +1,208 @@
+"""Where a request goes: symbolic string expressions -> URLs -> classified destinations.
+
+String values are computed on demand from the definitions `link.py` collected (literals,
+constants, parameters at every call site, returns, Custom Labels, Custom Metadata records,
+Named Credentials). Anything read at run time stays a hole, named in the message, and the
+destination is then "unknown" — never "safe".
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from itertools import product
+
+from .facts import Ref, StrExpr
+from .model import Destination, Verdict
+
+HOLE = "\x00"  # a part of the string that cannot be known from the project
+MAX_VALUES = 8  # candidate strings kept per expression (a union, e.g. a ternary or several callers)
+MAX_DEPTH = 12
+
+
+@dataclass(frozen=True, slots=True)
+class StrValue:
+    text: str  # with HOLE where a part is unknown
+    how: tuple[str, ...]  # where the known parts came from ("constant OpenAiClient.ENDPOINT" ...)
+    unknown: tuple[str, ...]  # what the holes are ("custom setting AI_Settings__c.getOrgDefaults()")
+
+
+class Resolver:
+    """Evaluates string expressions over a linked program and the project's metadata."""
+
+    def __init__(self, linker, metadata, classify, llm_path, name_hint):
+        self.linker = linker
+        self.metadata = metadata
+        self.classify = classify  # url -> Destination
+        self.llm_path = llm_path  # path -> evidence text or ""
+        self.name_hint = name_hint  # name -> evidence text or ""
+        self._memo: dict[str, tuple[StrValue, ...]] = {}
+
+    # --- string values --------------------------------------------------------------------------
+
+    def evaluate(self, expr: StrExpr, context: str, depth: int = 0) -> tuple[StrValue, ...]:
+        values: tuple[StrValue, ...] = (StrValue("", (), ()),)
+        for part in expr:
+            options = self._part(part, context, depth)
+            values = tuple(
+                StrValue(a.text + b.text, _merge(a.how, b.how), _merge(a.unknown, b.unknown))
+                for a, b in product(values, options))[:MAX_VALUES]
+        return values
+
+    def _part(self, part: tuple, context: str, depth: int) -> tuple[StrValue, ...]:
+        kind = part[0]
+        if kind == "lit":
+            return (StrValue(part[1], (), ()),)
+        if kind == "choice":
+            return (self.evaluate(part[1], context, depth) + self.evaluate(part[2], context, depth))[:MAX_VALUES]
+        if kind == "label":
+            label = self.metadata.label(part[1])
+            if label is None:
+                return (StrValue(HOLE, (), (f"Custom Label {part[1]} is not in this project",)),)
+            return (StrValue(label.value, (f"Custom Label {label.name}",), ()),)
+        if kind == "cmdt":
+            return self._cmdt(part[1], part[2], part[3])
+        if kind == "setting":
+            return (StrValue(HOLE, (), (f"custom setting read at run time: {part[1]}",)),)
+        if kind == "orgurl":
+            return (StrValue("https://org.my.salesforce.com", ("the org's own URL",), ()),)
+        if kind == "ref":
+            return self._ref(part[1], context, depth)
+        if kind == "call":
+            return self._node(f"@call:{part[1]}", context, depth, part[1])
+        return (StrValue(HOLE, (), (f"value computed at run time: {part[1]}",)),)
+
+    def _ref(self, ref: Ref, context: str, depth: int) -> tuple[StrValue, ...]:
+        node, _, rest = self.linker.place(ref, context)
+        if rest:
+            # rec.Endpoint__c where rec = X__mdt.getInstance('Name')
+            out: list[StrValue] = []
+            for expr, _ctx in self.linker.strdefs.get(node, ()):
+                if len(expr) == 1 and expr[0][0] == "cmdtrec" and len(rest) == 1:
+                    out.extend(self._cmdt(expr[0][1], expr[0][2], rest[0]))
+            if out:
+                return tuple(out[:MAX_VALUES])
+            return (StrValue(HOLE, (), (f"field {'.'.join(rest)} of a value read at run time",)),)
+        return self._node(node, context, depth, node)
+
+    def _node(self, node: str, context: str, depth: int, label: str) -> tuple[StrValue, ...]:
+        if node.startswith("@call:"):
+            site = node[len("@call:"):]
+            callees = self.linker.call_targets.get(site, [])
+            if not callees:
+                return (StrValue(HOLE, (), (f"result of a platform call ({site.split(':', 1)[-1]})",)),)
+            out: list[StrValue] = []
+            for fn in callees:
+                out.extend(self._node(f"{fn.fid}#return", fn.cls, depth, fn.display))
+            return tuple(out[:MAX_VALUES])
+        if node in self._memo:
+            return self._memo[node]
+        if depth > MAX_DEPTH:
+            return (StrValue(HOLE, (), ("value passed through too many steps",)),)
+        self._memo[node] = (StrValue(HOLE, (), ("a value that depends on itself",)),)  # cycle guard
+        defs = self.linker.strdefs.get(node, ())
+        out = []
+        for expr, ctx in defs:
+            out.extend(self.evaluate(expr, ctx, depth + 1))
+        if not out:
+            out = [StrValue(HOLE, (), (f"{_display_node(node)} is not set in this project",))]
+        elif node.startswith("F:"):
+            const = _display_node(node)
+            out = [replace(v, how=_merge((f"constant {const}",), v.how)) if HOLE not in v.text else v
+                   for v in out]
+        result = tuple(_dedupe(out)[:MAX_VALUES])
+        self._memo[node] = result
+        return result
+
+    def _cmdt(self, type_name: str, record: str | None, field_name: str) -> tuple[StrValue, ...]:
+        found = ([self.metadata.cmdt_record(type_name, record)] if record
+                 else list(self.metadata.cmdt_type_records(type_name)))
+        records = [(f"{r.type}.{r.record}.{v.field}", v.value) for r in found if r is not None
+                   for v in r.values if v.field.lower() == field_name and v.value is not None]
+        if not records:
+            where = f"{type_name}__mdt.{record or '*'}.{field_name}"
+            return (StrValue(HOLE, (), (f"Custom Metadata {where} is not in this project",)),)
+        return tuple(StrValue(v, (f"Custom Metadata {name}",), ()) for name, v in records[:MAX_VALUES])
+
+    # --- destinations ---------------------------------------------------------------------------
+
+    def destinations(self, values: tuple[StrValue, ...]) -> tuple[Destination, ...]:
+        return tuple(self.destination(v) for v in values)
+
+    def destination(self, value: StrValue) -> Destination:
+        text = value.text
+        shown = text.replace(HOLE, "{?}")
+        how = "; ".join(value.how) or "literal"
+        if text.lower().startswith("callout:"):
+            return self._callout(value, shown)
+        if text.startswith("/") or "org.my.salesforce.com" in text:
+            return Destination(shown, "", "", "", "", Verdict.IN_ORG, how or "relative URL")
+        host_part = text.split(HOLE, 1)[0]
+        if HOLE in text and not _has_host(host_part):
+            return self._unresolved(value, shown, "; ".join(value.unknown), text)
+        return self._classified(text, shown, how)
+
+    def _classified(self, url: str, shown: str, how: str) -> Destination:
+        dest = replace(self.classify(url.replace(HOLE, "")), url=shown, how=how)
+        if dest.verdict == Verdict.NOT_LLM:
+            hint = self.llm_path(url.replace(HOLE, "/"))
+            if hint:  # a host we do not know, serving an LLM-shaped API (a self-hosted gateway)
+                return replace(dest, verdict=Verdict.UNKNOWN, evidence=(hint,),
+                               note=f"{dest.host} is not a known LLM provider, but {hint}.")
+        return dest
+
+    def _callout(self, value: StrValue, shown: str) -> Destination:
+        rest = value.text[len("callout:"):]
+        name = re.split(r"[/?]", rest, maxsplit=1)[0]
+        path = rest[len(name):]
+        if HOLE in name or not name:
+            reason = "Named Credential name read at run time" + (
+                f" ({'; '.join(value.unknown)})" if value.unknown else "")
+            return self._unresolved(value, shown, reason, path)
+        nc = self.metadata.named_credential(name)
+        if nc is None or not nc.url:
+            reason = (f"Named Credential {name} is not in this project" if nc is None
+                      else f"Named Credential {name} has no URL in this project")
+            return self._unresolved(value, shown, reason, path, name)
+        url = nc.url.rstrip("/") + (path if path.startswith(("/", "?")) or not path else "/" + path)
+        return self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {nc.name}")
+
+    def _unresolved(self, value: StrValue, shown: str, reason: str, path: str, name: str = "") -> Destination:
+        evidence = []
+        hint = self.llm_path(path.replace(HOLE, "/"))
+        if hint:
+            evidence.append(hint)
+        if name:
+            hint = self.name_hint(name)
+            if hint:
+                evidence.append(hint)
+        for u in value.unknown:
+            hint = self.name_hint(u)
+            if hint:
+                evidence.append(hint)
+        return Destination(shown, "", "", "", "", Verdict.UNKNOWN, f"unresolved: {reason}",
+                           evidence=tuple(_dedupe(evidence)))
+
+
+def _has_host(prefix: str) -> bool:
+    m = re.match(r"^[a-z][a-z0-9+.-]*://([^/?#]+)", prefix, re.IGNORECASE)
+    return bool(m) and (m.end() < len(prefix))
+
+
+def _display_node(node: str) -> str:
+    if node.startswith("F:"):
+        return node[2:]
+    fid, _, name = node.partition("#")
+    return f"{name} in {fid.split('/', 1)[0]}"
+
+
+def _merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    return a + tuple(x for x in b if x not in a)
+
+
+def _dedupe(items):
+    seen, out = set(), []
+    for i in items:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out

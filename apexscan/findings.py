@@ -1,0 +1,136 @@
+"""Arrivals at sinks -> findings: which rule, which fields, which destination, which paths.
+
+The rule table is the cell (what reached the sink) x (where the sink sends it):
+  sensitive fields      x foreign LLM  -> APX-LLM-001 (error)
+  a whole record        x foreign/unknown LLM -> APX-LLM-002 (error), besides the field finding
+  sensitive fields      x LLM of unknown jurisdiction -> APX-LLM-003 (warning)
+  unclassified fields   x foreign LLM  -> APX-LLM-004 (warning)
+  non-sensitive fields  x foreign LLM  -> APX-LLM-005 (note, for the inventory)
+  a literal LLM URL in code (no Named Credential)  -> APX-LLM-006 (note)
+Sovereign, in-org and non-LLM destinations produce no finding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import Destination, FieldClass, FieldRef, Finding, Location, Sensitivity, Step, Verdict
+
+RANK = {Sensitivity.SENSITIVE: 0, Sensitivity.UNKNOWN: 1, Sensitivity.NON_SENSITIVE: 2}
+FIELD_RULE = {Sensitivity.SENSITIVE: "APX-LLM-001", Sensitivity.UNKNOWN: "APX-LLM-004",
+              Sensitivity.NON_SENSITIVE: "APX-LLM-005"}
+
+
+@dataclass(frozen=True, slots=True)
+class DataReach:
+    """One field (or whole record) that reached a sink, with its witness path."""
+
+    field: FieldRef
+    klass: FieldClass
+    whole: bool  # the record was serialized as a whole on the way
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SinkReach:
+    """Everything known at one sink: its data, its destinations and any LLM evidence."""
+
+    location: Location
+    api: str
+    data: tuple[DataReach, ...]
+    destinations: tuple[Destination, ...]
+
+
+def sink_findings(reach: SinkReach) -> list[Finding]:
+    findings: list[Finding] = []
+    if not reach.data:
+        return findings
+    for dest in reach.destinations:
+        if dest.verdict == Verdict.FOREIGN:
+            findings.extend(_foreign(reach, dest))
+        elif dest.verdict == Verdict.UNKNOWN and (dest.evidence or dest.provider):
+            findings.extend(_unknown(reach, dest))
+    return findings
+
+
+def _foreign(reach: SinkReach, dest: Destination) -> list[Finding]:
+    worst = min(RANK[d.klass.sensitivity] for d in reach.data)
+    rule = FIELD_RULE[next(s for s, r in RANK.items() if r == worst)]
+    out = [_finding(rule, reach, dest, reach.data)]
+    wholes = tuple(d for d in reach.data if d.whole)
+    if wholes:
+        out.append(_finding("APX-LLM-002", reach, dest, wholes))
+    return out
+
+
+def _unknown(reach: SinkReach, dest: Destination) -> list[Finding]:
+    sensitive = tuple(d for d in reach.data if d.klass.sensitivity == Sensitivity.SENSITIVE)
+    out = []
+    if sensitive:
+        out.append(_finding("APX-LLM-003", reach, dest, sensitive, confidence="medium"))
+    wholes = tuple(d for d in reach.data if d.whole)
+    if wholes:
+        out.append(_finding("APX-LLM-002", reach, dest, wholes, confidence="medium"))
+    return out
+
+
+def _finding(rule: str, reach: SinkReach, dest: Destination, data: tuple[DataReach, ...],
+             confidence: str = "high") -> Finding:
+    by_field: dict[FieldRef, DataReach] = {}
+    for d in sorted(data, key=lambda d: (str(d.field), len(d.steps))):
+        by_field.setdefault(d.field, d)
+    ordered = sorted(by_field.values(), key=lambda d: (RANK[d.klass.sensitivity], str(d.field)))
+    sink_step = Step(reach.location, f"sent by {reach.api} to {describe(dest)}")
+    paths = tuple(d.steps + (sink_step,) if d.steps[-1] != sink_step else d.steps for d in ordered)
+    if dest.verdict == Verdict.UNKNOWN and not dest.provider:
+        confidence = "low" if not dest.evidence else confidence
+    return Finding(
+        rule_id=rule, location=reach.location, message=_message(rule, reach, dest, ordered),
+        destination=dest, fields=tuple((d.field, d.klass) for d in ordered), paths=paths,
+        confidence=confidence)
+
+
+def describe(dest: Destination) -> str:
+    if dest.host:
+        parts = [p for p in (dest.provider, dest.jurisdiction and f"seat {dest.jurisdiction}",
+                             dest.region and f"region {dest.region}") if p]
+        return f"{dest.host} ({', '.join(parts)})" if parts else dest.host
+    return dest.url or "an endpoint that cannot be determined"
+
+
+def _fields_text(data: list[DataReach], limit: int = 6) -> str:
+    names = [f"{d.field} ({d.klass.category})" if d.klass.sensitivity != Sensitivity.NON_SENSITIVE
+             else str(d.field) for d in data]
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
+def _message(rule: str, reach: SinkReach, dest: Destination, data: list[DataReach]) -> str:
+    fields = _fields_text(data)
+    where = describe(dest)
+    tail = f" Endpoint: {dest.how}." if dest.how else ""
+    if dest.note:
+        tail += f" {dest.note}"
+    if rule == "APX-LLM-001":
+        return (f"Sensitive data reaches a non-sovereign LLM: {fields} sent to {where} by "
+                f"{reach.api}.{tail}")
+    if rule == "APX-LLM-002":
+        objs = sorted({d.field.object for d in data})
+        return (f"A whole {', '.join(objs)} record is serialized into an LLM request to {where}: every "
+                f"queried field is sent, including fields added later.{tail}")
+    if rule == "APX-LLM-003":
+        evidence = "; ".join(dest.evidence) if dest.evidence else "the host is a known LLM provider"
+        return (f"Sensitive data reaches an LLM endpoint whose jurisdiction cannot be determined: "
+                f"{fields} sent to {where} by {reach.api}.{tail} LLM evidence: {evidence}.")
+    if rule == "APX-LLM-004":
+        return (f"Record data of unknown sensitivity reaches a non-sovereign LLM: {fields} sent to "
+                f"{where} by {reach.api}; classify these fields.{tail}")
+    return (f"Non-sensitive record data reaches a non-sovereign LLM: {fields} sent to {where} by "
+            f"{reach.api}.{tail}")
+
+
+def hardcoded_endpoint(location: Location, dest: Destination, text: str) -> Finding:
+    return Finding(
+        rule_id="APX-LLM-006", location=location,
+        message=(f"LLM endpoint {dest.url} ({dest.provider}) is hard-coded ({dest.how}) instead of "
+                 f"a Named Credential: admins cannot see or change where data goes."),
+        destination=dest, paths=((Step(location, f"endpoint set here: {text}"),),))

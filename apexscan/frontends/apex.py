@@ -1,0 +1,1001 @@
+"""Apex classes and triggers -> facts (tree-sitter grammar "apex", SOQL and SOSL included).
+
+One `Lowerer` walks one file. Statements are handled by `stmt_<node type>` methods, expressions by
+`expr_<node type>` methods returning the expression's value as a tuple of `Inflow`s; node types that
+need no logic of their own share `_walk` (statements) or `_no_value` (expressions). Unknown node
+types walk their children, or raise under `strict=True` (the test suite), so a grammar update
+degrades gently and the tests still notice.
+
+Everything decided here depends on this file alone; calls, field types of other classes and
+endpoints are resolved in `link.py`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from tree_sitter import Node
+
+from ..facts import (
+    Assign, Call, ClassInfo, DynamicQuery, EndpointSet, Evidence, FileFacts, Function, Inflow, Param,
+    Ref, Sink, Source, StrDef, StrExpr,
+)
+from ..model import Diagnostic, Location
+from .. import apex_models as M
+from ..parsing import parse
+
+CONCAT = ("collapse", "concatenated")  # the second item only words the path message
+
+
+class StrictError(Exception):
+    """Raised in strict mode for a node type the frontend does not know."""
+
+
+@dataclass
+class Scope:
+    """What a function body can see: its locals and parameters, with their declared types."""
+
+    fid: str
+    cls: str
+    types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ClassCtx:
+    name: str  # lower-case qualified
+    display: str
+    fields: dict[str, str]  # own fields: lower name -> lower type
+    outer: "ClassCtx | None"
+    trigger_object: str = ""
+
+
+def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
+    """Parse and lower one .cls or .trigger file. Never raises except in strict mode."""
+    tree, data, diags = parse("apex", path, data)
+    if tree is None:
+        return FileFacts(path=path, diagnostics=diags)
+    low = Lowerer(path, data, strict)
+    try:
+        low.file(tree.root_node)
+    except RecursionError:
+        return FileFacts(path=path, diagnostics=diags + (
+            Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
+    return low.facts(diags)
+
+
+class Lowerer:
+    def __init__(self, path: str, src: bytes, strict: bool):
+        self.path = path
+        self.src = src
+        self.strict = strict
+        self.classes: list[ClassInfo] = []
+        self.functions: list[Function] = []
+        self.assigns: list[Assign] = []
+        self.strdefs: list[StrDef] = []
+        self.calls: list[Call] = []
+        self.sources: list[Source] = []
+        self.queries: list[DynamicQuery] = []
+        self.endpoints: list[EndpointSet] = []
+        self.evidence: list[Evidence] = []
+        self.sinks: list[Sink] = []
+        self.cls: ClassCtx | None = None
+        self.scope: Scope | None = None
+        self.fn_display = ""
+
+    def facts(self, diags: tuple[Diagnostic, ...]) -> FileFacts:
+        return FileFacts(
+            path=self.path, classes=tuple(self.classes), functions=tuple(self.functions),
+            assigns=tuple(self.assigns), strdefs=tuple(self.strdefs), calls=tuple(self.calls),
+            sources=tuple(self.sources), queries=tuple(self.queries), endpoints=tuple(self.endpoints),
+            evidence=tuple(self.evidence), sinks=tuple(self.sinks), diagnostics=diags)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def text(self, n: Node) -> str:
+        return self.src[n.start_byte:n.end_byte].decode("utf-8", "replace")
+
+    def short(self, n: Node, limit: int = 60) -> str:
+        t = " ".join(self.text(n).split())
+        return t if len(t) <= limit else t[: limit - 1] + "…"
+
+    def loc(self, n: Node) -> Location:
+        (l1, c1), (l2, c2) = n.start_point, n.end_point
+        return Location(self.path, l1 + 1, c1 + 1, l2 + 1, c2 + 1)
+
+    def temp(self, n: Node) -> str:
+        """A node for the value of expression `n` (its span keeps nested calls apart)."""
+        (l1, c1), (l2, c2) = n.start_point, n.end_point
+        return f"{self.scope.fid}#@{l1 + 1}.{c1 + 1}-{l2 + 1}.{c2 + 1}"
+
+    def site(self, n: Node) -> str:
+        (l1, c1), (l2, c2) = n.start_point, n.end_point
+        return f"{self.path}:{l1 + 1}:{c1 + 1}-{l2 + 1}:{c2 + 1}"
+
+    def unknown(self, n: Node):
+        if self.strict:
+            raise StrictError(f"{self.path}:{n.start_point[0] + 1}: unhandled node type {n.type}")
+
+    # --- declarations ---------------------------------------------------------------------------
+
+    def file(self, root: Node) -> None:
+        for child in root.named_children:
+            self.declaration(child, None)
+
+    def declaration(self, n: Node, outer: ClassCtx | None) -> None:
+        kind = n.type
+        if kind in ("class_declaration", "interface_declaration", "enum_declaration"):
+            self.class_decl(n, outer)
+        elif kind == "trigger_declaration":
+            self.trigger_decl(n)
+        elif kind in ("comment", "line_comment", "block_comment", "ERROR"):
+            return
+        else:
+            self.unknown(n)
+
+    def modifiers(self, n: Node) -> tuple[set[str], set[str]]:
+        """Modifier keywords and annotation names (lower-case) of a declaration."""
+        mods: set[str] = set()
+        annotations: set[str] = set()
+        for child in n.named_children:
+            if child.type != "modifiers":
+                continue
+            for m in child.named_children:
+                if m.type == "annotation":
+                    name = m.child_by_field_name("name")
+                    if name is not None:
+                        annotations.add(self.text(name).lower())
+                else:
+                    mods.add(self.text(m).lower())
+        return mods, annotations
+
+    def type_name(self, n: Node | None) -> str:
+        return "" if n is None else "".join(self.text(n).split()).lower()
+
+    def class_decl(self, n: Node, outer: ClassCtx | None) -> None:
+        name_node = n.child_by_field_name("name")
+        if name_node is None:
+            return
+        display = self.text(name_node)
+        qual = f"{outer.name}.{display.lower()}" if outer else display.lower()
+        qual_display = f"{outer.display}.{display}" if outer else display
+        mods, annotations = self.modifiers(n)
+        superclass = ""
+        interfaces: list[str] = []
+        sup = n.child_by_field_name("superclass")
+        if sup is not None and sup.named_child_count:
+            superclass = self.type_name(sup.named_children[0])
+        ifs = n.child_by_field_name("interfaces")
+        if ifs is not None:
+            for tl in ifs.named_children:
+                interfaces.extend(self.type_name(t) for t in tl.named_children)
+        if n.type == "interface_declaration":
+            ext = next((c for c in n.named_children if c.type == "extends_interfaces"), None)
+            if ext is not None:
+                for tl in ext.named_children:
+                    interfaces.extend(self.type_name(t) for t in tl.named_children)
+        body = n.child_by_field_name("body")
+        members = body.named_children if body is not None else []
+        fields: dict[str, str] = {}
+        for m in members:
+            if m.type == "field_declaration":
+                ftype = self.type_name(m.child_by_field_name("type"))
+                for d in m.children_by_field_name("declarator"):
+                    fname = d.child_by_field_name("name")
+                    if fname is not None:
+                        fields[self.text(fname).lower()] = ftype
+        kind = {"class_declaration": "class", "interface_declaration": "interface"}.get(n.type, "enum")
+        ctx = ClassCtx(qual, qual_display, fields, outer)
+        self.classes.append(ClassInfo(
+            name=qual, display=qual_display, kind=kind, superclass=superclass,
+            interfaces=tuple(interfaces), fields=tuple(sorted(fields.items())),
+            is_test="istest" in annotations or (outer is not None and self._outer_is_test(outer)),
+            location=self.loc(name_node)))
+        saved = self.cls
+        self.cls = ctx
+        try:
+            for m in members:
+                self.member(m, ctx)
+        finally:
+            self.cls = saved
+
+    def _outer_is_test(self, outer: ClassCtx) -> bool:
+        return any(c.name == outer.name and c.is_test for c in self.classes)
+
+    def member(self, m: Node, ctx: ClassCtx) -> None:
+        t = m.type
+        if t in ("class_declaration", "interface_declaration", "enum_declaration"):
+            self.class_decl(m, ctx)
+        elif t in ("method_declaration", "constructor_declaration"):
+            self.method_decl(m, ctx)
+        elif t == "field_declaration":
+            self.field_decl(m, ctx)
+        elif t in ("static_initializer", "block"):
+            self.in_function(m, ctx, "<clinit>", (), True, (), lambda: self.stmt(m))
+        elif t in ("enum_constant", "comment", "line_comment", "block_comment", "ERROR", "modifiers"):
+            return
+        else:
+            self.unknown(m)
+
+    def in_function(self, n, ctx, name, params, is_static, annotations, body_fn, display=None):
+        fid = f"{ctx.name}.{name.lower()}/{len(params)}"
+        saved_scope, saved_disp = self.scope, self.fn_display
+        self.scope = Scope(fid, ctx.name, {p.name: p.type for p in params})
+        self.fn_display = display or f"{ctx.display}.{name}"
+        self.functions.append(Function(
+            fid=fid, cls=ctx.name, name=name.lower(), display=self.fn_display, params=tuple(params),
+            is_static=is_static, annotations=tuple(sorted(annotations)), location=self.loc(n)))
+        try:
+            body_fn()
+        finally:
+            self.scope, self.fn_display = saved_scope, saved_disp
+
+    def method_decl(self, m: Node, ctx: ClassCtx) -> None:
+        name_node = m.child_by_field_name("name")
+        name = "<init>" if m.type == "constructor_declaration" else (
+            self.text(name_node) if name_node is not None else "?")
+        mods, annotations = self.modifiers(m)
+        params = []
+        plist = m.child_by_field_name("parameters")
+        if plist is not None:
+            for p in plist.named_children:
+                pn = p.child_by_field_name("name")
+                if pn is not None:
+                    params.append(Param(self.text(pn).lower(), self.type_name(p.child_by_field_name("type"))))
+        body = m.child_by_field_name("body")
+        display = f"{ctx.display}.{self.text(name_node) if name_node is not None else name}"
+        self.in_function(m, ctx, name, params, "static" in mods, annotations,
+                         (lambda: self.stmt(body)) if body is not None else (lambda: None), display)
+
+    def field_decl(self, m: Node, ctx: ClassCtx) -> None:
+        mods, _ = self.modifiers(m)
+        ftype = self.type_name(m.child_by_field_name("type"))
+        init_name = "<clinit>" if "static" in mods else "<fieldinit>"
+
+        def body():
+            for d in m.children_by_field_name("declarator"):
+                fname = d.child_by_field_name("name")
+                value = d.child_by_field_name("value")
+                if fname is None:
+                    continue
+                target = Ref(f"F:{ctx.name}.{self.text(fname).lower()}", ftype)
+                if value is not None:
+                    self.assign(target, value, f"initialises {ctx.display}.{self.text(fname)}", d)
+            for acc in m.named_children:
+                if acc.type == "accessor_list":
+                    self.stmt(acc)
+        self.in_function(m, ctx, init_name, (), "static" in mods, (), body)
+
+    def trigger_decl(self, n: Node) -> None:
+        name_node = n.child_by_field_name("name")
+        obj = n.child_by_field_name("object")
+        display = self.text(name_node) if name_node is not None else "trigger"
+        ctx = ClassCtx(display.lower(), display, {}, None,
+                       trigger_object=self.text(obj) if obj is not None else "")
+        self.classes.append(ClassInfo(
+            name=ctx.name, display=display, kind="trigger", superclass="", interfaces=(), fields=(),
+            is_test=False, trigger_object=ctx.trigger_object, location=self.loc(n)))
+        body = n.child_by_field_name("body")
+        self.cls = ctx
+        self.in_function(n, ctx, "trigger", (), True, (), lambda: self.stmt(body) if body else None,
+                         f"trigger {display}")
+        self.cls = None
+
+    # --- statements -----------------------------------------------------------------------------
+
+    def stmt(self, n: Node | None) -> None:
+        if n is None:
+            return
+        handler = getattr(self, "stmt_" + n.type, None)
+        if handler is None:
+            if n.type.endswith("expression") or n.type in EXPRESSION_TYPES:
+                self.expr(n)
+                return
+            self.unknown(n)
+            handler = self._walk
+        handler(n)
+
+    def _walk(self, n: Node) -> None:
+        for c in n.named_children:
+            self.stmt(c)
+
+    stmt_block = stmt_trigger_body = stmt_constructor_body = stmt_expression_statement = _walk
+    stmt_if_statement = stmt_while_statement = stmt_do_statement = stmt_try_statement = _walk
+    stmt_catch_clause = stmt_finally_clause = stmt_switch_block = stmt_switch_rule = _walk
+    stmt_labeled_statement = stmt_parenthesized_expression = stmt_accessor_list = _walk
+    stmt_try_with_resources_statement = stmt_when_clause = stmt_static_initializer = _walk
+
+    def _skip(self, n: Node) -> None:
+        return None
+
+    stmt_comment = stmt_line_comment = stmt_block_comment = stmt_ERROR = stmt_break_statement = _skip
+    stmt_continue_statement = stmt_switch_label = stmt_modifiers = stmt_formal_parameter = _skip
+    stmt_throw_statement_none = stmt_int = stmt_identifier = _skip
+
+    def stmt_throw_statement(self, n: Node) -> None:
+        for c in n.named_children:
+            self.expr(c)
+
+    def stmt_accessor_declaration(self, n: Node) -> None:
+        body = n.child_by_field_name("body")
+        if body is None:
+            return
+        # `get { return x; }` on a property: what it returns is what the property holds.
+        parent = n.parent.parent if n.parent is not None else None
+        decl = parent.child_by_field_name("declarator") if parent is not None else None
+        fname = decl.child_by_field_name("name") if decl is not None else None
+        if fname is None or self.cls is None:
+            self.stmt(body)
+            return
+        saved = self.scope.fid
+        self.scope.fid = f"{self.cls.name}.{self.text(fname).lower()}.accessor/0"
+        self.stmt(body)
+        for ret in _returns(body):
+            value = ret.named_children[0] if ret.named_children else None
+            if value is not None:
+                self.assign(Ref(f"F:{self.cls.name}.{self.text(fname).lower()}"), value,
+                            f"returned by property {self.text(fname)}", ret)
+        self.scope.fid = saved
+
+    def stmt_local_variable_declaration(self, n: Node) -> None:
+        vtype = self.type_name(n.child_by_field_name("type"))
+        for d in n.children_by_field_name("declarator"):
+            name = d.child_by_field_name("name")
+            if name is None:
+                continue
+            lname = self.text(name).lower()
+            self.scope.types[lname] = vtype
+            value = d.child_by_field_name("value")
+            if value is not None:
+                self.assign(Ref(f"{self.scope.fid}#{lname}", vtype), value,
+                            f"assigned to {self.text(name)}", d)
+
+    stmt_field_declaration = stmt_local_variable_declaration
+
+    def stmt_enhanced_for_statement(self, n: Node) -> None:
+        name = n.child_by_field_name("name")
+        vtype = self.type_name(n.child_by_field_name("type"))
+        value = n.child_by_field_name("value")
+        if name is not None and value is not None:
+            lname = self.text(name).lower()
+            self.scope.types[lname] = vtype
+            self.assign(Ref(f"{self.scope.fid}#{lname}", vtype), value,
+                        f"iterated as {self.text(name)}", n)
+        self.stmt(n.child_by_field_name("body"))
+
+    def stmt_for_statement(self, n: Node) -> None:
+        for c in n.named_children:
+            self.stmt(c)
+
+    def stmt_return_statement(self, n: Node) -> None:
+        if n.named_children:
+            value = n.named_children[0]
+            self.assign(Ref(f"{self.scope.fid}#return"), value, f"returned from {self.fn_display}", n)
+
+    def stmt_switch_expression(self, n: Node) -> None:
+        self.expr(n.child_by_field_name("condition"))
+        self.stmt(n.child_by_field_name("body"))
+
+    stmt_switch_statement = stmt_switch_expression
+
+    def stmt_local_class_declaration(self, n: Node) -> None:
+        return None
+
+    # --- assignment -----------------------------------------------------------------------------
+
+    def assign(self, target: Ref, value: Node, verb: str, at: Node) -> None:
+        inflows = self.expr(value)
+        if inflows:
+            self.assigns.append(Assign(target, inflows, verb, self.loc(at), self.scope.fid))
+        if not target.path:
+            s = self.strexpr(value)
+            if s and not _all_unknown(s):
+                self.strdefs.append(StrDef(target.node, s))
+
+    def place(self, n: Node) -> Ref | None:
+        """The Ref written by an assignment's left-hand side."""
+        inflows = self.expr(n)
+        if len(inflows) == 1 and not inflows[0].ops:
+            return inflows[0].ref
+        return None
+
+    # --- expressions ----------------------------------------------------------------------------
+
+    def expr(self, n: Node | None) -> tuple[Inflow, ...]:
+        if n is None:
+            return ()
+        handler = getattr(self, "expr_" + n.type, None)
+        if handler is None:
+            self.unknown(n)
+            out: tuple[Inflow, ...] = ()
+            for c in n.named_children:
+                out += self.expr(c)
+            return out
+        return handler(n)
+
+    def _no_value(self, n: Node) -> tuple[Inflow, ...]:
+        return ()
+
+    expr_int = expr_decimal_floating_point_literal = expr_boolean = expr_null_literal = _no_value
+    expr_comment = expr_line_comment = expr_block_comment = expr_type_identifier = _no_value
+    expr_instanceof_expression = expr_ERROR = expr_class_literal = expr_void_type = _no_value
+    expr_string_literal = expr_scoped_type_identifier = expr_generic_type = _no_value
+    expr_array_type = expr_modifiers = expr_update_expression_none = _no_value
+
+    def _children(self, n: Node) -> tuple[Inflow, ...]:
+        out: tuple[Inflow, ...] = ()
+        for c in n.named_children:
+            out += self.expr(c)
+        return out
+
+    expr_parenthesized_expression = expr_array_initializer = expr_argument_list = _children
+    expr_map_initializer = _children
+
+    def expr_string_literal(self, n: Node) -> tuple[Inflow, ...]:
+        lit = self.text(n)
+        if M.LLM_BODY_LITERAL.search(lit) and self.scope is not None:
+            pass  # recorded as evidence where it is assigned (see `evidence_for`)
+        return ()
+
+    def expr_identifier(self, n: Node) -> tuple[Inflow, ...]:
+        ref = self.name_ref(self.text(n))
+        return (Inflow(ref, (), self.text(n)),) if ref is not None else ()
+
+    def name_ref(self, name: str) -> Ref | None:
+        lname = name.lower()
+        if self.scope is not None and lname in self.scope.types:
+            return Ref(f"{self.scope.fid}#{lname}", self.scope.types[lname])
+        ctx = self.cls
+        while ctx is not None:
+            if lname in ctx.fields:
+                return Ref(f"F:{ctx.name}.{lname}", ctx.fields[lname])
+            ctx = ctx.outer
+        if self.cls is not None and not self.cls.trigger_object:
+            # Possibly inherited from a superclass in another file: link.py walks the hierarchy.
+            return Ref(f"F:{self.cls.name}.{lname}")
+        return None
+
+    def expr_this(self, n: Node) -> tuple[Inflow, ...]:
+        if self.cls is None:
+            return ()
+        return (Inflow(Ref(f"F:{self.cls.name}.this", self.cls.name), (), "this"),)
+
+    expr_super = expr_this
+
+    def expr_binary_expression(self, n: Node) -> tuple[Inflow, ...]:
+        op = n.child_by_field_name("operator")
+        op_text = self.text(op) if op is not None else (
+            self.text(n.children[1]) if n.child_count > 2 else "")
+        left = self.expr(n.child_by_field_name("left"))
+        right = self.expr(n.child_by_field_name("right"))
+        if op_text in M.NO_FLOW_OPERATORS:
+            return ()
+        if op_text == "+":
+            return _collapse(left + right)
+        return left + right  # arithmetic on a balance is still the balance; ?? picks either side
+
+    def expr_unary_expression(self, n: Node) -> tuple[Inflow, ...]:
+        op = self.text(n.children[0]) if n.child_count else ""
+        inner = self.expr(n.child_by_field_name("operand"))
+        return () if op == "!" else inner
+
+    def expr_update_expression(self, n: Node) -> tuple[Inflow, ...]:
+        return ()
+
+    def expr_ternary_expression(self, n: Node) -> tuple[Inflow, ...]:
+        self.expr(n.child_by_field_name("condition"))
+        return self.expr(n.child_by_field_name("consequence")) + self.expr(
+            n.child_by_field_name("alternative"))
+
+    def expr_cast_expression(self, n: Node) -> tuple[Inflow, ...]:
+        value = n.child_by_field_name("value")
+        ctype = self.type_name(n.child_by_field_name("type"))
+        if value is not None and _is_trigger_context(self, value):
+            return self.trigger_source(value, ctype)
+        out = self.expr(value)
+        return tuple(Inflow(Ref(i.ref.node, ctype or i.ref.type, i.ref.path), i.ops, i.text)
+                     if not i.ops and not i.ref.path else i for i in out)
+
+    def expr_array_access(self, n: Node) -> tuple[Inflow, ...]:
+        self.expr(n.child_by_field_name("index"))
+        return self.expr(n.child_by_field_name("array"))  # collections are transparent
+
+    def expr_assignment_expression(self, n: Node) -> tuple[Inflow, ...]:
+        left = n.child_by_field_name("left")
+        right = n.child_by_field_name("right")
+        op = n.child_by_field_name("operator")
+        target = self.place(left) if left is not None else None
+        if target is None or right is None:
+            return self.expr(right)
+        verb = "concatenated into" if op is not None and self.text(op) == "+=" else "assigned to"
+        self.assign(target, right, f"{verb} {self.short(left, 40)}", n)
+        return self.expr(left)
+
+    def expr_field_access(self, n: Node) -> tuple[Inflow, ...]:
+        obj = n.child_by_field_name("object")
+        fld = n.child_by_field_name("field")
+        if obj is None or fld is None:
+            return ()
+        fname = self.text(fld)
+        if _is_trigger_context(self, n):
+            return self.trigger_source(n, "")
+        qualifier = self.text(obj).lower()
+        if qualifier in ("label", "system.label"):
+            return ()  # a Custom Label: configuration text, not record data
+        if obj.type == "identifier" and not self.is_value_name(self.text(obj)):
+            # A class name: a static field (`Constants.ENDPOINT`) or a platform namespace.
+            return (Inflow(Ref(f"F:{qualifier}.{fname.lower()}"), (), self.short(n)),)
+        return _get(self.expr(obj), fname.lower(), self.short(n))
+
+    def is_value_name(self, name: str) -> bool:
+        """A local, a parameter or a field of this class or an enclosing one (else: a class name)."""
+        lname = name.lower()
+        return (self.scope is not None and lname in self.scope.types) or lname in self._visible_fields()
+
+    def _visible_fields(self) -> set[str]:
+        names: set[str] = set()
+        ctx = self.cls
+        while ctx is not None:
+            names.update(ctx.fields)
+            ctx = ctx.outer
+        return names
+
+    def expr_object_creation_expression(self, n: Node) -> tuple[Inflow, ...]:
+        ctype = self.type_name(n.child_by_field_name("type"))
+        args_node = n.child_by_field_name("arguments")
+        args = args_node.named_children if args_node is not None else []
+        # `new Account(Name = x, AnnualRevenue = y)`: named field initialisers build a record.
+        if args and all(a.type == "assignment_expression" for a in args):
+            out: tuple[Inflow, ...] = ()
+            for a in args:
+                left, right = a.child_by_field_name("left"), a.child_by_field_name("right")
+                if left is None or right is None:
+                    continue
+                for i in self.expr(right):
+                    out += (Inflow(i.ref, i.ops + (("put", self.text(left).lower()),), i.text),)
+            return out
+        result = self.temp(n)
+        self.calls.append(self.make_call(n, "<init>", (), ctype, args, result, kind="new"))
+        for a in args:
+            self.evidence_for(Ref(result, ctype), a)
+        return (Inflow(Ref(result, ctype), (), self.short(n)),)
+
+    def expr_array_creation_expression(self, n: Node) -> tuple[Inflow, ...]:
+        value = n.child_by_field_name("value")
+        return self.expr(value) if value is not None else ()
+
+    def expr_map_creation_expression(self, n: Node) -> tuple[Inflow, ...]:
+        value = n.child_by_field_name("value")
+        if value is None:
+            return ()
+        out: tuple[Inflow, ...] = ()
+        evidence: list[str] = []
+        for pair in value.named_children:
+            kids = pair.named_children
+            if len(kids) == 2:
+                key = _literal(self, kids[0])
+                if key is not None and key.lower() in M.LLM_BODY_KEYS:
+                    evidence.append(key)
+                out += self.expr(kids[1]) + self.expr(kids[0])
+        if evidence:
+            temp = self.temp(n)
+            self.evidence.append(Evidence(Ref(temp), f"map key '{evidence[0]}'", self.loc(n)))
+            out += (Inflow(Ref(temp), (), self.short(n)),)
+        return out
+
+    def expr_explicit_constructor_invocation(self, n: Node) -> tuple[Inflow, ...]:
+        args_node = n.child_by_field_name("arguments")
+        args = args_node.named_children if args_node is not None else []
+        head = self.text(n.children[0]).lower() if n.child_count else "this"
+        kind = "super" if head == "super" else "this"
+        self.calls.append(self.make_call(n, "<init>", (), "", args, self.temp(n), kind=kind))
+        return ()
+
+    def expr_dml_expression(self, n: Node) -> tuple[Inflow, ...]:
+        self.expr(n.child_by_field_name("target"))
+        return ()
+
+    def expr_query_expression(self, n: Node) -> tuple[Inflow, ...]:
+        body = n.named_children[0] if n.named_children else None
+        if body is None or self.scope is None:
+            return ()
+        node = self.temp(n)
+        if body.type == "soql_query_body":
+            obj, paths, display = self.soql_select(body)
+            if obj and paths:
+                self.sources.append(Source(node, obj, paths, display, "SOQL", self.loc(n)))
+        elif body.type == "sosl_query_body":
+            for ret in _descendants(body, "sobject_return"):
+                kids = ret.named_children
+                if not kids:
+                    continue
+                obj = self.text(kids[0])
+                sel = next((k for k in kids if k.type == "selected_fields"), None)
+                fields = [f for f in sel.named_children if f.type == "field_identifier"] if sel else []
+                paths = tuple(tuple(p.lower() for p in self.text(f).split(".")) for f in fields)
+                disp = tuple(self.text(f) for f in fields)
+                if paths:
+                    self.sources.append(Source(node, obj, paths, disp, "SOSL", self.loc(n)))
+        for bound in _descendants(body, "bound_apex_expression"):
+            for c in bound.named_children:
+                self.expr(c)
+        return (Inflow(Ref(node), (), self.short(n)),)
+
+    def soql_select(self, body: Node) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]:
+        sel = body.child_by_field_name("select_clause")
+        frm = body.child_by_field_name("from_clause")
+        obj = ""
+        if frm is not None and frm.named_children:
+            obj = self.text(frm.named_children[0]).split()[0]
+        paths: list[tuple[str, ...]] = []
+        display: list[str] = []
+        if sel is None:
+            return obj, (), ()
+        for item in sel.named_children:
+            if item.type == "field_identifier":
+                t = self.text(item)
+                paths.append(tuple(p.lower() for p in t.split(".")))
+                display.append(t)
+            elif item.type == "alias_expression" or item.type == "function_expression":
+                for f in _descendants(item, "field_identifier"):
+                    t = self.text(f)
+                    paths.append(tuple(p.lower() for p in t.split(".")))
+                    display.append(t)
+            elif item.type == "fields_expression":
+                paths.append(("*",))
+                display.append(self.text(item))
+            elif item.type == "subquery":
+                inner = item.named_children[0] if item.named_children else None
+                if inner is None:
+                    continue
+                rel, sub, sub_display = self.soql_select(inner)
+                for p, d in zip(sub, sub_display):
+                    paths.append((rel.lower(),) + p)
+                    display.append(f"{rel}.{d}")
+            elif item.type == "count_expression":
+                continue
+        return obj, tuple(paths), tuple(display)
+
+    def trigger_source(self, n: Node, cast_type: str) -> tuple[Inflow, ...]:
+        obj = self.cls.trigger_object if self.cls is not None and self.cls.trigger_object else ""
+        if not obj:
+            obj = _element_type(cast_type) or "SObject"
+        node = self.temp(n)
+        which = self.short(n)
+        self.sources.append(Source(node, obj, (("*",),), ("*",), which, self.loc(n)))
+        return (Inflow(Ref(node), (), which),)
+
+    # --- method invocations ---------------------------------------------------------------------
+
+    def expr_method_invocation(self, n: Node) -> tuple[Inflow, ...]:
+        obj = n.child_by_field_name("object")
+        name_node = n.child_by_field_name("name")
+        if name_node is None or self.scope is None:
+            return ()
+        name = self.text(name_node)
+        lname = name.lower()
+        args_node = n.child_by_field_name("arguments")
+        args = args_node.named_children if args_node is not None else []
+        qualifier = self.text(obj).lower() if obj is not None else ""
+        static_type = ""
+        receiver: tuple[Inflow, ...] = ()
+        receiver_type = ""
+        if obj is not None:
+            is_class_name = obj.type == "identifier" and not self.is_value_name(self.text(obj))
+            if obj.type in ("field_access", "scoped_identifier") and _looks_qualified_type(qualifier):
+                is_class_name = True
+            if is_class_name:
+                static_type = qualifier
+            else:
+                receiver = self.expr(obj)
+                receiver_type = _receiver_type(self, obj, receiver)
+
+        special = self.special_call(n, static_type, lname, args, receiver, receiver_type)
+        if special is not None:
+            return special
+
+        result = self.temp(n)
+        call = self.make_call(n, lname, receiver, static_type, args, result,
+                              receiver_type=receiver_type)
+        self.calls.append(call)
+        out: tuple[Inflow, ...] = ((Inflow(Ref(result), (), self.short(n)),))
+        if lname in M.MUTATORS and receiver:
+            target = receiver[0].ref if len(receiver) == 1 and not receiver[0].ops else None
+            if target is not None:
+                value: tuple[Inflow, ...] = ()
+                for a in args:
+                    value += self.expr(a)
+                    self.evidence_for(target, a)
+                if value:
+                    self.assigns.append(Assign(target, value, f"{M.MUTATORS[lname]} {self.short(obj, 40)}",
+                                               self.loc(n), self.scope.fid))
+        return out
+
+    def make_call(self, n, lname, receiver, static_type, args, result, *, kind="call",
+                  receiver_type="") -> Call:
+        arg_values = tuple(self.expr(a) for a in args)
+        arg_strs = tuple(self.strexpr(a) for a in args)
+        return Call(site=self.site(n), caller=self.scope.fid, name=lname, receiver=receiver,
+                    static_type=static_type, receiver_type=receiver_type, args=arg_values,
+                    arg_strs=arg_strs, result=result, location=self.loc(n), text=self.short(n, 80),
+                    kind=kind, library=M.library_behaviour(static_type, lname))
+
+    def special_call(self, n, static_type, lname, args, receiver, receiver_type):
+        """Platform APIs with their own meaning. Returns the call's value, or None if ordinary."""
+        key = f"{static_type}.{lname}" if static_type else lname
+        if key in M.DYNAMIC_QUERY_APIS and args:
+            node = self.temp(n)
+            self.expr(args[0])
+            self.queries.append(DynamicQuery(node, self.strexpr(args[0]), key, self.loc(n), self.short(n)))
+            return (Inflow(Ref(node), (), self.short(n)),)
+        if key in M.SERIALIZERS:
+            out: tuple[Inflow, ...] = ()
+            for a in args:
+                out += self.expr(a)
+            wrapped = tuple(Inflow(i.ref, i.ops + (("collapse", "serialized"),), self.short(n)) for i in out)
+            return wrapped
+        if key in M.SANITIZER_APIS:
+            for a in args:
+                self.expr(a)
+            return ()
+        if lname == "setendpoint" and receiver and args:
+            target = receiver[0].ref if not receiver[0].ops else None
+            if target is not None:
+                self.endpoints.append(EndpointSet(target, self.strexpr(args[0]), self.loc(n), self.short(n, 100)))
+            return None
+        if lname == "send" and len(args) == 1 and (
+                receiver_type == "http" or (static_type == "" and receiver and
+                                            self._arg_type(args[0]) == "httprequest")):
+            arg = self.expr(args[0])
+            ref = arg[0].ref if arg and not arg[0].ops else None
+            if ref is not None:
+                self.sinks.append(Sink(ref, "http", "Http.send", self.scope.fid, self.loc(n), self.short(n)))
+            return ()
+        if lname in M.NO_FLOW_METHODS and static_type == "":
+            for a in args:
+                self.expr(a)
+            return ()
+        if static_type and static_type in M.NO_FLOW_CLASSES:
+            for a in args:
+                self.expr(a)
+            return ()
+        if lname in ("get", "getsobject") and receiver and len(args) == 1 and \
+                _is_record_type(receiver_type):
+            field_name = _literal(self, args[0])
+            if field_name is not None:
+                return _get(receiver, field_name.lower(), self.short(n))
+        if static_type in ("system", "") and lname in M.ASYNC_STARTERS and args:
+            # System.enqueueJob(new Job(data)) -> Job.execute(...) runs later with the job's fields.
+            job = self.expr(args[0])
+            if job and job[0].ref.type:
+                self.calls.append(Call(
+                    site=self.site(n), caller=self.scope.fid, name=M.ASYNC_STARTERS[lname], receiver=job,
+                    static_type="", receiver_type=job[0].ref.type, args=(), arg_strs=(),
+                    result=self.temp(n), location=self.loc(n), text=self.short(n, 80), kind="async",
+                    library="none"))
+            return ()
+        if static_type == "database" and lname in M.BATCH_STARTERS and args:
+            job = self.expr(args[0])
+            if job and job[0].ref.type:
+                for method in ("start", "execute", "finish"):
+                    self.calls.append(Call(
+                        site=self.site(n) + ":" + method, caller=self.scope.fid, name=method,
+                        receiver=job, static_type="", receiver_type=job[0].ref.type, args=(),
+                        arg_strs=(), result=self.temp(n), location=self.loc(n),
+                        text=self.short(n, 80), kind="async", library="none"))
+            return ()
+        return None
+
+    def _arg_type(self, a: Node) -> str:
+        if a.type == "identifier":
+            return self.scope.types.get(self.text(a).lower(), "")
+        if a.type == "object_creation_expression":
+            return self.type_name(a.child_by_field_name("type"))
+        return ""
+
+    def evidence_for(self, target: Ref, a: Node) -> None:
+        lit = _literal(self, a)
+        if lit is None:
+            return
+        if lit.lower() in M.LLM_BODY_KEYS:
+            self.evidence.append(Evidence(target, f"key '{lit}'", self.loc(a)))
+        elif M.LLM_BODY_LITERAL.search(lit):
+            self.evidence.append(Evidence(target, f"JSON text {M.LLM_BODY_LITERAL.search(lit).group(0)}",
+                                          self.loc(a)))
+
+    # --- string expressions (for endpoints) -----------------------------------------------------
+
+    def strexpr(self, n: Node | None) -> StrExpr:
+        if n is None:
+            return ()
+        t = n.type
+        if t == "string_literal":
+            return (("lit", _unquote(self.text(n))),)
+        if t == "parenthesized_expression" and n.named_children:
+            return self.strexpr(n.named_children[0])
+        if t == "binary_expression":
+            op = n.child_by_field_name("operator")
+            op_text = self.text(op) if op is not None else ""
+            if op_text == "+":
+                return self.strexpr(n.child_by_field_name("left")) + self.strexpr(n.child_by_field_name("right"))
+            return (("unknown", self.short(n)),)
+        if t == "ternary_expression":
+            a = self.strexpr(n.child_by_field_name("consequence"))
+            b = self.strexpr(n.child_by_field_name("alternative"))
+            return (("choice", a, b),)
+        if t == "identifier":
+            ref = self.name_ref(self.text(n))
+            return (("ref", ref),) if ref is not None else (("unknown", self.short(n)),)
+        if t == "field_access":
+            obj = n.child_by_field_name("object")
+            fld = n.child_by_field_name("field")
+            q = self.text(obj).lower() if obj is not None else ""
+            f = self.text(fld) if fld is not None else ""
+            if q in ("label", "system.label"):
+                return (("label", f),)
+            if obj is not None and obj.type == "method_invocation":
+                rec = self.cmdt_record(obj)
+                if rec is not None:
+                    return (("cmdt", rec[0], rec[1], f.lower()),)
+                setting = self.custom_setting(obj)
+                if setting:
+                    return (("setting", self.short(n)),)
+            ref = self.static_ref(n)
+            return (("ref", ref),) if ref is not None else (("unknown", self.short(n)),)
+        if t == "method_invocation":
+            name = n.child_by_field_name("name")
+            obj = n.child_by_field_name("object")
+            lname = self.text(name).lower() if name is not None else ""
+            q = self.text(obj).lower() if obj is not None else ""
+            if q.startswith("url.") and ("getorgdomainurl" in q or "getsalesforcebaseurl" in q):
+                return (("orgurl",),)
+            if q in ("url",) and lname in ("getorgdomainurl", "getsalesforcebaseurl"):
+                return (("orgurl",),)
+            if lname in ("toexternalform", "tostring", "trim") and obj is not None:
+                return self.strexpr(obj)
+            rec = self.cmdt_record(n)
+            if rec is not None:
+                return (("cmdtrec", rec[0], rec[1]),)
+            if self.custom_setting(n):
+                return (("setting", self.short(n)),)
+            if lname == "format" and q == "string":
+                return (("unknown", self.short(n)),)
+            return (("call", self.site(n)),)
+        if t == "cast_expression":
+            return self.strexpr(n.child_by_field_name("value"))
+        return (("unknown", self.short(n)),)
+
+    def static_ref(self, n: Node) -> Ref | None:
+        """The Ref a name or field chain denotes, worked out without emitting any fact."""
+        if n.type == "identifier":
+            return self.name_ref(self.text(n))
+        if n.type == "this" and self.cls is not None:
+            return Ref(f"F:{self.cls.name}.this", self.cls.name)
+        if n.type != "field_access":
+            return None
+        obj, fld = n.child_by_field_name("object"), n.child_by_field_name("field")
+        if obj is None or fld is None:
+            return None
+        fname = self.text(fld).lower()
+        if obj.type == "identifier" and not self.is_value_name(self.text(obj)):
+            return Ref(f"F:{self.text(obj).lower()}.{fname}")
+        base = self.static_ref(obj)
+        return Ref(base.node, base.type, base.path + (fname,)) if base is not None else None
+
+    def cmdt_record(self, n: Node) -> tuple[str, str | None] | None:
+        """`X__mdt.getInstance('Rec')` -> ("x", "rec"); `X__mdt.getAll().get('Rec')` likewise."""
+        name = n.child_by_field_name("name")
+        obj = n.child_by_field_name("object")
+        if name is None or obj is None:
+            return None
+        lname = self.text(name).lower()
+        args_node = n.child_by_field_name("arguments")
+        args = args_node.named_children if args_node is not None else []
+        q = self.text(obj).lower()
+        if q.endswith("__mdt") and lname == "getinstance":
+            rec = _literal(self, args[0]) if args else None
+            return (q[: -len("__mdt")], rec.lower() if rec else None)
+        if lname == "get" and obj.type == "method_invocation":
+            inner_name = obj.child_by_field_name("name")
+            inner_obj = obj.child_by_field_name("object")
+            if inner_name is not None and inner_obj is not None and \
+                    self.text(inner_name).lower() == "getall" and self.text(inner_obj).lower().endswith("__mdt"):
+                rec = _literal(self, args[0]) if args else None
+                return (self.text(inner_obj).lower()[: -len("__mdt")], rec.lower() if rec else None)
+        return None
+
+    def custom_setting(self, n: Node) -> bool:
+        name = n.child_by_field_name("name")
+        obj = n.child_by_field_name("object")
+        if name is None or obj is None:
+            return False
+        return self.text(obj).lower().endswith("__c") and self.text(name).lower() in (
+            "getorgdefaults", "getinstance", "getvalues", "getall")
+
+
+# --- small pure helpers ---------------------------------------------------------------------------
+
+EXPRESSION_TYPES = {"identifier", "field_access", "method_invocation", "this", "super",
+                    "explicit_constructor_invocation"}
+
+
+def _collapse(inflows: tuple[Inflow, ...]) -> tuple[Inflow, ...]:
+    return tuple(Inflow(i.ref, i.ops + (CONCAT,), i.text) for i in inflows)
+
+
+def _get(inflows: tuple[Inflow, ...], field_name: str, text: str) -> tuple[Inflow, ...]:
+    out = []
+    for i in inflows:
+        if not i.ops:
+            out.append(Inflow(Ref(i.ref.node, i.ref.type, i.ref.path + (field_name,)), (), text))
+        else:
+            out.append(Inflow(i.ref, i.ops + (("get", field_name),), text))
+    return tuple(out)
+
+
+def _unquote(lit: str) -> str:
+    body = lit[1:-1] if len(lit) >= 2 and lit[0] == lit[-1] == "'" else lit
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+def _literal(low: Lowerer, n: Node) -> str | None:
+    return _unquote(low.text(n)) if n.type == "string_literal" else None
+
+
+def _all_unknown(s: StrExpr) -> bool:
+    return all(p[0] == "unknown" for p in s)
+
+
+def _returns(n: Node):
+    stack = [n]
+    while stack:
+        cur = stack.pop()
+        if cur.type == "return_statement":
+            yield cur
+        stack.extend(cur.named_children)
+
+
+def _descendants(n: Node, kind: str):
+    stack = [n]
+    while stack:
+        cur = stack.pop()
+        if cur.type == kind:
+            yield cur
+            continue
+        stack.extend(reversed(cur.named_children))
+
+
+TRIGGER_CONTEXT = {"trigger.new", "trigger.old", "trigger.newmap", "trigger.oldmap"}
+
+
+def _is_trigger_context(low: Lowerer, n: Node) -> bool:
+    return n.type == "field_access" and "".join(low.text(n).split()).lower() in TRIGGER_CONTEXT
+
+
+@lru_cache(maxsize=4096)
+def _element_type(t: str) -> str:
+    """'list<account>' -> 'Account'-ish lower name; 'map<id,contact>' -> 'contact'; 'account' -> 'account'."""
+    m = re.search(r"([\w.]+)>*$", t.replace(" ", ""))
+    inner = m.group(1) if m else t
+    return "" if inner in ("sobject", "object", "") else inner
+
+
+def _is_record_type(t: str) -> bool:
+    if not t:
+        return True  # unknown receiver: `.get('Field')` on a record is the common case
+    head = t.split("<", 1)[0]
+    return head not in ("map", "list", "set") and "<" not in t
+
+
+def _receiver_type(low: Lowerer, obj: Node, receiver: tuple[Inflow, ...]) -> str:
+    if obj.type == "object_creation_expression":
+        return low.type_name(obj.child_by_field_name("type"))
+    if len(receiver) == 1 and not receiver[0].ops and not receiver[0].ref.path:
+        return receiver[0].ref.type
+    return ""
+
+
+def _looks_qualified_type(q: str) -> bool:
+    """`Schema.SObjectType`, `ConnectApi.EinsteinLLM`: dotted names that are namespaces, not values."""
+    head = q.split(".", 1)[0]
+    return head in M.PLATFORM_NAMESPACES

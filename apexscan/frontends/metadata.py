@@ -1,0 +1,389 @@
+"""Metadata XML -> facts: Named Credentials, Remote Sites, Custom Labels, Custom Metadata records,
+custom fields and the custom-object facts later stages need.
+
+Files are recognised by suffix, in source format (``Foo.namedCredential-meta.xml``) and in mdapi
+format (``namedCredentials/Foo.namedCredential``; those must sit in their conventional folder, so
+that a ``README.md`` is never taken for a custom-metadata record). Any other file gives empty facts
+and no diagnostic. A file that cannot be parsed gives empty facts and one Diagnostic.
+
+``merge`` folds the facts of every file into ``ProjectMetadata``: read-only, case-insensitive
+lookup tables (keys lower-cased, values keep the names as the files spell them).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+from apexscan.model import (
+    CustomFieldMeta,
+    Diagnostic,
+    Location,
+    NamedCredentialMeta,
+    RemoteSiteMeta,
+)
+from apexscan.xmlsafe import Element, XmlError, parse
+
+__all__ = [
+    "LabelMeta",
+    "CmdtValue",
+    "CmdtRecordMeta",
+    "CustomObjectMeta",
+    "MetadataFacts",
+    "ProjectMetadata",
+    "parse_metadata_file",
+    "merge",
+]
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LabelMeta:
+    name: str  # <fullName>
+    value: str
+    location: Location  # the <labels> entry (or the <CustomLabel> root of a decomposed label)
+
+
+@dataclass(frozen=True, slots=True)
+class CmdtValue:
+    field: str  # Endpoint__c
+    value: str | None  # None for xsi:nil="true" (or a <values> entry without <value>)
+    location: Location  # the <values> entry
+
+
+@dataclass(frozen=True, slots=True)
+class CmdtRecordMeta:
+    """customMetadata/<Type>.<Record>.md-meta.xml"""
+
+    type: str  # the type as the file names it, without __mdt: "AI_Config"
+    record: str  # the record's DeveloperName: "OpenAI"
+    values: tuple[CmdtValue, ...]
+    location: Location  # the <CustomMetadata> root
+
+
+@dataclass(frozen=True, slots=True)
+class CustomObjectMeta:
+    name: str  # "Account", "Loan__c", "Order_Event__e"
+    platform_event: bool  # name ends with __e
+    custom_settings_type: str  # "Hierarchy" or "List" for a custom setting, else ""
+    event_type: str  # platform events: "HighVolume", "StandardVolume"; else ""
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataFacts:
+    """What one metadata file says."""
+
+    named_credentials: tuple[NamedCredentialMeta, ...] = ()
+    remote_sites: tuple[RemoteSiteMeta, ...] = ()
+    labels: tuple[LabelMeta, ...] = ()
+    cmdt_records: tuple[CmdtRecordMeta, ...] = ()
+    custom_fields: tuple[CustomFieldMeta, ...] = ()
+    custom_objects: tuple[CustomObjectMeta, ...] = ()
+
+
+_EMPTY = MetadataFacts()
+_Result = tuple[MetadataFacts, tuple[Diagnostic, ...]]
+
+
+# --- recognising files -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    suffix: str  # file suffix without "-meta.xml", as Salesforce spells it
+    root: str  # expected root element
+    mdapi_folder: str  # folder an mdapi-format file (no -meta.xml) must sit in, lower-case; "" = no mdapi form
+    read: Callable[[str, str, Element], _Result]
+
+
+def _kind_of(rel_path: str) -> tuple[_Kind, str] | None:
+    """The metadata kind of a file and the file stem, or None when this module does not read it."""
+    parts = rel_path.replace("\\", "/").split("/")
+    name = parts[-1]
+    source_format = name.endswith("-meta.xml")
+    base = name[: -len("-meta.xml")] if source_format else name
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or not stem:
+        return None
+    kind = _KINDS.get(suffix.lower())
+    if kind is None:
+        return None
+    if not source_format:
+        if not kind.mdapi_folder or len(parts) < 2 or parts[-2].lower() != kind.mdapi_folder:
+            return None
+    return kind, stem
+
+
+def parse_metadata_file(rel_path: str, data: bytes) -> tuple[MetadataFacts, tuple[Diagnostic, ...]]:
+    """The facts in one metadata file; ``rel_path`` is the project-relative POSIX path used in Locations."""
+    found = _kind_of(rel_path)
+    if found is None:
+        return _EMPTY, ()
+    kind, stem = found
+    tree = parse(data)
+    if isinstance(tree, XmlError):
+        return _EMPTY, (tree.diagnostic(rel_path, "parse"),)
+    if tree.tag != kind.root:
+        message = f"expected a <{kind.root}> document for a .{kind.suffix} file, found <{tree.tag}>; file skipped"
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, tree.line),)
+    return kind.read(rel_path, stem, tree)
+
+
+def _loc(rel_path: str, element: Element) -> Location:
+    return Location(rel_path, element.line, element.col)
+
+
+# --- readers, one per kind ---------------------------------------------------------------------
+
+
+def _named_credential(rel_path: str, stem: str, root: Element) -> _Result:
+    url_element = root.find("endpoint")  # legacy shape
+    if url_element is not None and not url_element.text.strip():
+        url_element = None
+    external = root.findtext("externalCredential")
+    for parameter in root.findall("namedCredentialParameters"):  # API 56+ shape
+        if url_element is None and parameter.findtext("parameterType").lower() == "url":
+            url_element = parameter.find("parameterValue")
+        external = external or parameter.findtext("externalCredential")
+    url = "" if url_element is None else url_element.text.strip()
+    where = root if url_element is None else url_element
+    credential = NamedCredentialMeta(name=stem, url=url, location=_loc(rel_path, where), external_credential=external)
+    return MetadataFacts(named_credentials=(credential,)), ()
+
+
+def _remote_site(rel_path: str, stem: str, root: Element) -> _Result:
+    url_element = root.find("url")
+    active = root.findtext("isActive", "true").lower() != "false"
+    site = RemoteSiteMeta(
+        name=stem,
+        url=root.findtext("url"),
+        active=active,
+        location=_loc(rel_path, root if url_element is None else url_element),
+    )
+    return MetadataFacts(remote_sites=(site,)), ()
+
+
+def _labels(rel_path: str, _stem: str, root: Element) -> _Result:
+    labels: list[LabelMeta] = []
+    diagnostics: list[Diagnostic] = []
+    for entry in root.findall("labels"):
+        name = entry.findtext("fullName")
+        if not name:
+            diagnostics.append(Diagnostic(rel_path, "metadata", "custom label without <fullName>; skipped", entry.line))
+            continue
+        labels.append(LabelMeta(name, _text(entry, "value"), _loc(rel_path, entry)))
+    return MetadataFacts(labels=tuple(labels)), tuple(diagnostics)
+
+
+def _label(rel_path: str, stem: str, root: Element) -> _Result:
+    name = root.findtext("fullName") or stem
+    return MetadataFacts(labels=(LabelMeta(name, _text(root, "value"), _loc(rel_path, root)),)), ()
+
+
+def _cmdt_record(rel_path: str, stem: str, root: Element) -> _Result:
+    type_name, dot, record = stem.partition(".")
+    if not dot or not type_name or not record:
+        message = (f"custom metadata record file name {stem!r} is not <Type>.<Record>"
+                   " (e.g. AI_Config.OpenAI.md-meta.xml); file skipped")
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line),)
+    if type_name.lower().endswith("__mdt"):
+        type_name = type_name[: -len("__mdt")]
+    values: list[CmdtValue] = []
+    for entry in root.findall("values"):
+        field = entry.findtext("field")
+        if not field:
+            continue
+        value_element = entry.find("value")
+        if value_element is None or value_element.attrs.get("nil", "").lower() == "true":
+            value = None
+        else:
+            value = value_element.text
+        values.append(CmdtValue(field, value, _loc(rel_path, entry)))
+    record_meta = CmdtRecordMeta(type_name, record, tuple(values), _loc(rel_path, root))
+    return MetadataFacts(cmdt_records=(record_meta,)), ()
+
+
+def _custom_field(rel_path: str, stem: str, root: Element) -> _Result:
+    parts = rel_path.replace("\\", "/").split("/")
+    if len(parts) < 3 or parts[-2].lower() != "fields":
+        message = "cannot tell which object this field belongs to: expected objects/<Object>/fields/<Field>.field-meta.xml"
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line),)
+    return MetadataFacts(custom_fields=(_field_meta(rel_path, parts[-3], stem, root),)), ()
+
+
+def _custom_object(rel_path: str, stem: str, root: Element) -> _Result:
+    obj = CustomObjectMeta(
+        name=stem,
+        platform_event=stem.lower().endswith("__e"),
+        custom_settings_type=root.findtext("customSettingsType"),
+        event_type=root.findtext("eventType"),
+        location=_loc(rel_path, root),
+    )
+    fields: list[CustomFieldMeta] = []
+    diagnostics: list[Diagnostic] = []
+    for entry in root.findall("fields"):
+        name = entry.findtext("fullName")
+        if not name:
+            diagnostics.append(Diagnostic(rel_path, "metadata", "<fields> entry without <fullName>; skipped", entry.line))
+            continue
+        fields.append(_field_meta(rel_path, stem, name, entry))
+    return MetadataFacts(custom_fields=tuple(fields), custom_objects=(obj,)), tuple(diagnostics)
+
+
+def _field_meta(rel_path: str, obj: str, name: str, element: Element) -> CustomFieldMeta:
+    groups: list[str] = []
+    for group_element in element.findall("complianceGroup"):
+        for group in group_element.text.split(";"):
+            group = group.strip()
+            if group and group.lower() != "none" and group not in groups:
+                groups.append(group)
+    return CustomFieldMeta(
+        object=obj,
+        field=name,
+        type=element.findtext("type"),
+        security_classification=element.findtext("securityClassification"),
+        compliance_groups=tuple(groups),
+        encryption_scheme=element.findtext("encryptionScheme"),
+        reference_to=element.findtext("referenceTo"),
+        relationship_name=element.findtext("relationshipName"),
+        location=_loc(rel_path, element),
+    )
+
+
+def _text(element: Element, tag: str) -> str:
+    """The unstripped text of a child: label and custom-metadata values are kept as written."""
+    child = element.find(tag)
+    return "" if child is None else child.text
+
+
+_KINDS: dict[str, _Kind] = {
+    kind.suffix.lower(): kind
+    for kind in (
+        _Kind("namedCredential", "NamedCredential", "namedcredentials", _named_credential),
+        _Kind("remoteSite", "RemoteSiteSetting", "remotesitesettings", _remote_site),
+        _Kind("labels", "CustomLabels", "labels", _labels),
+        _Kind("label", "CustomLabel", "", _label),
+        _Kind("md", "CustomMetadata", "custommetadata", _cmdt_record),
+        _Kind("field", "CustomField", "", _custom_field),
+        _Kind("object", "CustomObject", "objects", _custom_object),
+    )
+}
+
+
+# --- the whole project -------------------------------------------------------------------------
+
+
+def _strip_namespace(name: str, namespace: str) -> str:
+    prefix = namespace.lower() + "__"
+    return name[len(prefix):] if namespace and name.startswith(prefix) else name
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectMetadata:
+    """Every metadata fact of the project, keyed case-insensitively (keys are lower-case)."""
+
+    named_credentials: Mapping[str, NamedCredentialMeta]
+    remote_sites: Mapping[str, RemoteSiteMeta]
+    labels: Mapping[str, LabelMeta]
+    cmdt: Mapping[tuple[str, str], Mapping[str, str | None]]  # (type w/o __mdt, record) -> {field: value}
+    cmdt_records: Mapping[tuple[str, str], CmdtRecordMeta]  # same keys, with names and locations
+    custom_fields: Mapping[tuple[str, str], CustomFieldMeta]  # (object, field)
+    custom_objects: Mapping[str, CustomObjectMeta]
+    diagnostics: tuple[Diagnostic, ...] = ()  # conflicting duplicate definitions
+
+    # Lookups take names as code spells them; `namespace` is the project's own namespace
+    # (sfdx-project.json), which code may prefix and file names never carry.
+
+    def named_credential(self, name: str, namespace: str = "") -> NamedCredentialMeta | None:
+        return self.named_credentials.get(_strip_namespace(name.lower(), namespace))
+
+    def remote_site(self, name: str, namespace: str = "") -> RemoteSiteMeta | None:
+        return self.remote_sites.get(_strip_namespace(name.lower(), namespace))
+
+    def label(self, name: str, namespace: str = "") -> LabelMeta | None:
+        return self.labels.get(_strip_namespace(name.lower(), namespace))
+
+    def cmdt_record(self, type_name: str, record: str, namespace: str = "") -> CmdtRecordMeta | None:
+        return self.cmdt_records.get((_cmdt_type_key(type_name, namespace), record.lower()))
+
+    def cmdt_type_records(self, type_name: str, namespace: str = "") -> tuple[CmdtRecordMeta, ...]:
+        """Every record of a custom metadata type (for a dynamic DeveloperName), in path order."""
+        key = _cmdt_type_key(type_name, namespace)
+        return tuple(r for (t, _), r in self.cmdt_records.items() if t == key)
+
+    def custom_field(self, obj: str, field: str, namespace: str = "") -> CustomFieldMeta | None:
+        key = (_strip_namespace(obj.lower(), namespace), _strip_namespace(field.lower(), namespace))
+        return self.custom_fields.get(key)
+
+    def custom_object(self, name: str, namespace: str = "") -> CustomObjectMeta | None:
+        return self.custom_objects.get(_strip_namespace(name.lower(), namespace))
+
+
+def _cmdt_type_key(type_name: str, namespace: str) -> str:
+    key = _strip_namespace(type_name.lower(), namespace)
+    return key[: -len("__mdt")] if key.endswith("__mdt") else key
+
+
+def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
+    """Fold per-file facts into lookup tables.
+
+    Items are taken in path order, so the result does not depend on the order files were read.
+    When a name is defined twice the first definition is kept; a second one that differs gives a
+    Diagnostic (one package directory overriding another is easy to miss).
+    """
+    facts = tuple(facts)
+    diagnostics: list[Diagnostic] = []
+
+    def table(items: Iterable[Any], key: Callable[[Any], Any], what: Callable[[Any], str],
+              same: Callable[[Any], Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for item in sorted(items, key=lambda i: i.location):
+            k = key(item)
+            prior = out.get(k)
+            if prior is None:
+                out[k] = item
+            elif same(prior) != same(item):
+                diagnostics.append(Diagnostic(
+                    item.location.path, "metadata",
+                    f"{what(item)} is defined again with a different value; using the one at {prior.location}",
+                    item.location.line,
+                ))
+        return out
+
+    named_credentials = table(
+        (c for f in facts for c in f.named_credentials), lambda c: c.name.lower(),
+        lambda c: f"named credential {c.name!r}", lambda c: (c.url, c.external_credential))
+    remote_sites = table(
+        (s for f in facts for s in f.remote_sites), lambda s: s.name.lower(),
+        lambda s: f"remote site {s.name!r}", lambda s: (s.url, s.active))
+    labels = table(
+        (lb for f in facts for lb in f.labels), lambda lb: lb.name.lower(),
+        lambda lb: f"custom label {lb.name!r}", lambda lb: lb.value)
+    cmdt_records = table(
+        (r for f in facts for r in f.cmdt_records), lambda r: (r.type.lower(), r.record.lower()),
+        lambda r: f"custom metadata record {r.type}.{r.record}", lambda r: _cmdt_values(r))
+    custom_fields = table(
+        (c for f in facts for c in f.custom_fields), lambda c: (c.object.lower(), c.field.lower()),
+        lambda c: f"field {c.object}.{c.field}", lambda c: replace(c, location=None))
+    custom_objects = table(
+        (o for f in facts for o in f.custom_objects), lambda o: o.name.lower(),
+        lambda o: f"object {o.name}", lambda o: replace(o, location=None))
+    cmdt = {key: MappingProxyType(_cmdt_values(record)) for key, record in cmdt_records.items()}
+    return ProjectMetadata(
+        named_credentials=MappingProxyType(named_credentials),
+        remote_sites=MappingProxyType(remote_sites),
+        labels=MappingProxyType(labels),
+        cmdt=MappingProxyType(cmdt),
+        cmdt_records=MappingProxyType(cmdt_records),
+        custom_fields=MappingProxyType(custom_fields),
+        custom_objects=MappingProxyType(custom_objects),
+        diagnostics=tuple(diagnostics),
+    )
+
+
+def _cmdt_values(record: CmdtRecordMeta) -> dict[str, str | None]:
+    return {value.field.lower(): value.value for value in record.values}

@@ -1,0 +1,308 @@
+"""Facts of every file -> one project graph: types, calls, fields and string values resolved.
+
+This is the only stage that sees the whole project. It decides which class a type name means,
+which methods a call can reach (every override and implementation for virtual calls), where an
+object's field lives, and which string definitions may reach a node (for endpoints).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .facts import Assign, Call, ClassInfo, FileFacts, Function, Inflow, Ref, StrExpr
+from .model import Location, Step
+
+SOBJECT_SUFFIXES = ("__c", "__mdt", "__e", "__x", "__b", "__kav", "__share", "__history")
+
+
+@dataclass
+class Program:
+    """The project as one graph, plus the tables later stages need."""
+
+    graph: nx.MultiDiGraph
+    classes: dict[str, ClassInfo]
+    functions: dict[str, Function]
+    strdefs: dict[str, list[tuple[StrExpr, str]]]  # node -> [(expr, caller class)]
+    call_targets: dict[str, list[Function]]  # call site -> resolved project callees
+    files: list[FileFacts]
+    test_classes: set[str] = field(default_factory=set)
+
+
+class ClassTable:
+    def __init__(self, classes: dict[str, ClassInfo]):
+        self.classes = classes
+        self.by_simple: dict[str, list[str]] = defaultdict(list)
+        for name in classes:
+            self.by_simple[name.rsplit(".", 1)[-1]].append(name)
+        self.fields = {name: dict(c.fields) for name, c in classes.items()}
+        self.children: dict[str, set[str]] = defaultdict(set)
+        for name, c in classes.items():
+            for parent in (c.superclass, *c.interfaces):
+                target = self.resolve(parent, name)
+                if target:
+                    self.children[target].add(name)
+
+    def resolve(self, type_name: str, context: str) -> str | None:
+        """The project class a (lower-case) type name means inside class `context`, if any."""
+        t = type_name.split("<", 1)[0].strip()
+        if not t or t.endswith(SOBJECT_SUFFIXES):
+            return None
+        ctx = context
+        while ctx:
+            candidate = f"{ctx}.{t}"
+            if candidate in self.classes:
+                return candidate
+            ctx = ctx.rpartition(".")[0]
+        if t in self.classes:
+            return t
+        matches = self.by_simple.get(t, [])
+        return matches[0] if len(matches) == 1 else None
+
+    def ancestors(self, cls: str) -> list[str]:
+        """cls, its superclasses and the outer classes' chain are not mixed: superclasses only."""
+        out, seen = [], set()
+        cur: str | None = cls
+        while cur and cur not in seen and cur in self.classes:
+            seen.add(cur)
+            out.append(cur)
+            cur = self.resolve(self.classes[cur].superclass, cur) if self.classes[cur].superclass else None
+        return out
+
+    def descendants(self, cls: str) -> list[str]:
+        out, todo, seen = [], [cls], {cls}
+        while todo:
+            c = todo.pop()
+            for child in sorted(self.children.get(c, ())):
+                if child not in seen:
+                    seen.add(child)
+                    out.append(child)
+                    todo.append(child)
+        return out
+
+    def field_owner(self, cls: str, name: str) -> tuple[str, str] | None:
+        """(declaring class, declared type) of field `name` as seen from `cls`."""
+        for c in self.ancestors(cls):
+            if name in self.fields.get(c, {}):
+                return c, self.fields[c][name]
+        return None
+
+
+class Linker:
+    def __init__(self, files: list[FileFacts], sanitizers: tuple[str, ...] = ()):
+        self.files = files
+        self.graph = nx.MultiDiGraph()
+        classes: dict[str, ClassInfo] = {}
+        self.functions: dict[str, Function] = {}
+        for f in files:
+            for c in f.classes:
+                classes.setdefault(c.name, c)
+            for fn in f.functions:
+                self.functions.setdefault(fn.fid, fn)
+        self.table = ClassTable(classes)
+        self.methods: dict[str, dict[str, list[Function]]] = defaultdict(lambda: defaultdict(list))
+        for fn in self.functions.values():
+            self.methods[fn.cls][fn.name].append(fn)
+        self.strdefs: dict[str, list[tuple[StrExpr, str]]] = defaultdict(list)
+        self.call_targets: dict[str, list[Function]] = {}
+        self.sanitizers = {s.lower() for s in sanitizers}
+
+    # --- places ---------------------------------------------------------------------------------
+
+    def canon(self, node: str, context: str) -> str:
+        """F:<class-as-written>.<field> -> the declaring class's node."""
+        if not node.startswith("F:"):
+            return node
+        qual, _, name = node[2:].rpartition(".")
+        cls = qual if qual in self.table.classes else self.table.resolve(qual, context)
+        if cls is None:
+            return node
+        owner = self.table.field_owner(cls, name)
+        return f"F:{owner[0]}.{name}" if owner else f"F:{cls}.{name}"
+
+    def place(self, ref: Ref, context: str) -> tuple[str, str | None, list[str]]:
+        """(node, project class of its value or None, field names left over) for a Ref."""
+        node = self.canon(ref.node, context)
+        cls = self._class_of(node, ref.type, context)
+        rest: list[str] = []
+        for name in ref.path:
+            owner = self.table.field_owner(cls, name) if cls and not rest else None
+            if owner is None:
+                rest.append(name)
+                cls = None
+                continue
+            node = f"F:{owner[0]}.{name}"
+            cls = self.table.resolve(owner[1], owner[0])
+        return node, cls, rest
+
+    def _class_of(self, node: str, type_name: str, context: str) -> str | None:
+        if node.startswith("F:") and node.endswith(".this"):
+            return node[2:-5]
+        if type_name:
+            return self.table.resolve(type_name, context)
+        if node.startswith("F:"):
+            qual, _, name = node[2:].rpartition(".")
+            owner = self.table.field_owner(qual, name) if qual in self.table.classes else None
+            if owner:
+                return self.table.resolve(owner[1], owner[0])
+        return None
+
+    def source_end(self, ref: Ref, context: str) -> tuple[str, tuple]:
+        node, _, rest = self.place(ref, context)
+        return node, tuple(("get", n) for n in rest)
+
+    def target_end(self, ref: Ref, context: str) -> tuple[str, tuple]:
+        node, _, rest = self.place(ref, context)
+        return node, tuple(("put", n) for n in reversed(rest))
+
+    # --- edges ----------------------------------------------------------------------------------
+
+    def edge(self, src: str, dst: str, ops: tuple, step: Step, kind: str = "flow", site: str = "") -> None:
+        if src == dst and not ops:
+            return
+        self.graph.add_edge(src, dst, ops=ops, step=step, kind=kind, site=site,
+                            heap=dst.startswith("F:"))
+
+    def flow(self, inflow: Inflow, target: Ref, message: str, loc: Location, context: str,
+             kind: str = "flow", site: str = "") -> None:
+        src, src_ops = self.source_end(inflow.ref, context)
+        dst, dst_ops = self.target_end(target, context)
+        self.edge(src, dst, src_ops + inflow.ops + dst_ops, Step(loc, message), kind, site)
+
+    def link(self) -> Program:
+        for f in self.files:
+            for a in f.assigns:
+                self.assign(a)
+            for d in f.strdefs:
+                cls = self._context(d.node)
+                self.strdefs[self.canon(d.node, cls)].append((d.expr, cls))
+        for cls in self.table.classes:
+            for name, _ in self.table.classes[cls].fields:
+                self.edge(f"F:{cls}.{name}", f"F:{cls}.this", (("put", name),),
+                          Step(self.table.classes[cls].location or Location("", 0, 0),
+                               f"held in a {self.table.classes[cls].display} object"))
+        for f in self.files:
+            for c in f.calls:
+                self.call(c)
+        self.batch_scope()
+        return Program(self.graph, self.table.classes, self.functions, dict(self.strdefs),
+                       self.call_targets, self.files,
+                       {n for n, c in self.table.classes.items() if c.is_test})
+
+    def _context(self, node: str) -> str:
+        """The class a node belongs to (for resolving names written inside it)."""
+        if node.startswith("F:"):
+            return node[2:].rpartition(".")[0]
+        fid = node.split("#", 1)[0]
+        fn = self.functions.get(fid)
+        return fn.cls if fn else fid.rpartition(".")[0]
+
+    def assign(self, a: Assign) -> None:
+        context = self._context(a.caller + "#")
+        for inflow in a.value:
+            verb = a.verb
+            if verb.startswith("assigned to ") and ("collapse", "concatenated") in inflow.ops:
+                verb = "concatenated into " + verb[len("assigned to "):]
+            self.flow(inflow, a.target, f"{inflow.text} {verb}", a.location, context)
+
+    def call(self, c: Call) -> None:
+        context = self._context(c.caller + "#")
+        callees = self.resolve_call(c, context)
+        if c.kind == "new":
+            cls = self.table.resolve(c.static_type, context)
+            if cls:
+                self.edge(f"F:{cls}.this", c.result, (), Step(c.location, f"new {self.table.classes[cls].display} object"))
+        if any(self._is_sanitizer(fn) for fn in callees):
+            return  # a declared sanitizer: nothing flows through it
+        if c.kind == "async":
+            return  # the job's state lives in its fields; `execute` reads them from there
+        if not callees:
+            if c.library == "tito":
+                for inflow in c.receiver:
+                    self.flow(inflow, Ref(c.result), f"{c.text} uses {inflow.text}", c.location, context)
+                for values in c.args:
+                    for inflow in values:
+                        self.flow(inflow, Ref(c.result), f"{inflow.text} passed to {c.text}", c.location, context)
+            return
+        self.call_targets[c.site] = callees
+        for fn in callees:
+            for i, values in enumerate(c.args[: len(fn.params)]):
+                param = fn.params[i]
+                target = Ref(f"{fn.fid}#{param.name}", param.type)
+                for inflow in values:
+                    self.flow(inflow, target, f"{inflow.text} passed to {fn.display}({param.name})",
+                              c.location, context, kind="call", site=c.site)
+                if i < len(c.arg_strs) and c.arg_strs[i]:
+                    self.strdefs[target.node].append((c.arg_strs[i], context))
+            self.edge(f"{fn.fid}#return", c.result, (), Step(c.location, f"returned from {fn.display}"),
+                      kind="ret", site=c.site)
+            self.strdefs[c.result].append(((("ref", Ref(f"{fn.fid}#return")),), fn.cls))
+
+    def _is_sanitizer(self, fn: Function) -> bool:
+        return fn.display.lower() in self.sanitizers or \
+            f"{fn.cls.rsplit('.', 1)[-1]}.{fn.name}" in self.sanitizers
+
+    def resolve_call(self, c: Call, context: str) -> list[Function]:
+        arity = len(c.args)
+        if c.kind in ("new", "this", "super"):
+            if c.kind == "new":
+                cls = self.table.resolve(c.static_type, context)
+            elif c.kind == "this":
+                cls = context
+            else:
+                sup = self.table.classes.get(context)
+                cls = self.table.resolve(sup.superclass, context) if sup and sup.superclass else None
+            return self._by_arity(self.methods.get(cls, {}).get("<init>", []), arity) if cls else []
+        if c.kind == "async":
+            cls = self.table.resolve(c.receiver_type, context)
+            return [fn for k in ([cls] + self.table.descendants(cls) if cls else [])
+                    for fn in self.methods.get(k, {}).get(c.name, [])]
+        if c.static_type:
+            cls = self.table.resolve(c.static_type, context)
+            return self._lookup(cls, c.name, arity, virtual=False) if cls else []
+        if c.receiver:
+            cls = self.table.resolve(c.receiver_type, context) if c.receiver_type else None
+            if cls is None and len(c.receiver) == 1:
+                _, cls, rest = self.place(c.receiver[0].ref, context)
+                cls = cls if not rest and not c.receiver[0].ops else None
+            return self._lookup(cls, c.name, arity, virtual=True) if cls else []
+        # Unqualified: this class and its superclasses, then enclosing classes.
+        ctx = context
+        while ctx:
+            found = self._lookup(ctx, c.name, arity, virtual=True)
+            if found:
+                return found
+            ctx = ctx.rpartition(".")[0]
+        return []
+
+    def _lookup(self, cls: str, name: str, arity: int, *, virtual: bool) -> list[Function]:
+        found: list[Function] = []
+        for k in self.table.ancestors(cls):
+            found = self._by_arity(self.methods.get(k, {}).get(name, []), arity)
+            if found:
+                break
+        if virtual:
+            for sub in self.table.descendants(cls):
+                found += self._by_arity(self.methods.get(sub, {}).get(name, []), arity)
+        seen, out = set(), []
+        for fn in found:
+            if fn.fid not in seen:
+                seen.add(fn.fid)
+                out.append(fn)
+        return out
+
+    @staticmethod
+    def _by_arity(fns: list[Function], arity: int) -> list[Function]:
+        return [fn for fn in fns if len(fn.params) == arity]
+
+    def batch_scope(self) -> None:
+        """Database.Batchable: what start() returns is the scope execute(ctx, scope) receives."""
+        for cls, methods in self.methods.items():
+            for start in methods.get("start", []):
+                for execute in methods.get("execute", []):
+                    if len(execute.params) == 2:
+                        scope = f"{execute.fid}#{execute.params[1].name}"
+                        self.edge(f"{start.fid}#return", scope, (),
+                                  Step(execute.location, f"records returned by {start.display} "
+                                                         f"handed to {execute.display} in batches"))

@@ -1,0 +1,61 @@
+"""Bytes -> tree-sitter tree, with every problem turned into a Diagnostic instead of an exception."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from tree_sitter import Parser, Tree
+
+from .model import Diagnostic
+
+BOM = b"\xef\xbb\xbf"
+
+
+@lru_cache(maxsize=None)
+def parser_for(language: str) -> Parser:
+    from tree_sitter_language_pack import get_parser  # grammars are bundled: no download
+
+    return get_parser(language)
+
+
+def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tuple[Diagnostic, ...]]:
+    """Parse `data`; return (tree, the bytes parsed, diagnostics); tree is None when the file cannot be analysed at all.
+
+    A syntax error elsewhere in a file still yields a tree: tree-sitter recovers, and the rest of
+    the file is analysed (the error is reported so the user knows coverage is partial).
+    """
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    if not data.strip():
+        return None, data, (Diagnostic(path, "parse", "empty file"),)
+    if b"\x00" in data[:8192]:
+        return None, data, (Diagnostic(path, "parse", "binary file, not source code"),)
+    diags: list[Diagnostic] = []
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        diags.append(Diagnostic(path, "read", f"not valid UTF-8 (byte {exc.start}); "
+                                "analysed with the bad bytes replaced", line))
+        data = data.decode("utf-8", "replace").encode("utf-8")
+    tree = parser_for(language).parse(data)
+    root = tree.root_node
+    if root.has_error:
+        bad = _first_error(root)
+        line = bad.start_point[0] + 1 if bad is not None else 0
+        if not any(c.type != "ERROR" for c in root.named_children):
+            return None, data, tuple(diags) + (Diagnostic(path, "parse", f"not {language.capitalize()} source "
+                                                    "(nothing could be parsed)", line),)
+        diags.append(Diagnostic(path, "parse", f"syntax error near line {line}; "
+                                "the rest of the file was analysed", line))
+    return tree, data, tuple(diags)
+
+
+def _first_error(root):
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            return n
+        if n.has_error:
+            stack.extend(reversed(n.children))
+    return None

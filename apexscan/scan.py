@@ -1,0 +1,240 @@
+"""The pipeline: discover -> read -> lower -> link -> resolve endpoints -> search -> findings.
+
+Stages neither print nor write files; the CLI does the I/O with what `scan` returns.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import hosts
+from .endpoints import Resolver
+from .facts import FileFacts, Ref
+from .findings import DataReach, SinkReach, describe, hardcoded_endpoint, sink_findings
+from .frontends.apex import lower_apex
+from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
+from .link import Linker
+from .model import Destination, Diagnostic, FieldRef, Finding, Step, Verdict
+from .policy import Policy
+from .project import Project
+from .sensitivity import FieldCatalog
+from .taint import search
+
+# Names that say a class, credential or setting talks to an LLM (evidence for unresolved hosts).
+LLM_NAME = re.compile(r"(open_?ai|chat_?gpt|gpt|claude|anthropic|gemini|mistral|llm|copilot|"
+                      r"bedrock|vertex|cohere|deepseek|perplexity|groq|ollama|genai|einstein_?gpt)",
+                      re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    root: Path
+    findings: tuple[Finding, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    files_scanned: int
+
+
+def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}")
+
+
+def scan(project: Project, policy: Policy, *, strict: bool = False) -> ScanResult:
+    diags: list[Diagnostic] = list(project.diagnostics)
+    apex: list[FileFacts] = []
+    metadata_facts = []
+    for f in project.files:
+        data, problem = read_file(f.path, f.rel)
+        if problem is not None:
+            diags.append(problem)
+            continue
+        if f.kind == "apex":
+            facts = lower_apex(f.rel, data, strict=strict)
+            diags.extend(facts.diagnostics)
+            apex.append(facts)
+        else:
+            md, md_diags = parse_metadata_file(f.rel, data)
+            diags.extend(md_diags)
+            metadata_facts.append(md)
+    metadata = merge(metadata_facts)
+    diags.extend(metadata.diagnostics)
+    findings = analyse(apex, metadata, policy)
+    return ScanResult(project.root, tuple(sorted(set(findings), key=_order)), tuple(sorted(set(diags))),
+                      len(project.files))
+
+
+def _order(f: Finding):
+    return (f.location.path, f.location.line, f.location.col, f.rule_id, f.destination.url)
+
+
+def name_hint(text: str) -> str:
+    m = LLM_NAME.search(text or "")
+    return f"the name {text.strip()!r} mentions {m.group(1)}" if m else ""
+
+
+def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) -> list[Finding]:
+    registry = hosts.load_registry()
+    catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
+    linker = Linker(apex, policy.sanitizers)
+    program = linker.link()
+    resolver = Resolver(
+        linker, metadata,
+        classify=lambda url: hosts.classify_url(url, policy, registry),
+        llm_path=lambda path: hosts.looks_like_llm_path(path, registry),
+        name_hint=name_hint)
+    excluded = _excluded_classes(program)
+
+    def in_scope(fid: str) -> bool:
+        fn = program.functions.get(fid)
+        cls = fn.cls if fn else fid.rsplit(".", 1)[0]
+        return not any(cls == c or cls.startswith(c + ".") for c in excluded)
+
+    table: list[tuple[str, object]] = []  # source id -> ("data", Source) | ("endpoint", Destination) | ("evidence", text)
+    sources: dict[str, list] = {}
+
+    def add(node: str, label: tuple, step: Step) -> None:
+        sources.setdefault(node, []).append((label, step))
+
+    findings: list[Finding] = []
+    for facts in apex:
+        for src in facts.sources:
+            if not in_scope(src.node.split("#", 1)[0]):
+                continue
+            _add_source(table, add, src.node, src.object, src.fields, src.display, src.how, src.location)
+        for q in facts.queries:
+            fid = q.node.split("#", 1)[0]
+            if not in_scope(fid):
+                continue
+            context = program.functions[fid].cls if fid in program.functions else ""
+            for value in resolver.evaluate(q.query, context):
+                obj, fields, display = parse_soql(value.text)
+                if obj:
+                    _add_source(table, add, q.node, obj, fields, display, q.how, q.location)
+        for e in facts.endpoints:
+            fid = _fid_of(e.target.node, e.location)
+            context = _context(program, e.target.node)
+            node, _ops = linker.target_end(e.target, context)
+            if node.startswith("F:") and not in_scope(node[2:].rsplit(".", 1)[0] + ".x"):
+                continue
+            for dest in resolver.destinations(resolver.evaluate(e.expr, context)):
+                table.append(("endpoint", dest))
+                add(node, (len(table) - 1, (), (), False),
+                    Step(e.location, f"endpoint set to {dest.url or '?'} ({dest.how})"))
+                if dest.provider and "Named Credential" not in dest.how and "unresolved" not in dest.how \
+                        and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG) and in_scope(fid):
+                    findings.append(hardcoded_endpoint(e.location, dest, e.text))
+        for ev in facts.evidence:
+            node, _ = linker.target_end(ev.target, _context(program, ev.target.node))
+            table.append(("evidence", ev.text))
+            add(node, (len(table) - 1, (), (), False), Step(ev.location, f"LLM request shape: {ev.text}"))
+
+    sinks: dict[str, list] = {}
+    for facts in apex:
+        for s in facts.sinks:
+            if not in_scope(s.caller):
+                continue
+            node, _ = linker.source_end(s.arg, _context(program, s.caller + "#"))
+            sinks.setdefault(node, []).append(s)
+
+    arrivals = search(program.graph, sources, set(sinks))
+    by_sink: dict[str, list] = {}
+    for a in arrivals:
+        by_sink.setdefault(a.sink, []).append(a)
+    for node, sink_facts in sorted(sinks.items()):
+        data, dests, evidence = [], [], []
+        for a in by_sink.get(node, []):
+            kind, payload = table[a.label[0]]
+            if kind == "endpoint":
+                dests.append(payload)
+            elif kind == "evidence":
+                evidence.append(f"request body has {payload}")
+            else:
+                data.append(_data_reach(catalog, payload, a))
+        for s in sink_facts:
+            fn = program.functions.get(s.caller)
+            hints = [h for h in (name_hint(fn.display if fn else ""),) if h]
+            dest_list = _unique(dests) or [Destination(
+                "", "", "", "", "", Verdict.UNKNOWN,
+                "unresolved: no endpoint set on this request is visible in the project")]
+            dest_list = [replace(d, evidence=tuple(_unique(list(d.evidence) + evidence + hints)))
+                         if d.verdict == Verdict.UNKNOWN else d for d in dest_list]
+            findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data), tuple(dest_list))))
+    return findings
+
+
+def _add_source(table, add, node, obj, fields, display, how, location) -> None:
+    for path, shown in zip(fields, display):
+        table.append(("data", (obj, how)))
+        if path == ("*",):
+            add(node, (len(table) - 1, ("*",), (), False),
+                Step(location, f"every field of {obj} read by {how}"))
+        else:
+            add(node, (len(table) - 1, path, path, False),
+                Step(location, f"{obj}.{shown} read by {how}"))
+
+
+def _data_reach(catalog: FieldCatalog, payload, arrival) -> DataReach:
+    obj, _how = payload
+    _src, _rel, fld, whole = arrival.label
+    if not fld:
+        ref = FieldRef(obj, "*")
+        klass = catalog.classify_object(obj)
+        whole = True
+    else:
+        ref = catalog.resolve(obj, fld)
+        klass = catalog.classify(ref)
+    return DataReach(ref, klass, whole or "*" in arrival.label[1], arrival.steps)
+
+
+def _excluded_classes(program) -> set[str]:
+    """Test classes and HTTP mocks: their callouts never run in production."""
+    out = set(program.test_classes)
+    for name, c in program.classes.items():
+        if any(i.split(".")[-1] in ("httpcalloutmock", "webservicemock") for i in c.interfaces):
+            out.add(name)
+    return out
+
+
+def _context(program, node: str) -> str:
+    if node.startswith("F:"):
+        return node[2:].rpartition(".")[0]
+    fid = node.split("#", 1)[0]
+    fn = program.functions.get(fid)
+    return fn.cls if fn else fid.rpartition(".")[0]
+
+
+def _fid_of(node: str, location) -> str:
+    return node.split("#", 1)[0] if not node.startswith("F:") else node[2:].rpartition(".")[0] + ".x"
+
+
+def _unique(items: list) -> list:
+    seen, out = set(), []
+    for i in items:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out
+
+
+SOQL = re.compile(r"\bselect\s+(?P<fields>.+?)\s+from\s+(?P<object>[A-Za-z_][\w]*)", re.IGNORECASE | re.DOTALL)
+
+
+def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """The object and select list of a SOQL string built at run time; unknown parts -> every field."""
+    m = SOQL.search(text)
+    if not m:
+        return "", (), ()
+    obj = m.group("object")
+    if "\x00" in obj:
+        return "", (), ()
+    raw = m.group("fields")
+    if "\x00" in raw or "(" in raw:
+        return obj, (("*",),), ("*",)
+    names = [f.strip() for f in raw.split(",") if f.strip()]
+    if any(not re.fullmatch(r"[\w.]+", n) for n in names):
+        return obj, (("*",),), ("*",)
+    return obj, tuple(tuple(p.lower() for p in n.split(".")) for n in names), tuple(names)
