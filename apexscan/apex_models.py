@@ -19,6 +19,15 @@ LLM_BODY_KEYS = frozenset(_DATA["llm_body"]["keys"])
 LLM_BODY_LITERAL = re.compile(_DATA["llm_body"]["literal"], re.IGNORECASE)
 PLATFORM_NAMESPACES = frozenset(_DATA["platform"]["namespaces"])
 NO_FLOW_OPERATORS = frozenset(_DATA["platform"]["no_flow_operators"])
+CONFIG_OBJECTS = frozenset(_DATA["sources"]["config_objects"])
+PARAMETER_SOURCES = {k.lower(): v for k, v in _DATA["sources"]["parameters"].items()}
+CALL_SOURCES = {k.lower(): tuple(v.split(".", 1)) for k, v in _DATA["sources"]["calls"].items()}
+
+
+def is_config_object(name: str) -> bool:
+    """Custom metadata and schema/setup objects hold configuration, not client data."""
+    lower = name.lower()
+    return lower.endswith("__mdt") or lower in CONFIG_OBJECTS
 
 
 def library_behaviour(static_type: str, name: str) -> str:

@@ -244,8 +244,16 @@ class Lowerer:
                     params.append(Param(self.text(pn).lower(), self.type_name(p.child_by_field_name("type"))))
         body = m.child_by_field_name("body")
         display = f"{ctx.display}.{self.text(name_node) if name_node is not None else name}"
-        self.in_function(m, ctx, name, params, "static" in mods, annotations,
-                         (lambda: self.stmt(body)) if body is not None else (lambda: None), display)
+
+        def lower_body():
+            for p in params:
+                obj = M.PARAMETER_SOURCES.get(p.type)
+                if obj:  # an inbound email handed to the org by an email service
+                    self.sources.append(Source(f"{self.scope.fid}#{p.name}", obj, (("*",),), ("*",),
+                                               f"the {obj} parameter {p.name}", self.loc(m)))
+            if body is not None:
+                self.stmt(body)
+        self.in_function(m, ctx, name, params, "static" in mods, annotations, lower_body, display)
 
     def field_decl(self, m: Node, ctx: ClassCtx) -> None:
         mods, _ = self.modifiers(m)
@@ -385,6 +393,11 @@ class Lowerer:
 
     def assign(self, target: Ref, value: Node, verb: str, at: Node) -> None:
         inflows = self.expr(value)
+        for lit in _descendants(value, "string_literal"):
+            found = M.LLM_BODY_LITERAL.search(self.text(lit))
+            if found:  # hand-written JSON such as '{"model": "' + name + '", "messages": ['
+                self.evidence.append(Evidence(target, f"JSON text {found.group(0)}", self.loc(lit)))
+                break
         if inflows:
             self.assigns.append(Assign(target, inflows, verb, self.loc(at), self.scope.fid))
         if not target.path:
@@ -430,12 +443,6 @@ class Lowerer:
 
     expr_parenthesized_expression = expr_array_initializer = expr_argument_list = _children
     expr_map_initializer = _children
-
-    def expr_string_literal(self, n: Node) -> tuple[Inflow, ...]:
-        lit = self.text(n)
-        if M.LLM_BODY_LITERAL.search(lit) and self.scope is not None:
-            pass  # recorded as evidence where it is assigned (see `evidence_for`)
-        return ()
 
     def expr_identifier(self, n: Node) -> tuple[Inflow, ...]:
         ref = self.name_ref(self.text(n))
@@ -602,7 +609,7 @@ class Lowerer:
         node = self.temp(n)
         if body.type == "soql_query_body":
             obj, paths, display = self.soql_select(body)
-            if obj and paths:
+            if obj and paths and not M.is_config_object(obj):
                 self.sources.append(Source(node, obj, paths, display, "SOQL", self.loc(n)))
         elif body.type == "sosl_query_body":
             for ret in _descendants(body, "sobject_return"):
@@ -614,7 +621,7 @@ class Lowerer:
                 fields = [f for f in sel.named_children if f.type == "field_identifier"] if sel else []
                 paths = tuple(tuple(p.lower() for p in self.text(f).split(".")) for f in fields)
                 disp = tuple(self.text(f) for f in fields)
-                if paths:
+                if paths and not M.is_config_object(obj):
                     self.sources.append(Source(node, obj, paths, disp, "SOSL", self.loc(n)))
         for bound in _descendants(body, "bound_apex_expression"):
             for c in bound.named_children:
@@ -723,6 +730,11 @@ class Lowerer:
     def special_call(self, n, static_type, lname, args, receiver, receiver_type):
         """Platform APIs with their own meaning. Returns the call's value, or None if ordinary."""
         key = f"{static_type}.{lname}" if static_type else lname
+        if key in M.CALL_SOURCES:
+            obj, fld = M.CALL_SOURCES[key]
+            node = self.temp(n)
+            self.sources.append(Source(node, obj, ((fld.lower(),),), (fld,), self.short(n), self.loc(n)))
+            return (Inflow(Ref(node), (), self.short(n)),)
         if key in M.DYNAMIC_QUERY_APIS and args:
             node = self.temp(n)
             self.expr(args[0])

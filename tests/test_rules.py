@@ -1,0 +1,177 @@
+"""The rule catalog: complete metadata for every rule, help pages with every section, one id per rule."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from apexscan.rules import HELP_SECTIONS, Catalog, CatalogError, load_catalog, parse_catalog
+
+EXPECTED = {
+    "APX-LLM-001": ("sensitive-data-to-foreign-llm", "error", "8.5", {359, 201}),
+    "APX-LLM-002": ("record-serialized-to-llm", "error", "8.0", {201, 359}),
+    "APX-LLM-003": ("sensitive-data-to-unknown-jurisdiction", "warning", "6.5", {201}),
+    "APX-LLM-004": ("unclassified-data-to-foreign-llm", "warning", "5.0", {201}),
+    "APX-LLM-005": ("record-data-to-foreign-llm", "note", "2.0", {201}),
+    "APX-LLM-006": ("hardcoded-llm-endpoint", "note", "3.0", {1051}),
+}
+# GitHub's bands for security-severity, and the default level each band should have.
+BAND_LEVEL = [(9.0, "error"), (7.0, "error"), (4.0, "warning"), (0.1, "note")]
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def test_catalog_has_the_expected_rules_in_id_order(catalog: Catalog) -> None:
+    assert catalog.ids == tuple(sorted(EXPECTED))
+    assert [rule.id for rule in catalog] == list(catalog.ids)
+    assert len(catalog) == len(EXPECTED)
+    for index, rule_id in enumerate(catalog.ids):
+        assert catalog.index(rule_id) == index
+        assert catalog[rule_id].id == rule_id
+    assert "APX-LLM-999" not in catalog
+    with pytest.raises(KeyError):
+        catalog["APX-LLM-999"]
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_rule_metadata_is_complete(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    name, level, severity, cwes = EXPECTED[rule_id]
+    assert (rule.name, rule.level, rule.security_severity, set(rule.cwe)) == (name, level, severity, cwes)
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.name)
+    assert rule.precision in ("very-high", "high", "medium", "low")
+    assert rule.short_description.endswith(".") and len(rule.short_description) <= 1024
+    assert 0 < len(rule.full_description) <= 1024
+    assert "\n" not in rule.short_description
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_tags_carry_security_privacy_llm_and_every_cwe(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    assert rule.tags[0] == "security"
+    assert {"privacy", "llm"} <= set(rule.tags)
+    assert {f"external/cwe/cwe-{n}" for n in rule.cwe} <= set(rule.tags)
+    assert len(rule.tags) == len(set(rule.tags)) <= 10
+    for number in rule.cwe:
+        assert catalog.cwe(number).name
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_security_severity_band_agrees_with_the_level(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    score = float(rule.security_severity)
+    expected = next(level for floor, level in BAND_LEVEL if score >= floor)
+    assert rule.level == expected
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_help_has_every_section_in_order(catalog: Catalog, rule_id: str) -> None:
+    markdown = catalog[rule_id].help_markdown
+    headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
+    assert headings == list(HELP_SECTIONS)
+    assert "What it does" in HELP_SECTIONS and "References" == HELP_SECTIONS[-1]
+    assert markdown.count("```apex") == 2
+    assert "apexscan.toml" in markdown
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_examples_are_apex_and_differ(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    for example in (rule.bad_example, rule.good_example):
+        assert re.search(r"\bpublic (with sharing )?class \w+", example)
+        assert "setEndpoint(" in example and "new Http().send(req)" in example
+        assert example.count("{") == example.count("}")
+        assert example in rule.help_markdown
+    assert rule.bad_example != rule.good_example
+    assert "callout:" in rule.good_example  # the compliant way is always a Named Credential
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_references_are_https_links(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    assert rule.references
+    for ref in rule.references:
+        assert ref.title and ref.url.startswith("https://")
+        assert f"[{ref.title}]({ref.url})" in rule.help_markdown
+    assert any(f"cwe.mitre.org/data/definitions/{rule.cwe[0]}.html" in ref.url for ref in rule.references)
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_plain_text_help_is_derived_from_markdown(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    text = rule.help_text
+    assert "```" not in text and "## " not in text and "**" not in text
+    for section in HELP_SECTIONS:
+        assert f"\n{section}\n" in f"\n{text}"
+    first_code_line = rule.bad_example.splitlines()[0]
+    assert f"    {first_code_line}" in text
+    for ref in rule.references:
+        assert f"{ref.title} ({ref.url})" in text
+
+
+def test_hardcoded_endpoint_help_explains_the_cwe_choice(catalog: Catalog) -> None:
+    help_text = catalog["APX-LLM-006"].help_markdown
+    assert "CWE-1051" in help_text and "CWE-15" in help_text and "CWE-798" in help_text
+
+
+def test_every_rule_id_in_the_engine_is_in_the_catalog(catalog: Catalog) -> None:
+    package = Path(__file__).resolve().parents[1] / "apexscan"
+    used = set()
+    for source in package.rglob("*.py"):
+        used |= set(re.findall(r"APX-[A-Z]+-\d{3}", source.read_text(encoding="utf-8")))
+    assert used <= set(catalog.ids)
+
+
+# --- validation of rules.toml --------------------------------------------------------------------
+
+VALID_RULE = """
+[[cwe]]
+id = 201
+name = "Insertion of Sensitive Information Into Sent Data"
+
+[[rules]]
+id = "{id}"
+name = "{name}"
+short_description = "Short."
+full_description = "Full."
+level = "{level}"
+security_severity = "5.0"
+precision = "high"
+cwe = [{cwe}]
+tags = ["security"]
+what = "What."
+why = "Why."
+bad = "public class A {{}}"
+good = "public class B {{}}"
+policy = "See apexscan.toml."
+references = [{{ title = "CWE-201", url = "https://cwe.mitre.org/data/definitions/201.html" }}]
+"""
+
+
+def rule_toml(id: str = "APX-LLM-100", name: str = "a-rule", level: str = "warning", cwe: str = "201") -> str:
+    return VALID_RULE.format(id=id, name=name, level=level, cwe=cwe)
+
+
+def test_parse_catalog_accepts_a_minimal_rule() -> None:
+    catalog = parse_catalog(rule_toml())
+    assert catalog.ids == ("APX-LLM-100",)
+    assert catalog["APX-LLM-100"].tags == ("security", "external/cwe/cwe-201")
+
+
+@pytest.mark.parametrize(("text", "complaint"), [
+    (rule_toml(level="fatal"), "level"),
+    (rule_toml(name="A_Rule"), "kebab-case"),
+    (rule_toml(id="LLM-1"), "id must look like"),
+    (rule_toml(cwe="999"), "cwe"),
+    (rule_toml() + rule_toml().split("[[rules]]")[1].join(["[[rules]]", ""]), "duplicate rule id"),
+    (rule_toml().replace('why = "Why."\n', ""), "missing keys ['why']"),
+    (rule_toml().replace('why = "Why."', 'why = "Why."\nseverity = "high"'), "unknown keys ['severity']"),
+    (rule_toml().replace('"5.0"', '"11"'), "security_severity"),
+])
+def test_parse_catalog_rejects_malformed_rules(text: str, complaint: str) -> None:
+    with pytest.raises(CatalogError, match=re.escape(complaint)):
+        parse_catalog(text)
