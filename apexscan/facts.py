@@ -99,6 +99,7 @@ class Source:
     display: tuple[str, ...]  # the same paths as written, for messages ("Owner.Email")
     how: str  # "SOQL", "SOSL", "Trigger.new", "Database.query"
     location: Location
+    scalar: bool = False  # the node holds the field's value itself, not a record with that field
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,7 +219,8 @@ def _help_markdown(what: str, why: str, bad: str, good: str, policy: str,
 
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 _BOLD = re.compile(r"\*\*([^*]+)\*\*")
-_CODE = re.compile(r"`([^`]+)`")
+_ITALIC = re.compile(r"(?<![*\w])\*([^*\s][^*]*)\*(?![*\w])")
+_CODE = re.compile(r"`([^`]+)`")  # one capture group: split() keeps the insides
 
 
 def markdown_to_text(markdown: str) -> str:
@@ -237,7 +238,9 @@ def markdown_to_text(markdown: str) -> str:
         if line.startswith("#"):
             out.append(line.lstrip("#").strip())
             continue
-        line = _LINK.sub(r"\1 (\2)", line)
-        line = _BOLD.sub(r"\1", line)
-        out.append(_CODE.sub(r"\1", line))
+        # Emphasis markers inside `code spans` are literal (globs such as `*.cls`).
+        parts = _CODE.split(line)  # odd indexes are the insides of code spans
+        out.append("".join(
+            part if i % 2 else _ITALIC.sub(r"\1", _BOLD.sub(r"\1", _LINK.sub(r"\1 (\2)", part)))
+            for i, part in enumerate(parts)))
     return "\n".join(out).rstrip("\n") + "\n"

@@ -104,7 +104,8 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         for src in facts.sources:
             if not in_scope(src.node.split("#", 1)[0]):
                 continue
-            _add_source(table, add, src.node, src.object, src.fields, src.display, src.how, src.location)
+            _add_source(table, add, src.node, src.object, src.fields, src.display, src.how, src.location,
+                        src.scalar)
         for q in facts.queries:
             fid = q.node.split("#", 1)[0]
             if not in_scope(fid):
@@ -166,14 +167,14 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
     return findings
 
 
-def _add_source(table, add, node, obj, fields, display, how, location) -> None:
+def _add_source(table, add, node, obj, fields, display, how, location, scalar=False) -> None:
     for path, shown in zip(fields, display):
         table.append(("data", (obj, how)))
         if path == ("*",):
             add(node, (len(table) - 1, ("*",), (), False),
                 Step(location, f"every field of {obj} read by {how}"))
         else:
-            add(node, (len(table) - 1, path, path, False),
+            add(node, (len(table) - 1, () if scalar else path, path, False),
                 Step(location, f"{obj}.{shown} read by {how}"))
 
 

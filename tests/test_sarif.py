@@ -419,7 +419,8 @@ def test_long_paths_and_many_paths_are_cut_to_github_limits(catalog: Catalog) ->
 def test_results_beyond_the_limit_keep_the_most_severe(catalog: Catalog, monkeypatch) -> None:
     monkeypatch.setattr(sarif_module, "MAX_RESULTS", 2)
     run = run_of(render(catalog, diagnostics=[]))
-    assert sorted(r["ruleId"] for r in run["results"]) == ["APX-LLM-001", "APX-LLM-003"]
+    # Three errors compete for two places: the rules' security-severity decides (8.5, 8.0 > 6.5).
+    assert sorted(r["ruleId"] for r in run["results"]) == ["APX-LLM-001", "APX-LLM-002"]
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert len(notes) == 1 and "only the 2 most severe" in notes[0]["message"]["text"]
 
@@ -437,11 +438,11 @@ def test_text_report_lists_findings_steps_and_summary(catalog: Catalog) -> None:
     text = render_text(sample_findings(), catalog, DIAGNOSTICS)
     lines = text.splitlines()
     sink = at(INSIGHT, "new Http().send(req)")
-    assert lines[0] == f"{sink}: warning[APX-LLM-002] A whole Account record is serialized into an LLM " \
+    assert lines[0] == f"{sink}: error[APX-LLM-002] A whole Account record is serialized into an LLM " \
                        "request to an endpoint that cannot be determined."
     assert lines[1] == f"    {at(INSIGHT, 'SELECT Name, AnnualRevenue')}: Account record read by SOQL"
     assert lines[4].startswith(f"{sink}: error[APX-LLM-003] ")
-    assert lines[-1] == "apexscan: 4 findings: 2 error, 1 warning, 1 note"
+    assert lines[-1] == "apexscan: 4 findings: 3 error, 0 warning, 1 note"
     assert "\033[" not in text and text.endswith("\n")
     assert "syntax error" not in text  # diagnostics go to stderr through render_diagnostics
     assert "\033[1;31merror\033[0m" in render_text(sample_findings(), catalog, [], color=True)
@@ -466,7 +467,7 @@ def test_json_report_is_stable_and_agrees_with_sarif(catalog: Catalog) -> None:
     assert text == render_json(list(reversed(sample_findings())), catalog, DIAGNOSTICS)
     doc = json.loads(text)
     assert doc["schema_version"] == 1
-    assert doc["summary"] == {"findings": 4, "error": 2, "warning": 1, "note": 1, "diagnostics": 3}
+    assert doc["summary"] == {"findings": 4, "error": 3, "warning": 0, "note": 1, "diagnostics": 3}
     results = run_of(render(catalog))["results"]
     assert [f["rule"] for f in doc["findings"]] == [r["ruleId"] for r in results]
     assert [f["fingerprint"] for f in doc["findings"]] == [r["partialFingerprints"]["apexscan/v1"] for r in results]

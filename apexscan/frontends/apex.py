@@ -733,7 +733,8 @@ class Lowerer:
         if key in M.CALL_SOURCES:
             obj, fld = M.CALL_SOURCES[key]
             node = self.temp(n)
-            self.sources.append(Source(node, obj, ((fld.lower(),),), (fld,), self.short(n), self.loc(n)))
+            self.sources.append(Source(node, obj, ((fld.lower(),),), (fld,), self.short(n), self.loc(n),
+                                       scalar=True))
             return (Inflow(Ref(node), (), self.short(n)),)
         if key in M.DYNAMIC_QUERY_APIS and args:
             node = self.temp(n)
