@@ -93,11 +93,13 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         cls = fn.cls if fn else fid.rsplit(".", 1)[0]
         return not any(cls == c or cls.startswith(c + ".") for c in excluded)
 
-    table: list[tuple[str, object]] = []  # source id -> ("data", Source) | ("endpoint", Destination) | ("evidence", text)
-    sources: dict[str, list] = {}
+    table: list[tuple[str, object]] = []  # source id -> ("data", (object, how)) | ("endpoint", Destination) | ("evidence", text)
+    data_sources: dict[str, list] = {}
+    config_sources: dict[str, list] = {}  # endpoints and LLM evidence
 
     def add(node: str, label: tuple, step: Step) -> None:
-        sources.setdefault(node, []).append((label, step))
+        into = data_sources if table[label[0]][0] == "data" else config_sources
+        into.setdefault(node, []).append((label, step))
 
     findings: list[Finding] = []
     for facts in apex:
@@ -141,30 +143,39 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
             node, _ = linker.source_end(s.arg, _context(program, s.caller + "#"))
             sinks.setdefault(node, []).append(s)
 
-    arrivals = search(program.graph, sources, set(sinks))
-    by_sink: dict[str, list] = {}
-    for a in arrivals:
-        by_sink.setdefault(a.sink, []).append(a)
+    # Two searches: first where each request goes (few labels), then the data, only towards
+    # the sinks whose destination can yield a finding (most callouts in most orgs go elsewhere).
+    destinations: dict[str, list[Destination]] = {}
+    evidence: dict[str, list[str]] = {}
+    for a in search(program.graph, config_sources, set(sinks)):
+        kind, payload = table[a.label[0]]
+        if kind == "endpoint":
+            destinations.setdefault(a.sink, []).append(payload)
+        else:
+            evidence.setdefault(a.sink, []).append(f"request body has {payload}")
+    per_sink: dict[str, list[tuple]] = {}
     for node, sink_facts in sorted(sinks.items()):
-        data, dests, evidence = [], [], []
-        for a in by_sink.get(node, []):
-            kind, payload = table[a.label[0]]
-            if kind == "endpoint":
-                dests.append(payload)
-            elif kind == "evidence":
-                evidence.append(f"request body has {payload}")
-            else:
-                data.append(_data_reach(catalog, payload, a))
         for s in sink_facts:
             fn = program.functions.get(s.caller)
             hints = [h for h in (name_hint(fn.display if fn else ""),) if h]
-            dest_list = _unique(dests) or [Destination(
+            dest_list = _unique(destinations.get(node, [])) or [Destination(
                 "", "", "", "", "", Verdict.UNKNOWN,
                 "unresolved: no endpoint set on this request is visible in the project")]
-            dest_list = [replace(d, evidence=tuple(_unique(list(d.evidence) + evidence + hints)))
+            dest_list = [replace(d, evidence=tuple(_unique(list(d.evidence) + evidence.get(node, []) + hints)))
                          if d.verdict == Verdict.UNKNOWN else d for d in dest_list]
-            findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data), tuple(dest_list))))
+            if any(_reportable(d) for d in dest_list):
+                per_sink.setdefault(node, []).append((s, tuple(dest_list)))
+    data: dict[str, list[DataReach]] = {}
+    for a in search(program.graph, data_sources, set(per_sink)):
+        data.setdefault(a.sink, []).append(_data_reach(catalog, table[a.label[0]][1], a))
+    for node, entries in sorted(per_sink.items()):
+        for s, dest_list in entries:
+            findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list)))
     return findings
+
+
+def _reportable(dest: Destination) -> bool:
+    return dest.verdict == Verdict.FOREIGN or (dest.verdict == Verdict.UNKNOWN and bool(dest.evidence or dest.provider))
 
 
 def _add_source(table, add, node, obj, fields, display, how, location, scalar=False) -> None:

@@ -70,7 +70,7 @@ def relevant_nodes(graph: nx.MultiDiGraph, sinks: set[str]) -> set[str]:
     """Every node from which some sink can be reached, ignoring labels and contexts."""
     seen = {s for s in sinks if s in graph}
     todo = list(seen)
-    pred = graph.pred
+    pred = graph._pred  # plain dicts: the views networkx builds per access cost more than the search
     while todo:
         n = todo.pop()
         for p in pred[n]:
@@ -84,6 +84,9 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
            sinks: set[str], *, max_states: int = 2_000_000) -> list[Arrival]:
     """Breadth-first label propagation; returns the first (shortest) arrival of each label at each sink."""
     keep = relevant_nodes(graph, sinks)
+    adjacency = {n: [(nxt, d["ops"], d["kind"], d["site"], d["heap"], d["step"])
+                     for nxt, edges in graph._succ[n].items() if nxt in keep for d in edges.values()]
+                 for n in keep}
     parent: dict[State, tuple[State | None, Step]] = {}
     queue: deque[State] = deque()
     for node in sorted(sources):
@@ -95,27 +98,31 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
                 parent[state] = (None, step)
                 queue.append(state)
     arrivals: dict[tuple[str, Label], State] = {}
-    succ = graph.succ
     while queue and len(parent) < max_states:
         state = queue.popleft()
         node, label, ctx = state
         if node in sinks:
-            key = (node, _report_key(label))
-            arrivals.setdefault(key, state)
-        for nxt, edges in succ[node].items():
-            if nxt not in keep:
-                continue
-            for data in edges.values():
-                new_ctx = _next_ctx(ctx, data)
+            arrivals.setdefault((node, _report_key(label)), state)
+        for nxt, ops, kind, site, heap, step in adjacency[node]:
+            if heap:
+                new_ctx: tuple | None = ()
+            elif kind == "flow":
+                new_ctx = ctx
+            elif kind == "call":
+                new_ctx = (ctx + (site,))[-K:]
+            elif not ctx:  # a return with no matching call: the data started inside the callee
+                new_ctx = ()
+            else:
+                new_ctx = ctx[:-1] if ctx[-1] == site else None
                 if new_ctx is None:
                     continue
-                new_label = apply_ops(label, data["ops"]) if data["ops"] else label
-                if new_label is None:
-                    continue
-                new_state = (nxt, new_label, new_ctx)
-                if new_state not in parent:
-                    parent[new_state] = (state, data["step"])
-                    queue.append(new_state)
+            new_label = apply_ops(label, ops) if ops else label
+            if new_label is None:
+                continue
+            new_state = (nxt, new_label, new_ctx)
+            if new_state not in parent:
+                parent[new_state] = (state, step)
+                queue.append(new_state)
     return [Arrival(sink, state[1], _steps(parent, state))
             for (sink, _), state in sorted(arrivals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1])))]
 
@@ -123,19 +130,6 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
 def _report_key(label: Label) -> Label:
     src, rel, fld, whole = label
     return (src, fld, whole or "*" in rel)
-
-
-def _next_ctx(ctx: tuple, data: dict) -> tuple | None:
-    kind = data["kind"]
-    if data.get("heap"):
-        return ()
-    if kind == "call":
-        return (ctx + (data["site"],))[-K:]
-    if kind == "ret":
-        if not ctx:
-            return ()
-        return ctx[:-1] if ctx[-1] == data["site"] else None
-    return ctx
 
 
 def _steps(parent: dict, state: State) -> tuple[Step, ...]:

@@ -48,6 +48,7 @@ class ClassCtx:
     fields: dict[str, str]  # own fields: lower name -> lower type
     outer: "ClassCtx | None"
     trigger_object: str = ""
+    visible: set[str] | None = None  # own and enclosing classes' field names, computed once
 
 
 def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
@@ -540,12 +541,16 @@ class Lowerer:
         return (self.scope is not None and lname in self.scope.types) or lname in self._visible_fields()
 
     def _visible_fields(self) -> set[str]:
-        names: set[str] = set()
-        ctx = self.cls
-        while ctx is not None:
-            names.update(ctx.fields)
-            ctx = ctx.outer
-        return names
+        if self.cls is None:
+            return set()
+        if self.cls.visible is None:
+            names: set[str] = set()
+            ctx = self.cls
+            while ctx is not None:
+                names.update(ctx.fields)
+                ctx = ctx.outer
+            self.cls.visible = names
+        return self.cls.visible
 
     def expr_object_creation_expression(self, n: Node) -> tuple[Inflow, ...]:
         ctype = self.type_name(n.child_by_field_name("type"))
