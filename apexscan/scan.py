@@ -91,7 +91,7 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
     def in_scope(fid: str) -> bool:
         fn = program.functions.get(fid)
         cls = fn.cls if fn else fid.rsplit(".", 1)[0]
-        return not any(cls == c or cls.startswith(c + ".") for c in excluded)
+        return cls not in excluded and cls.split(".", 1)[0] not in excluded
 
     table: list[tuple[str, object]] = []  # source id -> ("data", (object, how)) | ("endpoint", Destination) | ("evidence", text)
     data_sources: dict[str, list] = {}

@@ -23,7 +23,7 @@ from ..facts import (
 )
 from ..model import Diagnostic, Location
 from .. import apex_models as M
-from ..parsing import parse
+from ..parsing import captures, parse
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 
@@ -57,6 +57,7 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
     low = Lowerer(path, data, strict)
+    low.sink_calls = {n.id for n in captures("apex", "apex-sinks", tree.root_node).get("sink", ())}
     try:
         low.file(tree.root_node)
     except RecursionError:
@@ -83,6 +84,7 @@ class Lowerer:
         self.cls: ClassCtx | None = None
         self.scope: Scope | None = None
         self.fn_display = ""
+        self.sink_calls: set[int] = set()  # ids of call nodes matched by queries/apex-sinks.scm
 
     def facts(self, diags: tuple[Diagnostic, ...]) -> FileFacts:
         return FileFacts(
@@ -761,13 +763,14 @@ class Lowerer:
             if target is not None:
                 self.endpoints.append(EndpointSet(target, self.strexpr(args[0]), self.loc(n), self.short(n, 100)))
             return None
-        if lname == "send" and len(args) == 1 and (
-                receiver_type == "http" or (static_type == "" and receiver and
-                                            self._arg_type(args[0]) == "httprequest")):
+        if n.id in self.sink_calls and (
+                receiver_type in ("http", "continuation") or static_type == "continuation" or
+                (static_type == "" and receiver and self._arg_type(args[0]) == "httprequest")):
             arg = self.expr(args[0])
             ref = arg[0].ref if arg and not arg[0].ops else None
+            api = "Http.send" if lname == "send" else "Continuation.addHttpRequest"
             if ref is not None:
-                self.sinks.append(Sink(ref, "http", "Http.send", self.scope.fid, self.loc(n), self.short(n)))
+                self.sinks.append(Sink(ref, "http", api, self.scope.fid, self.loc(n), self.short(n)))
             return ()
         if lname in M.NO_FLOW_METHODS and static_type == "":
             for a in args:
