@@ -102,12 +102,18 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         into.setdefault(node, []).append((label, step))
 
     findings: list[Finding] = []
+    trigger_objects = _trigger_objects(program, apex)
     for facts in apex:
         for src in facts.sources:
-            if not in_scope(src.node.split("#", 1)[0]):
+            fid = src.node.split("#", 1)[0]
+            if not in_scope(fid):
                 continue
-            _add_source(table, add, src.node, src.object, src.fields, src.display, src.how, src.location,
-                        src.scalar)
+            objects = [src.object]
+            if src.object == "SObject" and src.how.lower().startswith("trigger."):
+                objects = sorted(trigger_objects.get(fid, ())) or objects
+            for obj in objects:
+                _add_source(table, add, src.node, obj, src.fields, src.display, src.how, src.location,
+                            src.scalar)
         for q in facts.queries:
             fid = q.node.split("#", 1)[0]
             if not in_scope(fid):
@@ -176,6 +182,30 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
 
 def _reportable(dest: Destination) -> bool:
     return dest.verdict == Verdict.FOREIGN or (dest.verdict == Verdict.UNKNOWN and bool(dest.evidence or dest.provider))
+
+
+def _trigger_objects(program, apex: list[FileFacts]) -> dict[str, set[str]]:
+    """For each function, the SObjects of the triggers that can call it: what `Trigger.new` holds
+    when a handler class reads it (trigger -> handler.run() -> afterInsert(...))."""
+    callees: dict[str, set[str]] = {}
+    for facts in apex:
+        for c in facts.calls:
+            for fn in program.call_targets.get(c.site, ()):
+                callees.setdefault(c.caller, set()).add(fn.fid)
+    out: dict[str, set[str]] = {}
+    for fn in program.functions.values():
+        cls = program.classes.get(fn.cls)
+        if cls is None or cls.kind != "trigger" or not cls.trigger_object:
+            continue
+        seen, todo = {fn.fid}, [fn.fid]
+        while todo:
+            for nxt in callees.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        for fid in seen:
+            out.setdefault(fid, set()).add(cls.trigger_object)
+    return out
 
 
 def _add_source(table, add, node, obj, fields, display, how, location, scalar=False) -> None:

@@ -1,0 +1,72 @@
+"""Shared helpers: build a small SFDX project on disk, scan it, read `// expect:` markers."""
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from apexscan.policy import load_policy, policy_from_dict
+from apexscan.project import discover
+from apexscan.scan import scan
+
+MARKER = re.compile(r"(?://|<!--)\s*expect:\s*([A-Z0-9, -]+?)\s*(?:-->|$)")
+
+SFDX = '{"packageDirectories": [{"path": "force-app", "default": true}]}\n'
+
+
+def write_project(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write `files` (paths relative to force-app/main/default, or to the root when they start
+    with '/') plus an sfdx-project.json, and return the project root."""
+    (root / "sfdx-project.json").write_text(SFDX, encoding="utf-8")
+    for rel, content in files.items():
+        path = root / rel.lstrip("/") if rel.startswith("/") else root / "force-app/main/default" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def run(root: Path, policy: dict | None = None):
+    project = discover([root])
+    pol = policy_from_dict(policy, "test policy") if policy is not None else load_policy(None, project.root)
+    return scan(project, pol, strict=True)
+
+
+def found(result) -> set[tuple[str, int, str]]:
+    return {(f.location.path, f.location.line, f.rule_id) for f in result.findings}
+
+
+def expected(root: Path) -> set[tuple[str, int, str]]:
+    """Every `// expect: RULE[, RULE]` (or `<!-- expect: RULE -->`) marker under `root`."""
+    out = set()
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or path.suffix not in (".cls", ".trigger", ".xml", ".js", ".html"):
+            continue
+        for number, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1):
+            m = MARKER.search(line)
+            if m:
+                for rule in re.split(r"[,\s]+", m.group(1).strip()):
+                    if rule:
+                        out.add((path.relative_to(root).as_posix(), number, rule))
+    return out
+
+
+def assert_exact(root: Path, result) -> None:
+    want, got = expected(root), found(result)
+    missing, extra = sorted(want - got), sorted(got - want)
+    details = "\n".join(
+        [f"missing: {m}" for m in missing] +
+        [f"unexpected: {e} {next(f.message for f in result.findings if (f.location.path, f.location.line, f.rule_id) == e)}"
+         for e in extra])
+    assert not missing and not extra, details
+
+
+@pytest.fixture
+def project(tmp_path):
+    def make(files: dict[str, str | bytes]) -> Path:
+        return write_project(tmp_path, files)
+    return make

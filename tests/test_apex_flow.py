@@ -1,0 +1,474 @@
+"""Behaviour of the Apex analysis, one construct per test, on small real-looking projects.
+
+Each source file marks the line where a finding must be reported with `// expect: RULE-ID`;
+`assert_exact` requires exactly those findings, so a test fails on a miss and on a false alarm.
+"""
+from __future__ import annotations
+
+from conftest import assert_exact, found, run
+
+OPENAI_CLIENT = """
+public with sharing class LlmClient {
+    public static String complete(String prompt) {
+        HttpRequest req = new HttpRequest();
+        req.setEndpoint('callout:OpenAI/v1/chat/completions');
+        req.setMethod('POST');
+        req.setBody(JSON.serialize(new Map<String, Object>{
+            'model' => 'gpt-4o-mini',
+            'messages' => new List<Object>{ new Map<String, Object>{ 'role' => 'user', 'content' => prompt } }
+        }));
+        HttpResponse res = new Http().send(req); // expect: APX-LLM-001
+        return res.getBody();
+    }
+}
+"""
+
+OPENAI_NC = """
+<?xml version="1.0" encoding="UTF-8"?>
+<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>OpenAI</label>
+    <namedCredentialType>SecuredEndpoint</namedCredentialType>
+    <namedCredentialParameters>
+        <parameterName>Url</parameterName>
+        <parameterType>Url</parameterType>
+        <parameterValue>https://api.openai.com</parameterValue>
+    </namedCredentialParameters>
+</NamedCredential>
+"""
+
+
+def test_soql_field_concatenated_into_prompt_reaches_openai(project):
+    root = project({
+        "classes/LlmClient.cls": OPENAI_CLIENT,
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/ClientReview.cls": """
+            public with sharing class ClientReview {
+                public static String summarize(Id accountId) {
+                    Account acc = [SELECT Id, Name, AnnualRevenue FROM Account WHERE Id = :accountId];
+                    String prompt = 'Summarise the client ' + acc.Name + ' with revenue ' + acc.AnnualRevenue;
+                    return LlmClient.complete(prompt);
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    finding = result.findings[0]
+    assert [str(f) for f, _ in finding.fields] == ["Account.AnnualRevenue", "Account.Name"]
+    assert finding.destination.host == "api.openai.com"
+    assert finding.destination.how == "Named Credential OpenAI"
+    steps = [s.message for s in finding.paths[0]]
+    assert steps[0] == "Account.AnnualRevenue read by SOQL"
+    assert any("passed to LlmClient.complete(prompt)" in s for s in steps)
+    assert steps[-1].startswith("sent by Http.send to api.openai.com")
+
+
+def test_fields_are_told_apart_non_sensitive_field_only_is_a_note(project):
+    root = project({
+        "classes/LlmClient.cls": OPENAI_CLIENT.replace("// expect: APX-LLM-001", "// expect: APX-LLM-005"),
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/IndustryBrief.cls": """
+            public with sharing class IndustryBrief {
+                public static String brief(Id accountId) {
+                    Account acc = [SELECT Industry, AnnualRevenue, Phone FROM Account WHERE Id = :accountId];
+                    Integer bucket = acc.AnnualRevenue > 1000000 ? 1 : 0;
+                    return LlmClient.complete('Trends for the ' + acc.Industry + ' industry');
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root))
+
+
+def test_shared_helper_reports_the_dirty_caller_only(project):
+    root = project({
+        "classes/LlmClient.cls": OPENAI_CLIENT,
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/Prompts.cls": """
+            public with sharing class Prompts {
+                public static String wrap(String text) {
+                    return 'Answer briefly: ' + text;
+                }
+                public static String clean() {
+                    return LlmClient.complete(wrap('What is a bond ladder?'));
+                }
+                public static String dirty(Id contactId) {
+                    Contact c = [SELECT Email, Birthdate FROM Contact WHERE Id = :contactId];
+                    return LlmClient.complete(wrap(c.Email));
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    (finding,) = result.findings
+    assert [str(f) for f, _ in finding.fields] == ["Contact.Email"]
+    lines = {s.location.line for s in finding.paths[0] if s.location.path.endswith("Prompts.cls")}
+    assert 10 in lines and 7 not in lines  # through the dirty caller, never the clean one
+
+
+def test_helper_returning_its_parameter_does_not_taint_the_constant_call_site(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/Prompts.cls": """
+            public with sharing class Prompts {
+                public static String wrap(String text) { return '[' + text + ']'; }
+                public static void run(Id contactId) {
+                    Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+                    String kept = wrap(c.Email);
+                    String sent = wrap('market outlook');
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(sent);
+                    new Http().send(req);
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root))
+
+
+def test_queueable_carries_records_from_constructor_to_execute(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "triggers/ContactTrigger.trigger": """
+            trigger ContactTrigger on Contact (after insert) {
+                System.enqueueJob(new EnrichContactsJob(Trigger.new));
+            }
+        """,
+        "classes/EnrichContactsJob.cls": """
+            public with sharing class EnrichContactsJob implements Queueable, Database.AllowsCallouts {
+                private final List<Contact> contacts;
+                public EnrichContactsJob(List<Contact> contacts) {
+                    this.contacts = contacts;
+                }
+                public void execute(QueueableContext context) {
+                    String prompt = 'Write a welcome note for';
+                    for (Contact c : contacts) {
+                        prompt += ' ' + c.FirstName + ' (' + c.MailingCity + ')';
+                    }
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody('{"model": "gpt-4o", "messages": [{"role": "user", "content": "' + prompt + '"}]}');
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert {str(f) for f, _ in result.findings[0].fields} == {"Contact.FirstName", "Contact.MailingCity"}
+
+
+def test_trigger_handler_framework_dispatches_to_the_override(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/LlmClient.cls": OPENAI_CLIENT,
+        "triggers/CaseTrigger.trigger": """
+            trigger CaseTrigger on Case (after insert) {
+                new CaseTriggerHandler().run();
+            }
+        """,
+        "classes/TriggerHandler.cls": """
+            public virtual class TriggerHandler {
+                public void run() {
+                    if (Trigger.isAfter && Trigger.isInsert) {
+                        afterInsert(Trigger.new);
+                    }
+                }
+                protected virtual void afterInsert(List<SObject> records) {}
+            }
+        """,
+        "classes/CaseTriggerHandler.cls": """
+            public with sharing class CaseTriggerHandler extends TriggerHandler {
+                protected override void afterInsert(List<SObject> records) {
+                    for (Case c : (List<Case>) records) {
+                        LlmClient.complete('Classify this case: ' + c.get('Description'));
+                    }
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    # Trigger.new read in the base class holds Cases: CaseTrigger is the only trigger that calls it.
+    assert [str(f) for f, _ in result.findings[0].fields] == ["Case.Description"]
+
+
+def test_interface_call_reaches_every_implementation(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/ChatModel.cls": """
+            public interface ChatModel {
+                String ask(String prompt);
+            }
+        """,
+        "classes/OpenAiModel.cls": """
+            public with sharing class OpenAiModel implements ChatModel {
+                public String ask(String prompt) {
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(prompt);
+                    return new Http().send(req).getBody(); // expect: APX-LLM-001
+                }
+            }
+        """,
+        "classes/EuModel.cls": """
+            public with sharing class EuModel implements ChatModel {
+                public String ask(String prompt) {
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('https://api.eu.mistral.ai/v1/chat/completions');
+                    req.setBody(prompt); // ok: sovereign EU endpoint (APX-LLM-006 only: hard-coded)
+                    return new Http().send(req).getBody();
+                }
+            }
+        """,
+        "classes/Advisor.cls": """
+            public with sharing class Advisor {
+                private ChatModel model;
+                public Advisor(ChatModel model) { this.model = model; }
+                public String advise(Id opportunityId) {
+                    Opportunity o = [SELECT Amount, Description FROM Opportunity WHERE Id = :opportunityId];
+                    return model.ask('Advise on ' + o.Amount + ': ' + o.Description);
+                }
+            }
+        """,
+    })
+    result = run(root)
+    got = found(result)
+    assert ("force-app/main/default/classes/EuModel.cls", 4, "APX-LLM-006") in got
+    assert ("force-app/main/default/classes/OpenAiModel.cls", 6, "APX-LLM-001") in got
+    assert len(got) == 2
+
+
+def test_batch_start_query_feeds_execute_scope(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/BalanceDigestBatch.cls": """
+            public with sharing class BalanceDigestBatch implements Database.Batchable<SObject>, Database.AllowsCallouts {
+                private static final String QUERY = 'SELECT Id, FinServ__Balance__c, FinServ__FinancialAccountNumber__c FROM FinServ__FinancialAccount__c';
+                public Database.QueryLocator start(Database.BatchableContext ctx) {
+                    return Database.getQueryLocator(QUERY);
+                }
+                public void execute(Database.BatchableContext ctx, List<FinServ__FinancialAccount__c> scope) {
+                    List<String> lines = new List<String>();
+                    for (FinServ__FinancialAccount__c fa : scope) {
+                        lines.add(fa.FinServ__FinancialAccountNumber__c + ': ' + fa.FinServ__Balance__c);
+                    }
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(String.join(lines, '\\n'));
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+                public void finish(Database.BatchableContext ctx) {}
+            }
+        """,
+    })
+    assert_exact(root, run(root))
+
+
+def test_whole_record_serialized_to_a_label_endpoint(project):
+    root = project({
+        "labels/CustomLabels.labels-meta.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <CustomLabels xmlns="http://soap.sforce.com/2006/04/metadata">
+                <labels>
+                    <fullName>Claude_Endpoint</fullName>
+                    <language>en_US</language>
+                    <protected>true</protected>
+                    <shortDescription>Claude endpoint</shortDescription>
+                    <value>https://api.anthropic.com/v1/messages</value>
+                </labels>
+            </CustomLabels>
+        """,
+        "classes/KycReview.cls": """
+            public with sharing class KycReview {
+                private static final String ENDPOINT = System.Label.Claude_Endpoint;
+                public static void review(Id contactId) {
+                    Contact c = [SELECT Id, Email, Birthdate, Department FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint(ENDPOINT); // expect: APX-LLM-006
+                    req.setBody(JSON.serialize(c));
+                    new Http().send(req); // expect: APX-LLM-001, APX-LLM-002
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    whole = next(f for f in result.findings if f.rule_id == "APX-LLM-002")
+    assert "Custom Label Claude_Endpoint" in whole.destination.how
+
+
+def test_policy_sanitizer_cleans_masked_values(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/PiiMasker.cls": """
+            public with sharing class PiiMasker {
+                public static String mask(String value) {
+                    return value == null ? null : value.left(2) + '****';
+                }
+            }
+        """,
+        "classes/Onboarding.cls": """
+            public with sharing class Onboarding {
+                public static void describe(Id contactId) {
+                    Contact c = [SELECT Email, MobilePhone FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody('Client contact: ' + PiiMasker.mask(c.Email) + ' / ' + PiiMasker.mask(c.MobilePhone));
+                    new Http().send(req); // ok: both values are masked by the policy's sanitizer
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root, {"policy": {"sanitizers": ["PiiMasker.mask"]}}))
+    unmasked = run(root, {"policy": {}})
+    assert {f.rule_id for f in unmasked.findings} == {"APX-LLM-001"}
+
+
+def test_runtime_endpoint_with_llm_body_is_unknown_jurisdiction(project):
+    root = project({
+        "classes/AssistantService.cls": """
+            public with sharing class AssistantService {
+                public static void ask(Id leadId) {
+                    Lead l = [SELECT Email, Company FROM Lead WHERE Id = :leadId];
+                    AI_Settings__c settings = AI_Settings__c.getOrgDefaults();
+                    Map<String, Object> body = new Map<String, Object>{
+                        'model' => settings.Model__c,
+                        'messages' => new List<Object>{ new Map<String, Object>{ 'role' => 'user', 'content' => l.Email } }
+                    };
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint(AI_Settings__c.getOrgDefaults().Endpoint__c);
+                    req.setBody(JSON.serialize(body));
+                    new Http().send(req); // expect: APX-LLM-003
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert "custom setting" in result.findings[0].message
+    assert "model" in result.findings[0].message
+
+
+def test_test_classes_mocks_and_same_org_callouts_are_not_sinks(project):
+    root = project({
+        "classes/OrgApi.cls": """
+            public with sharing class OrgApi {
+                public static void touch(Id contactId) {
+                    Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint(URL.getOrgDomainUrl().toExternalForm() + '/services/data/v62.0/sobjects/Contact');
+                    req.setBody(JSON.serialize(c));
+                    new Http().send(req); // ok: the org calling itself
+                }
+            }
+        """,
+        "classes/LlmMock.cls": """
+            @IsTest
+            public class LlmMock implements HttpCalloutMock {
+                public HttpResponse respond(HttpRequest req) {
+                    Contact c = [SELECT Email FROM Contact LIMIT 1];
+                    HttpResponse res = new HttpResponse();
+                    res.setBody('{"choices": [{"message": {"content": "' + c.Email + '"}}]}');
+                    return res;
+                }
+            }
+        """,
+        "classes/LlmClientTest.cls": """
+            @IsTest
+            private class LlmClientTest {
+                @IsTest
+                static void sendsPrompt() {
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('https://api.openai.com/v1/chat/completions');
+                    req.setBody([SELECT Email FROM Contact LIMIT 1].Email);
+                    new Http().send(req);
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root))
+
+
+def test_custom_metadata_endpoint_resolves_through_named_credential(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "customMetadata/LLM_Config.Default.md-meta.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <CustomMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+                <label>Default</label>
+                <protected>false</protected>
+                <values>
+                    <field>Endpoint__c</field>
+                    <value xsi:type="xsd:string">callout:OpenAI/v1/chat/completions</value>
+                </values>
+            </CustomMetadata>
+        """,
+        "classes/NoteSummarizer.cls": """
+            public with sharing class NoteSummarizer {
+                public static void summarize(Id caseId) {
+                    LLM_Config__mdt config = LLM_Config__mdt.getInstance('Default');
+                    Case c = [SELECT Subject, Description FROM Case WHERE Id = :caseId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint(config.Endpoint__c);
+                    req.setBody(c.Description);
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert result.findings[0].destination.url == "https://api.openai.com/v1/chat/completions"
+
+
+def test_non_llm_host_is_out_of_scope(project):
+    root = project({
+        "classes/Geocoder.cls": """
+            public with sharing class Geocoder {
+                private static final String BASE = 'https://maps.googleapis.com/maps/api/geocode/json?address=';
+                public static void locate(Id contactId) {
+                    Contact c = [SELECT MailingStreet, MailingCity FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint(BASE + EncodingUtil.urlEncode(c.MailingStreet + ' ' + c.MailingCity, 'UTF-8'));
+                    new Http().send(req); // ok: a geocoder, not an LLM
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root))
+
+
+def test_bad_files_are_reported_and_the_scan_goes_on(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/LlmClient.cls": OPENAI_CLIENT,
+        "classes/Caller.cls": """
+            public with sharing class Caller {
+                public static String go(Id id) {
+                    return LlmClient.complete([SELECT Email FROM Contact WHERE Id = :id].Email);
+                }
+            }
+        """,
+        "classes/Empty.cls": "",
+        "classes/NotApex.cls": "<html><body>this is not Apex</body></html>\n",
+        "classes/Broken.cls": "public class Broken {\n    public void f( {\n}\n",
+        "classes/Latin1.cls": "public class Latin1 { String s = 'Gr\xfc\xdfe'; }\n".encode("latin-1"),
+        "classes/Binary.cls": b"\x00\x01\x02\xff\xfe binary",
+        "namedCredentials/Evil.namedCredential-meta.xml": """
+            <?xml version="1.0"?>
+            <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>
+            <NamedCredential><endpoint>&lol2;</endpoint></NamedCredential>
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    by_file = {d.path.rsplit("/", 1)[-1]: d.message for d in result.diagnostics}
+    assert by_file["Empty.cls"] == "empty file"
+    assert "not Apex" in by_file["NotApex.cls"]
+    assert "syntax error" in by_file["Broken.cls"]
+    assert "UTF-8" in by_file["Latin1.cls"]
+    assert "binary" in by_file["Binary.cls"]
+    assert "DOCTYPE" in by_file["Evil.namedCredential-meta.xml"]
