@@ -141,11 +141,15 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
             table.append(("evidence", ev.text))
             add(node, (len(table) - 1, (), (), False), Step(ev.location, f"LLM request shape: {ev.text}"))
 
+    guarded = _guarded_requests(program, linker, apex, policy.residency_guards)
     sinks: dict[str, list] = {}
     for facts in apex:
         for s in facts.sinks:
             if not in_scope(s.caller):
                 continue
+            if any(fid == s.caller and line <= s.location.line and node == linker.source_end(s.arg, _context(program, s.caller + "#"))[0]
+                   for fid, node, line in guarded):
+                continue  # a residency guard from the policy checked this request before it was sent
             node, _ = linker.source_end(s.arg, _context(program, s.caller + "#"))
             sinks.setdefault(node, []).append(s)
 
@@ -182,6 +186,26 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
 
 def _reportable(dest: Destination) -> bool:
     return dest.verdict == Verdict.FOREIGN or (dest.verdict == Verdict.UNKNOWN and bool(dest.evidence or dest.provider))
+
+
+def _guarded_requests(program, linker, apex: list[FileFacts], guards: tuple[str, ...]) -> list[tuple[str, str, int]]:
+    """(function, request node, line) for every call of a policy residency guard on a request."""
+    if not guards:
+        return []
+    wanted = {g.lower() for g in guards}
+    out = []
+    for facts in apex:
+        for c in facts.calls:
+            names = {fn.display.lower() for fn in program.call_targets.get(c.site, ())}
+            if c.static_type:
+                names.add(f"{c.static_type.rsplit('.', 1)[-1]}.{c.name}")
+            if not names & wanted:
+                continue
+            context = _context(program, c.caller + "#")
+            for values in c.args:
+                for inflow in values:
+                    out.append((c.caller, linker.source_end(inflow.ref, context)[0], c.location.line))
+    return out
 
 
 def _trigger_objects(program, apex: list[FileFacts]) -> dict[str, set[str]]:

@@ -472,3 +472,39 @@ def test_bad_files_are_reported_and_the_scan_goes_on(project):
     assert "UTF-8" in by_file["Latin1.cls"]
     assert "binary" in by_file["Binary.cls"]
     assert "DOCTYPE" in by_file["Evil.namedCredential-meta.xml"]
+
+
+def test_residency_guard_on_the_request_suppresses_that_send_only(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/ResidencyGuard.cls": """
+            public with sharing class ResidencyGuard {
+                public static void assertSovereign(HttpRequest req) {
+                    if (!req.getEndpoint().startsWith('callout:Mistral_EU')) {
+                        throw new CalloutException('LLM endpoint outside the EU');
+                    }
+                }
+            }
+        """,
+        "classes/Advisor.cls": """
+            public with sharing class Advisor {
+                public static void guarded(Id contactId) {
+                    Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(c.Email);
+                    ResidencyGuard.assertSovereign(req);
+                    new Http().send(req); // ok: checked by the policy's residency guard
+                }
+                public static void unguarded(Id contactId) {
+                    Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(c.Email);
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root, {"policy": {"residency_guards": ["ResidencyGuard.assertSovereign"]}}))
+    assert len(run(root, {"policy": {}}).findings) == 2

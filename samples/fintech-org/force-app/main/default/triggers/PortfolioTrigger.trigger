@@ -1,0 +1,3 @@
+trigger PortfolioTrigger on Portfolio__c (after insert, after update) {
+    new PortfolioTriggerHandler().run();
+}
