@@ -69,20 +69,64 @@ class Resolver:
             return self._ref(part[1], context, depth)
         if kind == "call":
             return self._node(f"@call:{part[1]}", context, depth, part[1])
+        if kind == "mapget":
+            return self._map_get(part[1], part[2], context, depth)
+        if kind in ("map", "mapentry", "cmdtrec"):
+            return (StrValue(HOLE, (), ("a map or record used as text",)),)
         return (StrValue(HOLE, (), (f"value computed at run time: {part[1]}",)),)
 
     def _ref(self, ref: Ref, context: str, depth: int) -> tuple[StrValue, ...]:
         node, _, rest = self.linker.place(ref, context)
         if rest:
-            # rec.Endpoint__c where rec = X__mdt.getInstance('Name')
+            # rec.Endpoint__c where rec = X__mdt.getInstance('Name') or [SELECT ... FROM X__mdt]
             out: list[StrValue] = []
-            for expr, _ctx in self.linker.strdefs.get(node, ()):
-                if len(expr) == 1 and expr[0][0] == "cmdtrec" and len(rest) == 1:
-                    out.extend(self._cmdt(expr[0][1], expr[0][2], rest[0]))
+            if len(rest) == 1:
+                for part in self._single_parts(node, context, "cmdtrec"):
+                    out.extend(self._cmdt(part[1], part[2], rest[0]))
             if out:
-                return tuple(out[:MAX_VALUES])
+                return tuple(_dedupe(out)[:MAX_VALUES])
             return (StrValue(HOLE, (), (f"field {'.'.join(rest)} of a value read at run time",)),)
         return self._node(node, context, depth, node)
+
+    def _single_parts(self, node: str, context: str, kinds: str | tuple[str, ...]):
+        """Definitions of `node` that are one part of a given kind, following plain copies,
+        calls and returns (a map built in one method and read in another)."""
+        kinds = (kinds,) if isinstance(kinds, str) else kinds
+        seen, todo, found = set(), [(node, context)], []
+        while todo and len(seen) < 64:
+            cur, ctx = todo.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            if cur.startswith("@call:"):
+                todo.extend((f"{fn.fid}#return", fn.cls) for fn in self.linker.call_targets.get(cur[6:], ()))
+                continue
+            for expr, def_ctx in self.linker.strdefs.get(cur, ()):
+                if len(expr) != 1:
+                    continue
+                part = expr[0]
+                if part[0] in kinds:
+                    found.append((part, def_ctx))
+                elif part[0] == "ref" and not part[1].path:
+                    todo.append((self.linker.place(part[1], def_ctx)[0], def_ctx))
+                elif part[0] == "call":
+                    todo.append((f"@call:{part[1]}", def_ctx))
+        return [p for p, _ in found] if kinds == ("cmdtrec",) else found
+
+    def _map_get(self, ref: Ref, key: StrExpr, context: str, depth: int) -> tuple[StrValue, ...]:
+        node, _, rest = self.linker.place(ref, context)
+        wanted = {v.text.lower() for v in self.evaluate(key, context, depth + 1) if HOLE not in v.text}
+        out: list[StrValue] = []
+        for part, ctx in ([] if rest else self._single_parts(node, context, ("map", "mapentry"))):
+            entries = part[1] if part[0] == "map" else ((part[1], part[2]),)
+            for k, v in entries:
+                keys = {x.text.lower() for x in self.evaluate(k, ctx, depth + 1)}
+                if keys & wanted:
+                    out.extend(self.evaluate(v, ctx, depth + 1))
+        if out:
+            return tuple(_dedupe(out)[:MAX_VALUES])
+        shown = ", ".join(sorted(wanted)) or "a key computed at run time"
+        return (StrValue(HOLE, (), (f"map value for {shown} filled at run time",)),)
 
     def _node(self, node: str, context: str, depth: int, label: str) -> tuple[StrValue, ...]:
         if node.startswith("@call:"):

@@ -63,10 +63,11 @@ StrExpr = tuple[StrPart, ...]
 
 @dataclass(frozen=True, slots=True)
 class StrDef:
-    """`node` may hold the string `expr` (used only to resolve endpoints)."""
+    """`target` may hold the string `expr` (used only to resolve endpoints)."""
 
-    node: str
+    target: Ref
     expr: StrExpr
+    caller: str  # fid of the function the definition is in
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,8 +175,10 @@ class Linker:
             for a in f.assigns:
                 self.assign(a)
             for d in f.strdefs:
-                cls = self._context(d.node)
-                self.strdefs[self.canon(d.node, cls)].append((d.expr, cls))
+                cls = self._context(d.caller + "#")
+                node, _, rest = self.place(d.target, cls)
+                if not rest:
+                    self.strdefs[node].append((d.expr, cls))
         for cls in self.table.classes:
             for name, _ in self.table.classes[cls].fields:
                 self.edge(f"F:{cls}.{name}", f"F:{cls}.this", (("put", name),),

@@ -508,3 +508,57 @@ def test_residency_guard_on_the_request_suppresses_that_send_only(project):
     })
     assert_exact(root, run(root, {"policy": {"residency_guards": ["ResidencyGuard.assertSovereign"]}}))
     assert len(run(root, {"policy": {}}).findings) == 2
+
+
+def test_endpoint_from_custom_metadata_query_copied_into_a_map(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "customMetadata/AI_Request_Setting.Analyst.md-meta.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <CustomMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+                <label>Analyst</label>
+                <values><field>Endpoint__c</field><value xsi:type="xsd:string">callout:OpenAI/v1/chat/completions</value></values>
+                <values><field>Timeout__c</field><value xsi:type="xsd:double">60000</value></values>
+            </CustomMetadata>
+        """,
+        "classes/Keys.cls": """
+            public class Keys {
+                public static final String ENDPOINT = 'Endpoint';
+            }
+        """,
+        "classes/SettingsSelector.cls": """
+            public with sharing class SettingsSelector {
+                public static Map<String, String> load(String name) {
+                    AI_Request_Setting__mdt s = [SELECT Endpoint__c, Timeout__c FROM AI_Request_Setting__mdt WHERE DeveloperName = :name];
+                    return new Map<String, String>{ Keys.ENDPOINT => s.Endpoint__c };
+                }
+            }
+        """,
+        "classes/MeetingJob.cls": """
+            public with sharing class MeetingJob implements Queueable, Database.AllowsCallouts {
+                private Map<String, String> settings;
+                private Id meetingId;
+                public MeetingJob(Map<String, String> settings, Id meetingId) {
+                    this.settings = settings;
+                    this.meetingId = meetingId;
+                }
+                public void execute(QueueableContext ctx) {
+                    Event e = [SELECT Description FROM Event WHERE Id = :meetingId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint(settings.get(Keys.ENDPOINT));
+                    req.setBody(e.Description);
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+        "classes/MeetingService.cls": """
+            public with sharing class MeetingService {
+                public static void analyse(Id meetingId) {
+                    System.enqueueJob(new MeetingJob(SettingsSelector.load('Analyst'), meetingId));
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert result.findings[0].destination.how == "Named Credential OpenAI"

@@ -403,10 +403,9 @@ class Lowerer:
                 break
         if inflows:
             self.assigns.append(Assign(target, inflows, verb, self.loc(at), self.scope.fid))
-        if not target.path:
-            s = self.strexpr(value)
-            if s and not _all_unknown(s):
-                self.strdefs.append(StrDef(target.node, s))
+        s = self.strexpr(value)
+        if s and not _all_unknown(s):
+            self.strdefs.append(StrDef(target, s, self.scope.fid))
 
     def place(self, n: Node) -> Ref | None:
         """The Ref written by an assignment's left-hand side."""
@@ -723,6 +722,9 @@ class Lowerer:
                 if value:
                     self.assigns.append(Assign(target, value, f"{M.MUTATORS[lname]} {self.short(obj, 40)}",
                                                self.loc(n), self.scope.fid))
+                if lname == "put" and len(args) == 2 and not target.path:
+                    self.strdefs.append(StrDef(target, (("mapentry", self.strexpr(args[0]),
+                                                         self.strexpr(args[1])),), self.scope.fid))
         return out
 
     def make_call(self, n, lname, receiver, static_type, args, result, *, kind="call",
@@ -877,6 +879,12 @@ class Lowerer:
             rec = self.cmdt_record(n)
             if rec is not None:
                 return (("cmdtrec", rec[0], rec[1]),)
+            args_node = n.child_by_field_name("arguments")
+            args = args_node.named_children if args_node is not None else []
+            if lname == "get" and len(args) == 1 and obj is not None:
+                base = self.static_ref(obj)
+                if base is not None:  # settings.get(Constants.ENDPOINT) on a map filled with constants
+                    return (("mapget", base, self.strexpr(args[0])),)
             if self.custom_setting(n):
                 return (("setting", self.short(n)),)
             if lname == "format" and q == "string":
@@ -884,6 +892,18 @@ class Lowerer:
             return (("call", self.site(n)),)
         if t == "cast_expression":
             return self.strexpr(n.child_by_field_name("value"))
+        if t == "map_creation_expression":
+            value = n.child_by_field_name("value")
+            pairs = [p.named_children for p in value.named_children] if value is not None else []
+            return (("map", tuple((self.strexpr(k), self.strexpr(v)) for k, v in
+                                  (p for p in pairs if len(p) == 2))),)
+        if t == "query_expression" and n.named_children and n.named_children[0].type == "soql_query_body":
+            frm = n.named_children[0].child_by_field_name("from_clause")
+            obj = self.text(frm.named_children[0]).lower() if frm is not None and frm.named_children else ""
+            if obj.endswith("__mdt"):  # [SELECT Endpoint__c FROM AI_Config__mdt ...]: every record
+                return (("cmdtrec", obj[: -len("__mdt")], None),)
+        if t == "array_access":
+            return self.strexpr(n.child_by_field_name("array"))
         return (("unknown", self.short(n)),)
 
     def static_ref(self, n: Node) -> Ref | None:
