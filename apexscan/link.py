@@ -14,6 +14,9 @@ import networkx as nx
 from .facts import Assign, Call, ClassInfo, FileFacts, Function, Inflow, Ref, StrExpr
 from .model import Location, Step
 
+# Parameters of these types are passed by value: a callee cannot change the caller's variable.
+VALUE_TYPES = {"string", "id", "integer", "long", "decimal", "double", "boolean", "date", "datetime",
+               "time", "blob", "object", ""}
 SOBJECT_SUFFIXES = ("__c", "__mdt", "__e", "__x", "__b", "__kav", "__share", "__history")
 
 
@@ -162,7 +165,7 @@ class Linker:
         if src == dst and not ops:
             return
         self.graph.add_edge(src, dst, ops=ops, step=step, kind=kind, site=site,
-                            heap=dst.startswith("F:"))
+                            heap=dst.startswith(("F:", "E:")))
 
     def flow(self, inflow: Inflow, target: Ref, message: str, loc: Location, context: str,
              kind: str = "flow", site: str = "") -> None:
@@ -237,6 +240,14 @@ class Linker:
                               c.location, context, kind="call", site=c.site)
                 if i < len(c.arg_strs) and c.arg_strs[i]:
                     self.strdefs[target.node].append((c.arg_strs[i], context))
+                if param.type not in VALUE_TYPES and len(values) == 1 and not values[0].ops:
+                    # Records, collections and objects are passed by reference: what the callee
+                    # adds to them is seen by the caller afterwards.
+                    arg_node, _, rest = self.place(values[0].ref, context)
+                    if not rest:
+                        self.edge(target.node, arg_node, (),
+                                  Step(c.location, f"{values[0].text} filled in by {fn.display}"),
+                                  kind="ret", site=c.site)
             self.edge(f"{fn.fid}#return", c.result, (), Step(c.location, f"returned from {fn.display}"),
                       kind="ret", site=c.site)
             self.strdefs[c.result].append(((("ref", Ref(f"{fn.fid}#return")),), fn.cls))

@@ -562,3 +562,55 @@ def test_endpoint_from_custom_metadata_query_copied_into_a_map(project):
     result = run(root)
     assert_exact(root, result)
     assert result.findings[0].destination.how == "Named Credential OpenAI"
+
+
+def test_records_added_to_a_list_by_a_callee_reach_the_caller(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/Digest.cls": """
+            public with sharing class Digest {
+                private static void collect(List<String> lines, Id accountId) {
+                    for (Contact c : [SELECT Email FROM Contact WHERE AccountId = :accountId]) {
+                        lines.add(c.Email);
+                    }
+                }
+                public static void send(Id accountId) {
+                    List<String> lines = new List<String>();
+                    collect(lines, accountId);
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(String.join(lines, '\\n'));
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root))
+
+
+def test_platform_event_carries_copied_fields_to_the_subscribing_trigger(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/DealPublisher.cls": """
+            public with sharing class DealPublisher {
+                public static void announce(Id opportunityId) {
+                    Opportunity o = [SELECT Amount, StageName FROM Opportunity WHERE Id = :opportunityId];
+                    Deal_Signal__e signal = new Deal_Signal__e(Deal_Amount__c = o.Amount, Stage__c = o.StageName);
+                    EventBus.publish(signal);
+                }
+            }
+        """,
+        "triggers/DealSignalTrigger.trigger": """
+            trigger DealSignalTrigger on Deal_Signal__e (after insert) {
+                for (Deal_Signal__e s : Trigger.new) {
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody('Comment on a deal of ' + s.Deal_Amount__c);
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert [str(f) for f, _ in result.findings[0].fields] == ["Opportunity.Amount"]

@@ -671,6 +671,9 @@ class Lowerer:
 
     def trigger_source(self, n: Node, cast_type: str) -> tuple[Inflow, ...]:
         obj = self.cls.trigger_object if self.cls is not None and self.cls.trigger_object else ""
+        if obj.lower().endswith("__e"):
+            # A platform event trigger receives what publishers in the project put in the events.
+            return (Inflow(Ref(f"E:{obj.lower()}"), (), self.short(n)), Inflow(Ref("E:*"), (), self.short(n)))
         if not obj:
             obj = _element_type(cast_type) or "SObject"
         node = self.temp(n)
@@ -777,6 +780,13 @@ class Lowerer:
         if lname in M.NO_FLOW_METHODS and static_type == "":
             for a in args:
                 self.expr(a)
+            return ()
+        if key == "eventbus.publish" and args:
+            value = self.expr(args[0])
+            event = _element_type(self._arg_type(args[0])) or "*"
+            if value:
+                self.assigns.append(Assign(Ref(f"E:{event}"), value, "published as a platform event",
+                                           self.loc(n), self.scope.fid))
             return ()
         if static_type and static_type in M.NO_FLOW_CLASSES:
             for a in args:
