@@ -5,20 +5,19 @@ Stages neither print nor write files; the CLI does the I/O with what `scan` retu
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import hosts
 from .endpoints import Resolver
-from .facts import FileFacts, Ref
-from .findings import DataReach, SinkReach, describe, hardcoded_endpoint, sink_findings
+from .facts import FileFacts
+from .findings import DataReach, SinkReach, hardcoded_endpoint, sink_findings
 from .frontends.apex import lower_apex
 from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
 from .link import Linker
 from .model import Destination, Diagnostic, FieldRef, Finding, Step, Verdict
 from .policy import Policy
-from .project import Project
+from .project import Project, SourceFile
 from .sensitivity import FieldCatalog
 from .taint import search
 
@@ -43,23 +42,32 @@ def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
         return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}")
 
 
+def lower_file(f: SourceFile, strict: bool = False):
+    """One file -> its facts and diagnostics (pure: depends on this file alone)."""
+    data, problem = read_file(f.path, f.rel)
+    if problem is not None:
+        return None, (problem,)
+    if f.kind == "apex":
+        facts = lower_apex(f.rel, data, strict=strict)
+        return facts, facts.diagnostics
+    return parse_metadata_file(f.rel, data)
+
+
 def scan(project: Project, policy: Policy, *, strict: bool = False) -> ScanResult:
+    # One process: on NPSP, pickling the facts back from worker processes (45 MB) costs more than
+    # the second core saves; a facts cache keyed by file hash is the better lever.
     diags: list[Diagnostic] = list(project.diagnostics)
     apex: list[FileFacts] = []
     metadata_facts = []
     for f in project.files:
-        data, problem = read_file(f.path, f.rel)
-        if problem is not None:
-            diags.append(problem)
+        facts, file_diags = lower_file(f, strict)
+        diags.extend(file_diags)
+        if facts is None:
             continue
         if f.kind == "apex":
-            facts = lower_apex(f.rel, data, strict=strict)
-            diags.extend(facts.diagnostics)
             apex.append(facts)
         else:
-            md, md_diags = parse_metadata_file(f.rel, data)
-            diags.extend(md_diags)
-            metadata_facts.append(md)
+            metadata_facts.append(facts)
     metadata = merge(metadata_facts)
     diags.extend(metadata.diagnostics)
     findings = analyse(apex, metadata, policy)
@@ -133,7 +141,7 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
                 table.append(("endpoint", dest))
                 add(node, (len(table) - 1, (), (), False),
                     Step(e.location, f"endpoint set to {dest.url or '?'} ({dest.how})"))
-                if dest.provider and "Named Credential" not in dest.how and "unresolved" not in dest.how \
+                if dest.provider and _hard_coded(dest.how) \
                         and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG) and in_scope(fid):
                     findings.append(hardcoded_endpoint(e.location, dest, e.text))
         for ev in facts.evidence:
@@ -182,6 +190,11 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         for s, dest_list in entries:
             findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list)))
     return findings
+
+
+def _hard_coded(how: str) -> bool:
+    """The URL comes from code alone: no Named Credential, label or metadata an admin can change."""
+    return not any(origin in how for origin in ("Named Credential", "Custom Label", "Custom Metadata", "unresolved"))
 
 
 def _reportable(dest: Destination) -> bool:

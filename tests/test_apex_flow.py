@@ -287,7 +287,7 @@ def test_whole_record_serialized_to_a_label_endpoint(project):
                 public static void review(Id contactId) {
                     Contact c = [SELECT Id, Email, Birthdate, Department FROM Contact WHERE Id = :contactId];
                     HttpRequest req = new HttpRequest();
-                    req.setEndpoint(ENDPOINT); // expect: APX-LLM-006
+                    req.setEndpoint(ENDPOINT); // ok: a Custom Label is configuration, not a hard-coded URL
                     req.setBody(JSON.serialize(c));
                     new Http().send(req); // expect: APX-LLM-001, APX-LLM-002
                 }

@@ -70,6 +70,7 @@ class Lowerer:
     def __init__(self, path: str, src: bytes, strict: bool):
         self.path = path
         self.src = src
+        self.ascii = src.decode("ascii") if src.isascii() else None
         self.strict = strict
         self.classes: list[ClassInfo] = []
         self.functions: list[Function] = []
@@ -96,6 +97,8 @@ class Lowerer:
     # --- helpers --------------------------------------------------------------------------------
 
     def text(self, n: Node) -> str:
+        if self.ascii is not None:  # most Apex is ASCII: byte offsets are string offsets
+            return self.ascii[n.start_byte:n.end_byte]
         return self.src[n.start_byte:n.end_byte].decode("utf-8", "replace")
 
     def short(self, n: Node, limit: int = 60) -> str:
@@ -438,10 +441,10 @@ class Lowerer:
     expr_array_type = expr_modifiers = expr_update_expression_none = _no_value
 
     def _children(self, n: Node) -> tuple[Inflow, ...]:
-        out: tuple[Inflow, ...] = ()
+        out: list[Inflow] = []
         for c in n.named_children:
-            out += self.expr(c)
-        return out
+            out.extend(self.expr(c))
+        return tuple(out)
 
     expr_parenthesized_expression = expr_array_initializer = expr_argument_list = _children
     expr_map_initializer = _children
