@@ -85,7 +85,11 @@ class Resolver:
                     out.extend(self._cmdt(part[1], part[2], rest[0]))
             if out:
                 return tuple(_dedupe(out)[:MAX_VALUES])
-            return (StrValue(HOLE, (), (f"field {'.'.join(rest)} of a value read at run time",)),)
+            settings = [p[1] for p, _ in self._single_parts(node, context, "setting")]
+            field_name = ".".join(rest)
+            if settings:
+                return (StrValue(HOLE, (), (f"custom setting read at run time: {settings[0]}.{field_name}",)),)
+            return (StrValue(HOLE, (), (f"field {field_name} of a value read at run time",)),)
         return self._node(node, context, depth, node)
 
     def _single_parts(self, node: str, context: str, kinds: str | tuple[str, ...]):

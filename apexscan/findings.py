@@ -94,7 +94,9 @@ def describe(dest: Destination) -> str:
         parts = [p for p in (dest.provider, dest.jurisdiction and f"seat {dest.jurisdiction}",
                              dest.region and f"region {dest.region}") if p]
         return f"{dest.host} ({', '.join(parts)})" if parts else dest.host
-    return dest.url or "an endpoint that cannot be determined"
+    if dest.url and dest.url != "{?}":
+        return f"{dest.url} (only partly known)" if "{?}" in dest.url else dest.url
+    return "an endpoint that cannot be determined"
 
 
 def _fields_text(data: list[DataReach], limit: int = 6) -> str:
