@@ -28,6 +28,7 @@ class DataReach:
     klass: FieldClass
     whole: bool  # the record was serialized as a whole on the way
     steps: tuple[Step, ...]
+    certain: bool = True  # False for "some fields of X" from a query whose select list is unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,8 @@ def _finding(rule: str, reach: SinkReach, dest: Destination, data: tuple[DataRea
     ordered = sorted(by_field.values(), key=lambda d: (RANK[d.klass.sensitivity], str(d.field)))
     sink_step = Step(reach.location, f"sent by {reach.api} to {describe(dest)}")
     paths = tuple(d.steps + (sink_step,) if d.steps[-1] != sink_step else d.steps for d in ordered)
+    if not all(d.certain for d in ordered) and confidence == "high":
+        confidence = "medium"  # the fields come from a query built at run time
     if dest.verdict == Verdict.UNKNOWN and not dest.provider:
         confidence = "low" if not dest.evidence else confidence
     return Finding(

@@ -12,6 +12,7 @@ from . import hosts
 from .endpoints import Resolver
 from .facts import FileFacts
 from .findings import DataReach, SinkReach, hardcoded_endpoint, sink_findings
+from .apex_models import DYNAMIC_QUERY_APIS
 from .frontends.apex import lower_apex
 from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
 from .link import Linker
@@ -257,7 +258,7 @@ def _add_source(table, add, node, obj, fields, display, how, location, scalar=Fa
 
 
 def _data_reach(catalog: FieldCatalog, payload, arrival) -> DataReach:
-    obj, _how = payload
+    obj, how = payload
     _src, _rel, fld, whole = arrival.label
     if not fld:
         ref = FieldRef(obj, "*")
@@ -266,7 +267,8 @@ def _data_reach(catalog: FieldCatalog, payload, arrival) -> DataReach:
     else:
         ref = catalog.resolve(obj, fld)
         klass = catalog.classify(ref)
-    return DataReach(ref, klass, whole or "*" in arrival.label[1], arrival.steps)
+    certain = not (how in DYNAMIC_QUERY_APIS and (not fld or "*" in arrival.label[1]))
+    return DataReach(ref, klass, whole or "*" in arrival.label[1], arrival.steps, certain)
 
 
 def _excluded_classes(program) -> set[str]:

@@ -614,3 +614,66 @@ def test_platform_event_carries_copied_fields_to_the_subscribing_trigger(project
     result = run(root)
     assert_exact(root, result)
     assert [str(f) for f, _ in result.findings[0].fields] == ["Opportunity.Amount"]
+
+
+def test_super_call_reaches_the_parent_method_not_the_override(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/BasePrompt.cls": """
+            public virtual class BasePrompt {
+                public virtual String text(Contact c) { return 'Client segment: gold'; }
+            }
+        """,
+        "classes/DetailedPrompt.cls": """
+            public with sharing class DetailedPrompt extends BasePrompt {
+                public override String text(Contact c) { return 'Client ' + c.Email; }
+                public String brief(Contact c) { return super.text(c); }
+                public void send(Id contactId) {
+                    Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(brief(c));
+                    new Http().send(req); // ok: super.text() ignores the contact's e-mail
+                }
+            }
+        """,
+    })
+    assert_exact(root, run(root))
+
+
+def test_dynamic_soql_json_generator_and_populated_fields(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/ExportForAi.cls": """
+            public with sharing class ExportForAi {
+                private static final String FIELDS = 'Id, Email, Phone';
+                public static void byQuery(Id contactId) {
+                    List<Contact> rows = Database.query('SELECT ' + FIELDS + ' FROM Contact WHERE Id = :contactId');
+                    JSONGenerator gen = JSON.createGenerator(false);
+                    gen.writeStartObject();
+                    gen.writeStringField('prompt', 'Summarise ' + rows[0].Phone);
+                    gen.writeEndObject();
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/completions');
+                    req.setBody(gen.getAsString());
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+                public static void byMap(String objectName, String whereClause) {
+                    SObject rec = Database.query('SELECT ' + String.join(new List<String>(Schema.getGlobalDescribe().get(objectName).getDescribe().fields.getMap().keySet()), ',') + ' FROM Lead ' + whereClause)[0];
+                    Map<String, Object> fields = rec.getPopulatedFieldsAsMap();
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/completions');
+                    req.setBody(JSON.serialize(fields));
+                    new Http().send(req); // expect: APX-LLM-001, APX-LLM-002
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    by_query, by_map = sorted((f for f in result.findings if f.rule_id == "APX-LLM-001"),
+                              key=lambda f: f.location.line)
+    assert [str(f) for f, _ in by_query.fields] == ["Contact.Phone"]
+    assert by_query.confidence == "high"
+    assert [str(f) for f, _ in by_map.fields] == ["Lead.*"]
+    assert by_map.confidence == "medium"  # the select list is built at run time

@@ -48,6 +48,7 @@ class ClassCtx:
     fields: dict[str, str]  # own fields: lower name -> lower type
     outer: "ClassCtx | None"
     trigger_object: str = ""
+    superclass: str = ""  # lower-case, as written
     visible: set[str] | None = None  # own and enclosing classes' field names, computed once
 
 
@@ -191,7 +192,7 @@ class Lowerer:
                     if fname is not None:
                         fields[self.text(fname).lower()] = ftype
         kind = {"class_declaration": "class", "interface_declaration": "interface"}.get(n.type, "enum")
-        ctx = ClassCtx(qual, qual_display, fields, outer)
+        ctx = ClassCtx(qual, qual_display, fields, outer, superclass=superclass)
         self.classes.append(ClassInfo(
             name=qual, display=qual_display, kind=kind, superclass=superclass,
             interfaces=tuple(interfaces), fields=tuple(sorted(fields.items())),
@@ -703,7 +704,9 @@ class Lowerer:
             is_class_name = obj.type == "identifier" and not self.is_value_name(self.text(obj))
             if obj.type in ("field_access", "scoped_identifier") and _looks_qualified_type(qualifier):
                 is_class_name = True
-            if is_class_name:
+            if obj.type == "super" and self.cls is not None and self.cls.superclass:
+                static_type = self.cls.superclass  # super.m(): the parent's method, no dispatch
+            elif is_class_name:
                 static_type = qualifier
             else:
                 receiver = self.expr(obj)
