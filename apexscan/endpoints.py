@@ -69,6 +69,8 @@ class Resolver:
             return self._ref(part[1], context, depth)
         if kind == "call":
             return self._node(f"@call:{part[1]}", context, depth, part[1])
+        if kind == "esr":
+            return self._external_service(part[1])
         if kind == "mapget":
             return self._map_get(part[1], part[2], context, depth)
         if kind in ("map", "mapentry", "cmdtrec"):
@@ -160,6 +162,17 @@ class Resolver:
         result = tuple(_dedupe(out)[:MAX_VALUES])
         self._memo[node] = result
         return result
+
+    def _external_service(self, name: str) -> tuple[StrValue, ...]:
+        """An External Service registration calls out through its Named Credential."""
+        lookup = getattr(self.metadata, "external_service", None)
+        registration = lookup(name) if lookup is not None else None
+        nc = getattr(registration, "named_credential", "") if registration is not None else ""
+        if not nc:
+            reason = (f"External Service registration {name} is not in this project" if registration is None
+                      else f"External Service registration {name} names no Named Credential")
+            return (StrValue("callout:" + HOLE, (), (reason, name)),)
+        return (StrValue(f"callout:{nc}", (f"External Service {name}",), ()),)
 
     def _cmdt(self, type_name: str, record: str | None, field_name: str) -> tuple[StrValue, ...]:
         found = ([self.metadata.cmdt_record(type_name, record)] if record

@@ -85,9 +85,12 @@ class Call:
     result: str  # node receiving the result
     location: Location
     text: str
-    kind: str = "call"  # "call", "new", "super", "this" (explicit constructor calls), "async"
+    kind: str = "call"  # "call", "new", "super", "this" (explicit constructor calls), "async",
+    #                     "invocable" (Flow -> the class's @InvocableMethod), "flow" (a subflow)
     library: str = "tito"  # when no project method matches: "tito" (args and receiver flow to the
     #                        result) or "none" (the result carries nothing: sizes, booleans)
+    arg_names: tuple[str, ...] = ()  # lower-case parameter names when arguments are passed by name
+    #                                  (LWC `{recordId: id}`, Flow inputParameters), else positional
 
 
 @dataclass(frozen=True, slots=True)

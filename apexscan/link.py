@@ -184,7 +184,10 @@ class Linker:
                     self.strdefs[node].append((d.expr, cls))
         for cls in self.table.classes:
             for name, _ in self.table.classes[cls].fields:
-                self.edge(f"F:{cls}.{name}", f"F:{cls}.this", (("put", name),),
+                # The object as a whole holds its fields' data as text would (reads of `obj.f` go
+                # straight to the field's node): keeping the field structure here would let nested
+                # objects build ever longer paths for nothing.
+                self.edge(f"F:{cls}.{name}", f"F:{cls}.this", (("collapse", "held"),),
                           Step(self.table.classes[cls].location or Location("", 0, 0),
                                f"held in a {self.table.classes[cls].display} object"))
         for f in self.files:
@@ -232,9 +235,7 @@ class Linker:
             return
         self.call_targets[c.site] = callees
         for fn in callees:
-            for i, values in enumerate(c.args[: len(fn.params)]):
-                param = fn.params[i]
-                target = Ref(f"{fn.fid}#{param.name}", param.type)
+            for i, values, param, target in self._bindings(c, fn):
                 for inflow in values:
                     self.flow(inflow, target, f"{inflow.text} passed to {fn.display}({param.name})",
                               c.location, context, kind="call", site=c.site)
@@ -252,12 +253,45 @@ class Linker:
                       kind="ret", site=c.site)
             self.strdefs[c.result].append(((("ref", Ref(f"{fn.fid}#return")),), fn.cls))
 
+    def _bindings(self, c: Call, fn: Function):
+        """(index, argument value, parameter, place it lands) for each argument of a call."""
+        if not c.arg_names:
+            for i, values in enumerate(c.args[: len(fn.params)]):
+                param = fn.params[i]
+                yield i, values, param, Ref(f"{fn.fid}#{param.name}", param.type)
+            return
+        by_name = {p.name: p for p in fn.params}
+        for i, (name, values) in enumerate(zip(c.arg_names, c.args)):
+            if name in by_name:
+                param = by_name[name]
+                yield i, values, param, Ref(f"{fn.fid}#{name}", param.type)
+            elif c.kind == "invocable" and fn.params:
+                # Flow input `prompt` fills the @InvocableVariable `prompt` of the request class
+                # (List<Request> requests), or the list itself for List<String> / List<SObject>.
+                param = fn.params[0]
+                element = param.type.split("<", 1)[-1].rstrip(">") if "<" in param.type else param.type
+                cls = self.table.resolve(element, fn.cls)
+                owner = self.table.field_owner(cls, name) if cls else None
+                target = Ref(f"F:{owner[0]}.{name}") if owner else Ref(f"{fn.fid}#{param.name}", param.type)
+                yield i, values, param, target
+
     def _is_sanitizer(self, fn: Function) -> bool:
         return fn.display.lower() in self.sanitizers or \
             f"{fn.cls.rsplit('.', 1)[-1]}.{fn.name}" in self.sanitizers
 
     def resolve_call(self, c: Call, context: str) -> list[Function]:
         arity = len(c.args)
+        if c.kind == "invocable":
+            cls = self.table.resolve(c.static_type, context)
+            return [fn for fn in self.methods.get(cls, {}).get(c.name, []) if "invocablemethod" in fn.annotations] \
+                if c.name != "*" else [fn for fns in self.methods.get(cls, {}).values() for fn in fns
+                                        if "invocablemethod" in fn.annotations]
+        if c.kind == "flow":
+            fid = f"flow:{c.static_type}"
+            return [self.functions[fid]] if fid in self.functions else []
+        if c.arg_names and c.static_type:  # called by parameter name (LWC -> @AuraEnabled Apex)
+            cls = self.table.resolve(c.static_type, context)
+            return [fn for fn in self.methods.get(cls, {}).get(c.name, [])] if cls else []
         if c.kind in ("new", "this", "super"):
             if c.kind == "new":
                 cls = self.table.resolve(c.static_type, context)

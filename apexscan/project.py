@@ -14,6 +14,7 @@ from pathlib import Path
 from .model import Diagnostic
 
 APEX_SUFFIXES = (".cls", ".trigger")
+FLOW_SUFFIXES = (".flow-meta.xml", ".flow")
 # Metadata that decides where data goes or how sensitive it is (source and mdapi formats).
 METADATA_SUFFIXES = (
     ".namedcredential-meta.xml", ".namedcredential", ".externalcredential-meta.xml",
@@ -29,7 +30,7 @@ SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".ide
 class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX path relative to the project root (used in every report)
-    kind: str  # "apex" or "metadata"
+    kind: str  # "apex", "flow" or "metadata"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ def file_kind(name: str) -> str | None:
     lower = name.lower()
     if lower.endswith(APEX_SUFFIXES):
         return "apex"
+    if lower.endswith(FLOW_SUFFIXES):
+        return "flow"
     if lower.endswith(METADATA_SUFFIXES):
         return "metadata"
     return None

@@ -14,6 +14,7 @@ from .facts import FileFacts
 from .findings import DataReach, SinkReach, hardcoded_endpoint, sink_findings
 from .apex_models import DYNAMIC_QUERY_APIS
 from .frontends.apex import lower_apex
+from .frontends.flow import lower_flow
 from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
 from .link import Linker
 from .model import Destination, Diagnostic, FieldRef, Finding, Step, Verdict
@@ -43,13 +44,20 @@ def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
         return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}")
 
 
+# Frontends whose facts join the project graph: file kind -> lower(path, bytes, strict).
+CODE_FRONTENDS = {
+    "apex": lambda path, data, strict: lower_apex(path, data, strict=strict),
+    "flow": lambda path, data, strict: lower_flow(path, data),
+}
+
+
 def lower_file(f: SourceFile, strict: bool = False):
     """One file -> its facts and diagnostics (pure: depends on this file alone)."""
     data, problem = read_file(f.path, f.rel)
     if problem is not None:
         return None, (problem,)
-    if f.kind == "apex":
-        facts = lower_apex(f.rel, data, strict=strict)
+    if f.kind in CODE_FRONTENDS:
+        facts = CODE_FRONTENDS[f.kind](f.rel, data, strict)
         return facts, facts.diagnostics
     return parse_metadata_file(f.rel, data)
 
@@ -65,7 +73,7 @@ def scan(project: Project, policy: Policy, *, strict: bool = False) -> ScanResul
         diags.extend(file_diags)
         if facts is None:
             continue
-        if f.kind == "apex":
+        if f.kind in CODE_FRONTENDS:
             apex.append(facts)
         else:
             metadata_facts.append(facts)
@@ -185,8 +193,9 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
             if any(_reportable(d) for d in dest_list):
                 per_sink.setdefault(node, []).append((s, tuple(dest_list)))
     data: dict[str, list[DataReach]] = {}
+    classes: dict = {}  # memo: the same field reaches many sinks
     for a in search(program.graph, data_sources, set(per_sink)):
-        data.setdefault(a.sink, []).append(_data_reach(catalog, table[a.label[0]][1], a))
+        data.setdefault(a.sink, []).append(_data_reach(catalog, table[a.label[0]][1], a, classes))
     for node, entries in sorted(per_sink.items()):
         for s, dest_list in entries:
             findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list)))
@@ -257,16 +266,17 @@ def _add_source(table, add, node, obj, fields, display, how, location, scalar=Fa
                 Step(location, f"{obj}.{shown} read by {how}"))
 
 
-def _data_reach(catalog: FieldCatalog, payload, arrival) -> DataReach:
+def _data_reach(catalog: FieldCatalog, payload, arrival, memo: dict) -> DataReach:
     obj, how = payload
     _src, _rel, fld, whole = arrival.label
-    if not fld:
-        ref = FieldRef(obj, "*")
-        klass = catalog.classify_object(obj)
-        whole = True
-    else:
-        ref = catalog.resolve(obj, fld)
-        klass = catalog.classify(ref)
+    if (obj, fld) not in memo:
+        if not fld:
+            memo[(obj, fld)] = (FieldRef(obj, "*"), catalog.classify_object(obj))
+        else:
+            ref = catalog.resolve(obj, fld)
+            memo[(obj, fld)] = (ref, catalog.classify(ref))
+    ref, klass = memo[(obj, fld)]
+    whole = whole or not fld
     certain = not (how in DYNAMIC_QUERY_APIS and (not fld or "*" in arrival.label[1]))
     return DataReach(ref, klass, whole or "*" in arrival.label[1], arrival.steps, certain)
 

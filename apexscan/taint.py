@@ -27,10 +27,9 @@ import networkx as nx
 from .model import Step
 
 K = 2  # call-string depth
-MAX_REL = 5  # deepest nesting of a value inside wrappers that is still told apart
+MAX_REL = 4  # deepest nesting of a value inside wrappers that is still told apart
 
 Label = tuple  # (source_id, rel, field, whole)
-State = tuple  # (node, label, ctx)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,28 +80,54 @@ def relevant_nodes(graph: nx.MultiDiGraph, sinks: set[str]) -> set[str]:
 
 
 def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
-           sinks: set[str], *, max_states: int = 2_000_000) -> list[Arrival]:
-    """Breadth-first label propagation; returns the first (shortest) arrival of each label at each sink."""
+           sinks: set[str]) -> list[Arrival]:
+    """Propagate label sets breadth-first; return each label's first arrival at each sink.
+
+    Label sets are bitsets (Python ints over an intern table), so an edge without operations
+    moves every label at once, and pending work for one (node, context) is merged before it is
+    processed. The cost then grows with (node, context) pairs far more than with labels.
+    """
     keep = relevant_nodes(graph, sinks)
     adjacency = {n: [(nxt, d["ops"], d["kind"], d["site"], d["heap"], d["step"])
                      for nxt, edges in graph._succ[n].items() if nxt in keep for d in edges.values()]
                  for n in keep}
-    parent: dict[State, tuple[State | None, Step]] = {}
-    queue: deque[State] = deque()
+    labels: list[Label] = []
+    index: dict[Label, int] = {}
+
+    def bit(label: Label) -> int:
+        i = index.get(label)
+        if i is None:
+            i = index[label] = len(labels)
+            labels.append(label)
+        return i
+
+    held: dict[tuple, int] = {}  # (node, ctx) -> bitset of labels there
+    # (node, ctx) -> [(bits added, previous node, previous ctx, step, {new bit: old bit} or None)]
+    history: dict[tuple, list] = {}
+    pending: dict[tuple, int] = {}
+    queue: deque = deque()
+
+    def add(key: tuple, bits: int, origin: tuple) -> None:
+        new = bits & ~held.get(key, 0)
+        if not new:
+            return
+        held[key] = held.get(key, 0) | new
+        history.setdefault(key, []).append((new,) + origin)
+        if key in pending:
+            pending[key] |= new
+        else:
+            pending[key] = new
+            queue.append(key)
+
     for node in sorted(sources):
-        if node not in keep:
-            continue
-        for label, step in sources[node]:
-            state = (node, label, ())
-            if state not in parent:
-                parent[state] = (None, step)
-                queue.append(state)
-    arrivals: dict[tuple[str, Label], State] = {}
-    while queue and len(parent) < max_states:
-        state = queue.popleft()
-        node, label, ctx = state
-        if node in sinks:
-            arrivals.setdefault((node, _report_key(label)), state)
+        if node in keep:
+            for label, step in sources[node]:
+                add((node, ()), 1 << bit(label), (None, None, step, None))
+    moved_cache: dict[tuple, int] = {}
+    while queue:
+        key = queue.popleft()
+        delta = pending.pop(key)
+        node, ctx = key
         for nxt, ops, kind, site, heap, step in adjacency[node]:
             if heap:
                 new_ctx: tuple | None = ()
@@ -116,15 +141,33 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
                 new_ctx = ctx[:-1] if ctx[-1] == site else None
                 if new_ctx is None:
                     continue
-            new_label = apply_ops(label, ops) if ops else label
-            if new_label is None:
+            if not ops:
+                add((nxt, new_ctx), delta, (node, ctx, step, None))
                 continue
-            new_state = (nxt, new_label, new_ctx)
-            if new_state not in parent:
-                parent[new_state] = (state, step)
-                queue.append(new_state)
-    return [Arrival(sink, state[1], _steps(parent, state))
-            for (sink, _), state in sorted(arrivals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1])))]
+            out, back, rest = 0, {}, delta
+            while rest:
+                low = rest & -rest
+                i = low.bit_length() - 1
+                rest ^= low
+                j = moved_cache.get((ops, i))
+                if j is None:
+                    moved = apply_ops(labels[i], ops)
+                    j = moved_cache[(ops, i)] = -1 if moved is None else bit(moved)
+                if j >= 0:
+                    out |= 1 << j
+                    back.setdefault(j, i)
+            if out:
+                add((nxt, new_ctx), out, (node, ctx, step, back))
+    arrivals: dict[tuple[str, Label], tuple] = {}
+    for key in sorted((k for k in held if k[0] in sinks), key=lambda k: (k[0], len(k[1]), k[1])):
+        bits = held[key]
+        while bits:
+            low = bits & -bits
+            i = low.bit_length() - 1
+            bits ^= low
+            arrivals.setdefault((key[0], _report_key(labels[i])), (key, i))
+    return [Arrival(sink, labels[i], _steps(history, key, i))
+            for (sink, _), (key, i) in sorted(arrivals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1])))]
 
 
 def _report_key(label: Label) -> Label:
@@ -132,13 +175,17 @@ def _report_key(label: Label) -> Label:
     return (src, fld, whole or "*" in rel)
 
 
-def _steps(parent: dict, state: State) -> tuple[Step, ...]:
+def _steps(history: dict, key: tuple, i: int) -> tuple[Step, ...]:
+    """Walk back from (key, label i) through the batches that first brought each label."""
     out: list[Step] = []
-    cur: State | None = state
-    while cur is not None:
-        prev, step = parent[cur]
+    seen = set()
+    while key is not None and (key, i) not in seen:
+        seen.add((key, i))
+        bits, prev_node, prev_ctx, step, back = next(e for e in history[key] if e[0] >> i & 1)
         if not out or out[-1] != step:
             out.append(step)
-        cur = prev
+        if back is not None:
+            i = back[i]
+        key = (prev_node, prev_ctx) if prev_node is not None else None
     out.reverse()
     return tuple(out)
