@@ -228,6 +228,8 @@ class Resolver:
         return self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {nc.name}")
 
     def _unresolved(self, value: StrValue, shown: str, reason: str, path: str, name: str = "") -> Destination:
+        if path.startswith("/services/"):  # Salesforce's own REST API, on this org or another one
+            return Destination(shown, "", "", "", "", Verdict.IN_ORG, f"a Salesforce REST API path ({reason})")
         evidence = []
         hint = self.llm_path(path.replace(HOLE, "/"))
         if hint:

@@ -110,7 +110,7 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         cls = fn.cls if fn else fid.rsplit(".", 1)[0]
         return cls not in excluded and cls.split(".", 1)[0] not in excluded
 
-    table: list[tuple[str, object]] = []  # source id -> ("data", (object, how)) | ("endpoint", Destination) | ("evidence", text)
+    table: list[tuple[str, object]] = []  # source id -> ("data", (object, how, field as written)) | ("endpoint", Destination) | ("evidence", text)
     data_sources: dict[str, list] = {}
     config_sources: dict[str, list] = {}  # endpoints and LLM evidence
 
@@ -185,7 +185,7 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         for s in sink_facts:
             fn = program.functions.get(s.caller)
             hints = [h for h in (name_hint(fn.display if fn else ""),) if h]
-            dest_list = _unique(destinations.get(node, [])) or [Destination(
+            dest_list = _grouped(destinations.get(node, [])) or [Destination(
                 "", "", "", "", "", Verdict.UNKNOWN,
                 "unresolved: no endpoint set on this request is visible in the project")]
             dest_list = [replace(d, evidence=tuple(_unique(list(d.evidence) + evidence.get(node, []) + hints)))
@@ -200,6 +200,32 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         for s, dest_list in entries:
             findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list)))
     return findings
+
+
+def _grouped(dests: list[Destination]) -> list[Destination]:
+    """One destination per host (and one for every endpoint that cannot be determined): a request
+    built for several paths of one API, or several run-time configurations, is one finding."""
+    groups: dict[tuple, list[Destination]] = {}
+    for d in _unique(dests):
+        groups.setdefault((d.host, d.verdict if d.host else Verdict.UNKNOWN), []).append(d)
+    out = []
+    for members in groups.values():
+        members.sort(key=lambda d: (d.url, d.how))
+        first = members[0]
+        if len(members) > 1:
+            others = ", ".join(m.url or "?" for m in members[1:4]) + (" …" if len(members) > 4 else "")
+            first = replace(first, note=(first.note + " " if first.note else "") + f"Also sent to: {others}.",
+                            evidence=tuple(_unique([e for m in members for e in m.evidence])))
+        out.append(first)
+    foreign = [d for d in out if d.verdict == Verdict.FOREIGN]
+    unresolved = [d for d in out if d.verdict == Verdict.UNKNOWN and not d.host]
+    if foreign and unresolved:
+        # `settings.Endpoint__c != null ? settings.Endpoint__c : 'https://api.openai.com/...'`:
+        # the known foreign default is the finding; the run-time alternative is noted on it.
+        alt = unresolved[0].how.removeprefix("unresolved: ")
+        out = [replace(d, note=(d.note + " " if d.note else "") + f"The endpoint may also be set at run time ({alt}).")
+               if d.verdict == Verdict.FOREIGN else d for d in out if d not in unresolved]
+    return sorted(out, key=lambda d: (d.host, d.url))
 
 
 def _hard_coded(how: str) -> bool:
@@ -257,7 +283,7 @@ def _trigger_objects(program, apex: list[FileFacts]) -> dict[str, set[str]]:
 
 def _add_source(table, add, node, obj, fields, display, how, location, scalar=False) -> None:
     for path, shown in zip(fields, display):
-        table.append(("data", (obj, how)))
+        table.append(("data", (obj, how, shown)))
         if path == ("*",):
             add(node, (len(table) - 1, ("*",), (), False),
                 Step(location, f"every field of {obj} read by {how}"))
@@ -267,13 +293,16 @@ def _add_source(table, add, node, obj, fields, display, how, location, scalar=Fa
 
 
 def _data_reach(catalog: FieldCatalog, payload, arrival, memo: dict) -> DataReach:
-    obj, how = payload
+    obj, how, shown = payload
     _src, _rel, fld, whole = arrival.label
     if (obj, fld) not in memo:
         if not fld:
             memo[(obj, fld)] = (FieldRef(obj, "*"), catalog.classify_object(obj))
         else:
             ref = catalog.resolve(obj, fld)
+            if ref.field == ref.field.lower() and shown.lower().endswith(ref.field):
+                # Neither the catalog nor the org knows this field: spell it as the query did.
+                ref = FieldRef(ref.object, shown.split(".")[-1] if len(fld) == len(shown.split(".")) else ref.field)
             memo[(obj, fld)] = (ref, catalog.classify(ref))
     ref, klass = memo[(obj, fld)]
     whole = whole or not fld

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Param, Ref, Sink, Source
+from ..apex_models import is_config_object
 from ..model import Diagnostic, Location
 from ..xmlsafe import Element, XmlError, parse as parse_xml
 
@@ -174,7 +175,7 @@ class FlowLowerer:
 
     def record_lookup(self, e: Element) -> None:
         name, obj = e.findtext("name"), e.findtext("object")
-        if not name or not obj:
+        if not name or not obj or is_config_object(obj):
             return
         fields = [f.text.strip() for f in e.findall("queriedFields") if f.text.strip()]
         output = e.findtext("outputReference") or name
