@@ -164,6 +164,7 @@ class Function:
     is_static: bool
     annotations: tuple[str, ...]  # lower-case: "future", "auraenabled", "invocablemethod", "istest"
     location: Location
+    returns: str = ""  # lower-case declared return type ("" for void, constructors and flows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,7 @@ class Linker:
         self.strdefs: dict[str, list[tuple[StrExpr, str]]] = defaultdict(list)
         self.call_targets: dict[str, list[Function]] = {}
         self.sanitizers = {s.lower() for s in sanitizers}
+        self.result_types: dict[str, tuple[str, str]] = {}  # call result node -> (type, class it is written in)
 
     # --- places ---------------------------------------------------------------------------------
 
@@ -234,6 +235,10 @@ class Linker:
                         self.flow(inflow, Ref(c.result), f"{inflow.text} passed to {c.text}", c.location, context)
             return
         self.call_targets[c.site] = callees
+        returns = {fn.returns for fn in callees}
+        if len(returns) == 1 and "" not in returns:
+            # `new Payload(m).addSystem(s).addUser(u)`: the next call's receiver has this type.
+            self.result_types[c.result] = (returns.pop(), callees[0].cls)
         for fn in callees:
             for i, values, param, target in self._bindings(c, fn):
                 for inflow in values:
@@ -313,6 +318,9 @@ class Linker:
             if cls is None and len(c.receiver) == 1:
                 _, cls, rest = self.place(c.receiver[0].ref, context)
                 cls = cls if not rest and not c.receiver[0].ops else None
+                if cls is None and c.receiver[0].ref.node in self.result_types:
+                    type_name, where = self.result_types[c.receiver[0].ref.node]
+                    cls = self.table.resolve(type_name, where)
             return self._lookup(cls, c.name, arity, virtual=True) if cls else []
         # Unqualified: this class and its superclasses, then enclosing classes.
         ctx = context

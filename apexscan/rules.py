@@ -4,8 +4,9 @@ A rule id is defined there and nowhere else. Engines refer to rules by id; repor
 `Catalog` to describe them (SARIF `tool.driver.rules`, help pages, `apexscan rules`).
 
 The help page of each rule is assembled here from the TOML section keys, always with the same
-headings (`HELP_SECTIONS`), and a plain-text version is derived from the markdown, so the two never
-disagree.
+headings (`help_sections()`: `HELP_SECTIONS`, where rules whose examples are metadata XML say
+"metadata" instead of "Apex"), and a plain-text version is derived from the markdown, so the two
+never disagree.
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ HELP_SECTIONS = (
     "Policy (apexscan.toml)",
     "References",
 )
+# What the examples of a rule are written in: rules.toml key `example_language` (default "apex").
+# Code rules show Apex; configuration rules (APX-CFG-*) show the metadata XML an admin deploys.
+# Value: (the word that replaces "Apex" in the example headings, the markdown fence language).
+EXAMPLE_LANGUAGES = {"apex": ("Apex", "apex"), "xml": ("metadata", "xml")}
 
 _ID = re.compile(r"^APX-[A-Z]+-[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -35,6 +40,7 @@ _RULE_KEYS = frozenset({
     "id", "name", "short_description", "full_description", "level", "security_severity",
     "precision", "cwe", "tags", "what", "why", "bad", "good", "policy", "references",
 })
+_OPTIONAL_KEYS = {"example_language": "apex"}  # key -> default
 _MAX_DESCRIPTION = 1024  # GitHub truncates shortDescription / fullDescription beyond this
 _MAX_TAGS = 10  # GitHub keeps only the first 10 tags of a rule
 
@@ -72,9 +78,10 @@ class Rule:
     tags: tuple[str, ...]  # ("security", "privacy", "llm", "external/cwe/cwe-359", ...)
     help_markdown: str  # full help page, sections in HELP_SECTIONS order
     help_text: str  # the same page as plain text
-    bad_example: str  # non-compliant Apex
-    good_example: str  # compliant Apex
+    bad_example: str  # non-compliant example (Apex, or metadata XML for configuration rules)
+    good_example: str  # its compliant rewrite, in the same language
     references: tuple[Reference, ...]
+    example_language: str = "apex"  # a key of EXAMPLE_LANGUAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +161,11 @@ def _rule(row: dict[str, Any], cwe_names: Mapping[int, str]) -> Rule:
     def fail(message: str) -> CatalogError:
         return CatalogError(f"{RULES_FILE}: rule {rule_id}: {message}")
 
-    unknown = sorted(set(row) - _RULE_KEYS)
+    unknown = sorted(set(row) - _RULE_KEYS - set(_OPTIONAL_KEYS))
     missing = sorted(_RULE_KEYS - set(row))
     if unknown or missing:
         raise fail(f"unknown keys {unknown}, missing keys {missing}")
+    row = {**_OPTIONAL_KEYS, **row}
     for key in _RULE_KEYS - {"cwe", "tags", "references"}:
         if not isinstance(row[key], str) or not row[key].strip():
             raise fail(f"{key} must be a non-empty string")
@@ -167,6 +175,8 @@ def _rule(row: dict[str, Any], cwe_names: Mapping[int, str]) -> Rule:
         raise fail(f"name {row['name']!r} must be kebab-case")
     if row["level"] not in LEVELS:
         raise fail(f"level must be one of {LEVELS}")
+    if row["example_language"] not in EXAMPLE_LANGUAGES:
+        raise fail(f"example_language must be one of {tuple(EXAMPLE_LANGUAGES)}")
     if row["precision"] not in PRECISIONS:
         raise fail(f"precision must be one of {PRECISIONS}")
     try:
@@ -195,26 +205,36 @@ def _rule(row: dict[str, Any], cwe_names: Mapping[int, str]) -> Rule:
     if not references:
         raise fail("references must not be empty")
     bad, good = row["bad"].strip("\n"), row["good"].strip("\n")
-    markdown = _help_markdown(row["what"], row["why"], bad, good, row["policy"], references)
+    markdown = _help_markdown(row["what"], row["why"], bad, good, row["policy"], references,
+                              row["example_language"])
     return Rule(
         id=rule_id, name=row["name"], short_description=row["short_description"].strip(),
         full_description=row["full_description"].strip(), level=row["level"],
         security_severity=row["security_severity"], precision=row["precision"], cwe=tuple(cwe),
         tags=tuple(tags), help_markdown=markdown, help_text=markdown_to_text(markdown),
-        bad_example=bad, good_example=good, references=tuple(references))
+        bad_example=bad, good_example=good, references=tuple(references),
+        example_language=row["example_language"])
+
+
+def help_sections(example_language: str = "apex") -> tuple[str, ...]:
+    """The help headings of a rule whose examples are in `example_language`, in order."""
+    word = EXAMPLE_LANGUAGES[example_language][0]
+    return tuple(title.replace("Apex)", f"{word})") for title in HELP_SECTIONS)
 
 
 def _help_markdown(what: str, why: str, bad: str, good: str, policy: str,
-                   references: list[Reference]) -> str:
+                   references: list[Reference], example_language: str = "apex") -> str:
+    fence = EXAMPLE_LANGUAGES[example_language][1]
     bodies = (
         what.strip(),
         why.strip(),
-        f"```apex\n{bad}\n```",
-        f"```apex\n{good}\n```",
+        f"```{fence}\n{bad}\n```",
+        f"```{fence}\n{good}\n```",
         policy.strip(),
         "\n".join(f"- [{ref.title}]({ref.url})" for ref in references),
     )
-    return "\n\n".join(f"## {title}\n\n{body}" for title, body in zip(HELP_SECTIONS, bodies)) + "\n"
+    headings = help_sections(example_language)
+    return "\n\n".join(f"## {title}\n\n{body}" for title, body in zip(headings, bodies)) + "\n"
 
 
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")

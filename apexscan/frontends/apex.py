@@ -224,14 +224,15 @@ class Lowerer:
         else:
             self.unknown(m)
 
-    def in_function(self, n, ctx, name, params, is_static, annotations, body_fn, display=None):
+    def in_function(self, n, ctx, name, params, is_static, annotations, body_fn, display=None, returns=""):
         fid = f"{ctx.name}.{name.lower()}/{len(params)}"
         saved_scope, saved_disp = self.scope, self.fn_display
         self.scope = Scope(fid, ctx.name, {p.name: p.type for p in params})
         self.fn_display = display or f"{ctx.display}.{name}"
         self.functions.append(Function(
             fid=fid, cls=ctx.name, name=name.lower(), display=self.fn_display, params=tuple(params),
-            is_static=is_static, annotations=tuple(sorted(annotations)), location=self.loc(n)))
+            is_static=is_static, annotations=tuple(sorted(annotations)), location=self.loc(n),
+            returns=returns))
         try:
             body_fn()
         finally:
@@ -260,7 +261,9 @@ class Lowerer:
                                                f"the {obj} parameter {p.name}", self.loc(m)))
             if body is not None:
                 self.stmt(body)
-        self.in_function(m, ctx, name, params, "static" in mods, annotations, lower_body, display)
+        returns = self.type_name(m.child_by_field_name("type")) if m.type == "method_declaration" else ""
+        self.in_function(m, ctx, name, params, "static" in mods, annotations, lower_body, display,
+                         returns="" if returns == "void" else returns)
 
     def field_decl(self, m: Node, ctx: ClassCtx) -> None:
         mods, _ = self.modifiers(m)
