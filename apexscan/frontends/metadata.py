@@ -1,5 +1,7 @@
 """Metadata XML -> facts: Named Credentials, Remote Sites, Custom Labels, Custom Metadata records,
-custom fields and the custom-object facts later stages need.
+custom fields and the custom-object facts later stages need, plus the admin configuration that
+opens channels out of the org: CSP Trusted Sites, Connected Apps, External Service registrations
+and Workflow outbound messages.
 
 Files are recognised by suffix, in source format (``Foo.namedCredential-meta.xml``) and in mdapi
 format (``namedCredentials/Foo.namedCredential``; those must sit in their conventional folder, so
@@ -8,11 +10,16 @@ and no diagnostic. A file that cannot be parsed gives empty facts and one Diagno
 
 ``merge`` folds the facts of every file into ``ProjectMetadata``: read-only, case-insensitive
 lookup tables (keys lower-cased, values keep the names as the files spell them).
+
+Secrets are never read: a Connected App's consumer key, consumer secret and certificates (and its
+contact details) are not part of any fact, so no later stage can echo them.
 """
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -30,7 +37,12 @@ __all__ = [
     "CmdtValue",
     "CmdtRecordMeta",
     "CustomObjectMeta",
+    "CspTrustedSiteMeta",
+    "ConnectedAppMeta",
+    "ExternalServiceMeta",
+    "OutboundMessageMeta",
     "MetadataFacts",
+    "METADATA_FILE_SUFFIXES",
     "ProjectMetadata",
     "parse_metadata_file",
     "merge",
@@ -73,6 +85,88 @@ class CustomObjectMeta:
     location: Location
 
 
+# CSP directives a trusted site can be allowed for: <isApplicableTo...> element -> directive.
+CSP_DIRECTIVES = (
+    ("isApplicableToConnectSrc", "connect-src"),  # fetch, XMLHttpRequest, WebSocket from LWC/Aura
+    ("isApplicableToFrameSrc", "frame-src"),
+    ("isApplicableToImgSrc", "img-src"),
+    ("isApplicableToMediaSrc", "media-src"),
+    ("isApplicableToFontSrc", "font-src"),
+    ("isApplicableToStyleSrc", "style-src"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CspTrustedSiteMeta:
+    """cspTrustedSites/<Name>.cspTrustedSite-meta.xml"""
+
+    name: str  # the file stem
+    url: str  # <endpointUrl>, may hold a wildcard host ("https://*.example.com")
+    active: bool  # <isActive>; true when the element is missing
+    context: str  # <context>: All, LEX, Communities, VisualForce, FieldServiceMobileExtension; "" = not set
+    directives: tuple[str, ...]  # effective CSP directives, in CSP_DIRECTIVES order ("connect-src", ...)
+    # True when no <isApplicableTo...> element is true: Salesforce then applies every directive
+    # (documented for API 50+; files from before API 48 have no such elements at all).
+    all_directives_by_default: bool
+    location: Location  # the <endpointUrl> element (the root when it is missing)
+
+    @property
+    def connect_src(self) -> bool:
+        return "connect-src" in self.directives
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedAppMeta:
+    """connectedApps/<Name>.connectedApp-meta.xml: who may pull data through the API, and how.
+
+    Deliberately without consumerKey, consumerSecret, certificate and contact details."""
+
+    name: str  # the file stem
+    oauth: bool  # the file has an <oauthConfig>
+    scopes: tuple[str, ...]  # <oauthConfig><scopes>, as written ("Api", "Full", "RefreshToken", ...)
+    callback_urls: tuple[str, ...]  # every <callbackUrl> (repeated elements or one newline-separated value)
+    client_credentials: bool  # <isClientCredentialEnabled>true: tokens for a server, without a user
+    ip_relaxation: str  # <oauthPolicy><ipRelaxation>: ENFORCE, BYPASS, ENFORCE_ACTIVATED_DEVICES; "" = not set
+    refresh_token_policy: str  # <oauthPolicy><refreshTokenPolicy>: infinite, zero, specific_lifetime, ...; ""
+    location: Location  # the <oauthConfig> element (the root when there is none)
+    scopes_location: Location  # the first <scopes> element (else `location`)
+    ip_relaxation_location: Location  # the <ipRelaxation> element (else the <oauthPolicy>, else `location`)
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalServiceMeta:
+    """externalServiceRegistrations/<Name>.externalServiceRegistration-meta.xml"""
+
+    name: str  # the file stem
+    named_credential: str  # <namedCredential> or <namedCredentialReference>; "" when neither is set
+    provider_type: str  # <registrationProviderType>: Custom, SchemaInferred, MuleSoft, ApexRest, ...; ""
+    # Server URLs the registration itself names: OpenAPI servers[].url, Swagger host + basePath, and
+    # <serviceBinding> host + basePath. Callouts go to the Named Credential's URL, never to these.
+    servers: tuple[str, ...]
+    operations: tuple[str, ...]  # names of the active <operations>
+    location: Location  # the Named Credential element (the root when there is none)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundField:
+    name: str  # as written in <fields>: "Email", "SSN__c"
+    location: Location  # the <fields> element
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessageMeta:
+    """An <outboundMessages> entry of workflows/<Object>.workflow-meta.xml, or a decomposed
+    workflows/<Object>/workflowOutboundMessages/<Name>.workflowOutboundMessage-meta.xml."""
+
+    object: str  # the workflow's object: "Contact", "Loan__c"
+    name: str  # <fullName>
+    url: str  # <endpointUrl>
+    fields: tuple[OutboundField, ...]  # exactly the fields the SOAP message carries
+    include_session_id: bool  # <includeSessionId>true: a session id of the integration user goes too
+    location: Location  # the <outboundMessages> element (the root of a decomposed file)
+    url_location: Location  # the <endpointUrl> element (else `location`)
+
+
 @dataclass(frozen=True, slots=True)
 class MetadataFacts:
     """What one metadata file says."""
@@ -83,6 +177,10 @@ class MetadataFacts:
     cmdt_records: tuple[CmdtRecordMeta, ...] = ()
     custom_fields: tuple[CustomFieldMeta, ...] = ()
     custom_objects: tuple[CustomObjectMeta, ...] = ()
+    csp_trusted_sites: tuple[CspTrustedSiteMeta, ...] = ()
+    connected_apps: tuple[ConnectedAppMeta, ...] = ()
+    external_services: tuple[ExternalServiceMeta, ...] = ()
+    outbound_messages: tuple[OutboundMessageMeta, ...] = ()
 
 
 _EMPTY = MetadataFacts()
