@@ -21,6 +21,8 @@ PLATFORM_NAMESPACES = frozenset(_DATA["platform"]["namespaces"])
 NO_FLOW_OPERATORS = frozenset(_DATA["platform"]["no_flow_operators"])
 CONFIG_OBJECTS = frozenset(_DATA["sources"]["config_objects"])
 PARAMETER_SOURCES = {k.lower(): v for k, v in _DATA["sources"]["parameters"].items()}
+MODELS_API_TYPES = frozenset(_DATA["models_api"]["types"])
+MODELS_API_METHODS = frozenset(_DATA["models_api"]["methods"])
 CALL_SOURCES = {k.lower(): tuple(v.split(".", 1)) for k, v in _DATA["sources"]["calls"].items()}
 
 

@@ -15,6 +15,7 @@ from .facts import Ref, StrExpr
 from .model import Destination, Verdict
 
 HOLE = "\x00"  # a part of the string that cannot be known from the project
+MODEL = "model:"  # prefix of a Salesforce model API name (aiplatform.ModelsAPI), not a URL
 MAX_VALUES = 8  # candidate strings kept per expression (a union, e.g. a ternary or several callers)
 MAX_DEPTH = 12
 
@@ -29,12 +30,13 @@ class StrValue:
 class Resolver:
     """Evaluates string expressions over a linked program and the project's metadata."""
 
-    def __init__(self, linker, metadata, classify, llm_path, name_hint):
+    def __init__(self, linker, metadata, classify, llm_path, name_hint, classify_model=None):
         self.linker = linker
         self.metadata = metadata
         self.classify = classify  # url -> Destination
         self.llm_path = llm_path  # path -> evidence text or ""
         self.name_hint = name_hint  # name -> evidence text or ""
+        self.classify_model = classify_model  # Salesforce model API name -> Destination
         self._memo: dict[str, tuple[StrValue, ...]] = {}
 
     # --- string values --------------------------------------------------------------------------
@@ -69,6 +71,8 @@ class Resolver:
             return self._ref(part[1], context, depth)
         if kind == "call":
             return self._node(f"@call:{part[1]}", context, depth, part[1])
+        if kind == "model":
+            return tuple(StrValue(MODEL + v.text, v.how, v.unknown) for v in self.evaluate(part[1], context, depth))
         if kind == "esr":
             return self._external_service(part[1])
         if kind == "mapget":
@@ -79,6 +83,8 @@ class Resolver:
 
     def _ref(self, ref: Ref, context: str, depth: int) -> tuple[StrValue, ...]:
         node, _, rest = self.linker.place(ref, context)
+        if rest and f"{node}|{'.'.join(rest)}" in self.linker.strdefs:
+            return self._node(f"{node}|{'.'.join(rest)}", context, depth, node)
         if rest:
             # rec.Endpoint__c where rec = X__mdt.getInstance('Name') or [SELECT ... FROM X__mdt]
             out: list[StrValue] = []
@@ -193,6 +199,14 @@ class Resolver:
         text = value.text
         shown = text.replace(HOLE, "{?}")
         how = "; ".join(value.how) or "literal"
+        if text.startswith(MODEL):
+            name = text[len(MODEL):]
+            if HOLE in name or not name or self.classify_model is None:
+                return Destination(shown[len(MODEL):] or "{?}", "", "Salesforce-hosted model", "", "",
+                                   Verdict.UNKNOWN, "unresolved: model name read at run time"
+                                   + (f" ({'; '.join(value.unknown)})" if value.unknown else ""),
+                                   evidence=("Salesforce Models API call",))
+            return replace(self.classify_model(name), url=name, host=name, how=f"model {how}")
         if text.lower().startswith("callout:"):
             return self._callout(value, shown)
         if text.startswith("/") or "org.my.salesforce.com" in text:

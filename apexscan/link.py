@@ -181,8 +181,8 @@ class Linker:
             for d in f.strdefs:
                 cls = self._context(d.caller + "#")
                 node, _, rest = self.place(d.target, cls)
-                if not rest:
-                    self.strdefs[node].append((d.expr, cls))
+                # `req.modelName = 'sfdc_ai__...'` on a platform object: kept under node|field.
+                self.strdefs[node if not rest else f"{node}|{'.'.join(rest)}"].append((d.expr, cls))
         for cls in self.table.classes:
             for name, _ in self.table.classes[cls].fields:
                 # The object as a whole holds its fields' data as text would (reads of `obj.f` go

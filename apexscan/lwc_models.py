@@ -49,11 +49,12 @@ REQUEST_OBJECTS = {row["constructor"]: RequestObject(
 ADAPTERS = {name: Adapter(name, tuple(row["field_keys"]), tuple(row["wildcard_keys"]),
                           row.get("query_key", ""), tuple(row["shape"]), tuple(row["join"]))
             for name, row in _DATA["adapters"].items()}
-FIELD_READERS = {name: tuple(path) for name, path in _DATA["field_readers"].items()}
-CALLBACKS = {name: (row["params"], row["returns"]) for name, row in _DATA["callbacks"].items()}
+FIELD_READERS = {name: (tuple(row["shape"]), tuple(row["join"])) for name, row in _DATA["field_readers"].items()}
+CALLBACKS = {name: (row["receives"], row["returns"]) for name, row in _DATA["callbacks"].items()}
 SERIALIZER_CALLS = frozenset(_DATA["serializers"]["calls"])
 SERIALIZER_METHODS = frozenset(_DATA["serializers"]["methods"])
 MUTATORS = dict(_DATA["mutators"])
+MUTATOR_CALLS = dict(_DATA["mutator_calls"])
 NO_FLOW_CALLS = frozenset(_DATA["no_flow"]["calls"])
 NO_FLOW_METHODS = frozenset(_DATA["no_flow"]["methods"])
 NO_FLOW_PROPERTIES = frozenset(_DATA["no_flow"]["properties"])

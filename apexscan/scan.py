@@ -102,7 +102,8 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         linker, metadata,
         classify=lambda url: hosts.classify_url(url, policy, registry),
         llm_path=lambda path: hosts.looks_like_llm_path(path, registry),
-        name_hint=name_hint)
+        name_hint=name_hint,
+        classify_model=lambda name: hosts.classify_model(name, policy, registry))
     excluded = _excluded_classes(program)
 
     def in_scope(fid: str) -> bool:
@@ -230,7 +231,8 @@ def _grouped(dests: list[Destination]) -> list[Destination]:
 
 def _hard_coded(how: str) -> bool:
     """The URL comes from code alone: no Named Credential, label or metadata an admin can change."""
-    return not any(origin in how for origin in ("Named Credential", "Custom Label", "Custom Metadata", "unresolved"))
+    return not how.startswith("model") and \
+        not any(origin in how for origin in ("Named Credential", "Custom Label", "Custom Metadata", "unresolved"))
 
 
 def _reportable(dest: Destination) -> bool:

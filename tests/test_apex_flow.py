@@ -677,3 +677,38 @@ def test_dynamic_soql_json_generator_and_populated_fields(project):
     assert by_query.confidence == "high"
     assert [str(f) for f, _ in by_map.fields] == ["Lead.*"]
     assert by_map.confidence == "medium"  # the select list is built at run time
+
+
+def test_models_api_sends_record_data_to_a_salesforce_hosted_model(project):
+    root = project({
+        "classes/CaseTriage.cls": """
+            public with sharing class CaseTriage {
+                private static final String MODEL = 'sfdc_ai__DefaultOpenAIGPT4OmniMini';
+                public static String classify(Id caseId) {
+                    Case c = [SELECT Description FROM Case WHERE Id = :caseId];
+                    aiplatform.ModelsAPI_ChatMessageRequest msg = new aiplatform.ModelsAPI_ChatMessageRequest();
+                    msg.role = 'user';
+                    msg.content = 'Classify: ' + c.Description;
+                    aiplatform.ModelsAPI_ChatGenerationsRequest body = new aiplatform.ModelsAPI_ChatGenerationsRequest();
+                    body.messages = new List<aiplatform.ModelsAPI_ChatMessageRequest>{ msg };
+                    aiplatform.ModelsAPI.createChatGenerations_Request req = new aiplatform.ModelsAPI.createChatGenerations_Request();
+                    req.modelName = MODEL;
+                    req.body = body;
+                    aiplatform.ModelsAPI api = new aiplatform.ModelsAPI();
+                    return api.createChatGenerations(req).Code200.generationDetails.generations[0].content; // expect: APX-LLM-001
+                }
+                public static String greet() {
+                    aiplatform.ModelsAPI.createGenerations_Request req = new aiplatform.ModelsAPI.createGenerations_Request();
+                    aiplatform.ModelsAPI_GenerationRequest body = new aiplatform.ModelsAPI_GenerationRequest();
+                    body.prompt = 'Write a friendly greeting';
+                    req.body = body;
+                    return new aiplatform.ModelsAPI().createGenerations('sfdc_ai__DefaultOpenAIGPT4OmniMini', req).Code200.generation.generatedText; // ok: no record data
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert result.findings[0].destination.provider == "OpenAI via Salesforce"
+    trusted = run(root, {"policy": {"trust_salesforce_ai": True, "allowed_jurisdictions": ["EU", "US"]}})
+    assert all(f.rule_id != "APX-LLM-001" for f in trusted.findings)

@@ -786,6 +786,15 @@ class Lowerer:
             if ref is not None:
                 self.sinks.append(Sink(ref, "http", api, self.scope.fid, self.loc(n), self.short(n)))
             return ()
+        if lname in M.MODELS_API_METHODS and receiver_type in M.MODELS_API_TYPES and args:
+            request = self.expr(args[-1])
+            ref = request[0].ref if request and not request[0].ops else None
+            if ref is not None:
+                model = self.strexpr(args[0]) if len(args) == 2 else (("ref", Ref(ref.node, ref.type, ref.path + ("modelname",))),)
+                api = f"aiplatform.ModelsAPI.{self.text(n.child_by_field_name('name'))}"
+                self.endpoints.append(EndpointSet(ref, (("model", model),), self.loc(n), self.short(n, 100)))
+                self.sinks.append(Sink(ref, "model", api, self.scope.fid, self.loc(n), self.short(n)))
+            return (Inflow(Ref(self.temp(n)), (), self.short(n)),)
         if lname in M.NO_FLOW_METHODS and static_type == "":
             for a in args:
                 self.expr(a)

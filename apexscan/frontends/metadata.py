@@ -292,15 +292,15 @@ def _cmdt_record(rel_path: str, stem: str, root: Element) -> _Result:
         type_name = type_name[: -len("__mdt")]
     values: list[CmdtValue] = []
     for entry in root.findall("values"):
-        field = entry.findtext("field")
-        if not field:
+        field_name = entry.findtext("field")
+        if not field_name:
             continue
         value_element = entry.find("value")
         if value_element is None or value_element.attrs.get("nil", "").lower() == "true":
             value = None
         else:
             value = value_element.text
-        values.append(CmdtValue(field, value, _loc(rel_path, entry)))
+        values.append(CmdtValue(field_name, value, _loc(rel_path, entry)))
     record_meta = CmdtRecordMeta(type_name, record, tuple(values), _loc(rel_path, root))
     return MetadataFacts(cmdt_records=(record_meta,)), ()
 
@@ -352,6 +352,174 @@ def _field_meta(rel_path: str, obj: str, name: str, element: Element) -> CustomF
     )
 
 
+def _csp_trusted_site(rel_path: str, stem: str, root: Element) -> _Result:
+    url_element = root.find("endpointUrl")
+    flags = [(directive, _flag(root, tag, False)) for tag, directive in CSP_DIRECTIVES]
+    by_default = not any(on for _, on in flags)
+    site = CspTrustedSiteMeta(
+        name=stem,
+        url=root.findtext("endpointUrl"),
+        active=_flag(root, "isActive", True),
+        context=root.findtext("context"),
+        directives=tuple(directive for directive, on in flags if on or by_default),
+        all_directives_by_default=by_default,
+        location=_loc(rel_path, root if url_element is None else url_element),
+    )
+    return MetadataFacts(csp_trusted_sites=(site,)), ()
+
+
+def _connected_app(rel_path: str, stem: str, root: Element) -> _Result:
+    # Only the elements named here are read: never consumerKey, consumerSecret or certificates.
+    oauth = root.find("oauthConfig")
+    policy = root.find("oauthPolicy")
+    where = _loc(rel_path, root if oauth is None else oauth)
+    scopes: tuple[Element, ...] = () if oauth is None else oauth.findall("scopes")
+    callbacks: list[str] = []
+    for element in () if oauth is None else oauth.findall("callbackUrl"):
+        for url in element.text.split():  # Setup stores several URLs in one value, one per line
+            if url not in callbacks:
+                callbacks.append(url)
+    relaxation = None if policy is None else policy.find("ipRelaxation")
+    if relaxation is not None:
+        relaxation_where = _loc(rel_path, relaxation)
+    else:
+        relaxation_where = where if policy is None else _loc(rel_path, policy)
+    app = ConnectedAppMeta(
+        name=stem,
+        oauth=oauth is not None,
+        scopes=tuple(s.text.strip() for s in scopes if s.text.strip()),
+        callback_urls=tuple(callbacks),
+        client_credentials=oauth is not None and _flag(oauth, "isClientCredentialEnabled", False),
+        ip_relaxation="" if relaxation is None else relaxation.text.strip(),
+        refresh_token_policy="" if policy is None else policy.findtext("refreshTokenPolicy"),
+        location=where,
+        scopes_location=_loc(rel_path, scopes[0]) if scopes else where,
+        ip_relaxation_location=relaxation_where,
+    )
+    return MetadataFacts(connected_apps=(app,)), ()
+
+
+def _external_service(rel_path: str, stem: str, root: Element) -> _Result:
+    credential = root.find("namedCredential")
+    if credential is None or not credential.text.strip():
+        credential = root.find("namedCredentialReference")
+    if credential is not None and not credential.text.strip():
+        credential = None
+    servers = [*_schema_servers(root.findtext("schema")), *_binding_server(root.findtext("serviceBinding"))]
+    service = ExternalServiceMeta(
+        name=stem,
+        named_credential="" if credential is None else credential.text.strip(),
+        provider_type=root.findtext("registrationProviderType"),
+        servers=tuple(dict.fromkeys(servers)),
+        operations=tuple(
+            op.findtext("name") for op in root.findall("operations")
+            if op.findtext("name") and _flag(op, "active", True)),
+        location=_loc(rel_path, root if credential is None else credential),
+    )
+    return MetadataFacts(external_services=(service,)), ()
+
+
+_YAML_KEY = re.compile(r"^([A-Za-z_$][\w$-]*)\s*:\s*(.*?)\s*$")
+_YAML_SERVER_URL = re.compile(r"^\s*(?:-\s*)?url\s*:\s*[\"']?([^\"'#\s]+)")
+
+
+def _schema_servers(schema: str) -> list[str]:
+    """Server URLs named by an OpenAPI 3 (servers[].url) or Swagger 2 (host + basePath) schema, in
+    JSON or YAML. A small reader on purpose: only top-level keys are needed, and a schema we cannot
+    read simply names no server (the registration's Named Credential is what decides the host)."""
+    schema = schema.strip()
+    if not schema:
+        return []
+    if schema.startswith("{"):
+        try:
+            document = json.loads(schema)
+        except ValueError:
+            return []
+        if not isinstance(document, dict):
+            return []
+        servers = document.get("servers")
+        urls = [s["url"] for s in servers if isinstance(s, dict) and isinstance(s.get("url"), str)] \
+            if isinstance(servers, list) else []
+        host, base = document.get("host"), document.get("basePath", "")
+        if isinstance(host, str) and host:
+            urls.append(f"https://{host}{base if isinstance(base, str) else ''}")
+        return urls
+    urls: list[str] = []
+    top: dict[str, str] = {}
+    section = ""
+    for line in schema.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[0].isspace():
+            match = _YAML_KEY.match(line)
+            section = match.group(1) if match else ""
+            if match and match.group(2):
+                top[section] = match.group(2).strip("\"'")
+            continue
+        if section == "servers":
+            match = _YAML_SERVER_URL.match(line)
+            if match:
+                urls.append(match.group(1))
+    if top.get("host"):
+        urls.append(f"https://{top['host']}{top.get('basePath', '')}")
+    return urls
+
+
+def _binding_server(binding: str) -> list[str]:
+    """The host + basePath of a <serviceBinding> JSON value ({"host": "api.example.com", "basePath": "/v1"})."""
+    try:
+        document = json.loads(binding) if binding.strip() else None
+    except ValueError:
+        return []
+    if not isinstance(document, dict) or not isinstance(document.get("host"), str) or not document["host"]:
+        return []
+    base = document.get("basePath")
+    return [f"https://{document['host']}{base if isinstance(base, str) and base != '/' else ''}"]
+
+
+def _workflow(rel_path: str, stem: str, root: Element) -> _Result:
+    messages: list[OutboundMessageMeta] = []
+    diagnostics: list[Diagnostic] = []
+    for entry in root.findall("outboundMessages"):
+        name = entry.findtext("fullName")
+        if not name:
+            diagnostics.append(Diagnostic(rel_path, "metadata", "<outboundMessages> entry without <fullName>; skipped",
+                                          entry.line))
+            continue
+        messages.append(_outbound_message(rel_path, stem, name, entry))
+    return MetadataFacts(outbound_messages=tuple(messages)), tuple(diagnostics)
+
+
+def _workflow_outbound_message(rel_path: str, stem: str, root: Element) -> _Result:
+    parts = rel_path.replace("\\", "/").split("/")
+    if len(parts) < 4 or parts[-2].lower() != "workflowoutboundmessages" or parts[-4].lower() != "workflows":
+        message = ("cannot tell which object this outbound message belongs to: expected "
+                   "workflows/<Object>/workflowOutboundMessages/<Name>.workflowOutboundMessage-meta.xml")
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line),)
+    name = root.findtext("fullName") or stem
+    return MetadataFacts(outbound_messages=(_outbound_message(rel_path, parts[-3], name, root),)), ()
+
+
+def _outbound_message(rel_path: str, obj: str, name: str, element: Element) -> OutboundMessageMeta:
+    url_element = element.find("endpointUrl")
+    return OutboundMessageMeta(
+        object=obj,
+        name=name,
+        url=element.findtext("endpointUrl"),
+        fields=tuple(OutboundField(f.text.strip(), _loc(rel_path, f))
+                     for f in element.findall("fields") if f.text.strip()),
+        include_session_id=_flag(element, "includeSessionId", False),
+        location=_loc(rel_path, element),
+        url_location=_loc(rel_path, element if url_element is None else url_element),
+    )
+
+
+def _flag(element: Element, tag: str, default: bool) -> bool:
+    """A boolean child element; ``default`` when it is missing or empty."""
+    value = element.findtext(tag).lower()
+    return default if value not in ("true", "false") else value == "true"
+
+
 def _text(element: Element, tag: str) -> str:
     """The unstripped text of a child: label and custom-metadata values are kept as written."""
     child = element.find(tag)
@@ -368,11 +536,35 @@ _KINDS: dict[str, _Kind] = {
         _Kind("md", "CustomMetadata", "custommetadata", _cmdt_record),
         _Kind("field", "CustomField", "", _custom_field),
         _Kind("object", "CustomObject", "objects", _custom_object),
+        _Kind("cspTrustedSite", "CspTrustedSite", "csptrustedsites", _csp_trusted_site),
+        _Kind("connectedApp", "ConnectedApp", "connectedapps", _connected_app),
+        _Kind("externalServiceRegistration", "ExternalServiceRegistration", "externalserviceregistrations",
+              _external_service),
+        _Kind("workflow", "Workflow", "workflows", _workflow),
+        _Kind("workflowOutboundMessage", "WorkflowOutboundMessage", "", _workflow_outbound_message),
     )
 }
 
 
+def _suffixes() -> tuple[str, ...]:
+    out: list[str] = []
+    for kind in _KINDS.values():
+        out.append(f".{kind.suffix}-meta.xml".lower())
+        if kind.mdapi_folder:
+            out.append(f".{kind.suffix}".lower())
+    return tuple(out)
+
+
+# Every file suffix this frontend reads, lower-case, source (-meta.xml) and mdapi forms: the
+# file discovery in project.py (METADATA_SUFFIXES) must list each of them, or the file is never read.
+METADATA_FILE_SUFFIXES: tuple[str, ...] = _suffixes()
+
+
 # --- the whole project -------------------------------------------------------------------------
+
+
+def _no_entries() -> Mapping[Any, Any]:
+    return MappingProxyType({})
 
 
 def _strip_namespace(name: str, namespace: str) -> str:
@@ -392,6 +584,11 @@ class ProjectMetadata:
     custom_fields: Mapping[tuple[str, str], CustomFieldMeta]  # (object, field)
     custom_objects: Mapping[str, CustomObjectMeta]
     diagnostics: tuple[Diagnostic, ...] = ()  # conflicting duplicate definitions
+    # Admin configuration that opens channels out of the org (read by apexscan.config_rules).
+    csp_trusted_sites: Mapping[str, CspTrustedSiteMeta] = field(default_factory=_no_entries)
+    connected_apps: Mapping[str, ConnectedAppMeta] = field(default_factory=_no_entries)
+    external_services: Mapping[str, ExternalServiceMeta] = field(default_factory=_no_entries)
+    outbound_messages: Mapping[tuple[str, str], OutboundMessageMeta] = field(default_factory=_no_entries)  # (object, name)
 
     # Lookups take names as code spells them; `namespace` is the project's own namespace
     # (sfdx-project.json), which code may prefix and file names never carry.
@@ -419,6 +616,20 @@ class ProjectMetadata:
 
     def custom_object(self, name: str, namespace: str = "") -> CustomObjectMeta | None:
         return self.custom_objects.get(_strip_namespace(name.lower(), namespace))
+
+    def csp_trusted_site(self, name: str, namespace: str = "") -> CspTrustedSiteMeta | None:
+        return self.csp_trusted_sites.get(_strip_namespace(name.lower(), namespace))
+
+    def connected_app(self, name: str, namespace: str = "") -> ConnectedAppMeta | None:
+        return self.connected_apps.get(_strip_namespace(name.lower(), namespace))
+
+    def external_service(self, name: str, namespace: str = "") -> ExternalServiceMeta | None:
+        return self.external_services.get(_strip_namespace(name.lower(), namespace))
+
+    def outbound_message(self, obj: str, name: str, namespace: str = "") -> OutboundMessageMeta | None:
+        """A Flow's ``actionName`` ``Contact.Notify_Partner`` is ``outbound_message("Contact", "Notify_Partner")``."""
+        key = (_strip_namespace(obj.lower(), namespace), _strip_namespace(name.lower(), namespace))
+        return self.outbound_messages.get(key)
 
 
 def _cmdt_type_key(type_name: str, namespace: str) -> str:
@@ -470,6 +681,21 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
     custom_objects = table(
         (o for f in facts for o in f.custom_objects), lambda o: o.name.lower(),
         lambda o: f"object {o.name}", lambda o: replace(o, location=None))
+    csp_trusted_sites = table(
+        (c for f in facts for c in f.csp_trusted_sites), lambda c: c.name.lower(),
+        lambda c: f"CSP trusted site {c.name!r}", lambda c: (c.url, c.active, c.context, c.directives))
+    connected_apps = table(
+        (a for f in facts for a in f.connected_apps), lambda a: a.name.lower(),
+        lambda a: f"connected app {a.name!r}",
+        lambda a: (a.scopes, a.callback_urls, a.client_credentials, a.ip_relaxation, a.refresh_token_policy))
+    external_services = table(
+        (e for f in facts for e in f.external_services), lambda e: e.name.lower(),
+        lambda e: f"external service {e.name!r}",
+        lambda e: (e.named_credential, e.provider_type, e.servers, e.operations))
+    outbound_messages = table(
+        (m for f in facts for m in f.outbound_messages), lambda m: (m.object.lower(), m.name.lower()),
+        lambda m: f"outbound message {m.object}.{m.name}",
+        lambda m: (m.url, tuple(x.name for x in m.fields), m.include_session_id))
     cmdt = {key: MappingProxyType(_cmdt_values(record)) for key, record in cmdt_records.items()}
     return ProjectMetadata(
         named_credentials=MappingProxyType(named_credentials),
@@ -480,6 +706,10 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         custom_fields=MappingProxyType(custom_fields),
         custom_objects=MappingProxyType(custom_objects),
         diagnostics=tuple(diagnostics),
+        csp_trusted_sites=MappingProxyType(csp_trusted_sites),
+        connected_apps=MappingProxyType(connected_apps),
+        external_services=MappingProxyType(external_services),
+        outbound_messages=MappingProxyType(outbound_messages),
     )
 
 
