@@ -193,7 +193,28 @@ class Resolver:
     # --- destinations ---------------------------------------------------------------------------
 
     def destinations(self, values: tuple[StrValue, ...]) -> tuple[Destination, ...]:
-        return tuple(self.destination(v) for v in values)
+        out: list[Destination] = []
+        for v in values:
+            out.extend(self.candidates(v))
+        return tuple(out)
+
+    def candidates(self, value: StrValue) -> list[Destination]:
+        """Where a value may send the request. A `callout:` whose Named Credential name is read at
+        run time may reach any of the project's Named Credentials that point at an LLM API."""
+        dest = self.destination(value)
+        if dest.verdict != Verdict.UNKNOWN or not dest.how.startswith("unresolved: Named Credential name"):
+            return [dest]
+        path = value.text[len("callout:"):].split(HOLE, 1)[-1] if HOLE in value.text else ""
+        found = []
+        for nc in sorted(self.metadata.named_credentials.values(), key=lambda n: n.name.lower()):
+            if not nc.url:
+                continue
+            option = self._classified(nc.url.rstrip("/") + path, nc.url.rstrip("/") + path,
+                                      f"Named Credential {nc.name}, one of the project's LLM Named "
+                                      "Credentials (the name is read at run time)")
+            if option.provider or option.verdict == Verdict.UNKNOWN:
+                found.append(option)
+        return found or [dest]
 
     def destination(self, value: StrValue) -> Destination:
         text = value.text

@@ -140,6 +140,26 @@ def looks_like_llm_path(path: str, registry: Registry) -> str:
     return f"path {path} is {rule.evidence}" if rule else ""
 
 
+_LITERAL_HOST_REGEX = re.compile(r"(?:[a-z0-9_-]|\\[.-])+")  # what _host_regex makes of a host without tokens
+
+
+def hosts_under(wildcard: str, registry: Registry) -> tuple[str, ...]:
+    """The registry's fixed LLM host names that a wildcard host covers, in registry order:
+    "*.googleapis.com" -> ("generativelanguage.googleapis.com", "aiplatform.googleapis.com", ...).
+    Rows with a pattern ("{region}-aiplatform.googleapis.com") are not expanded; () for a plain host."""
+    host = normalize_host(wildcard)
+    if not host.startswith("*."):
+        return ()
+    suffix = host[1:]  # ".googleapis.com"
+    out: list[str] = []
+    for rule in registry.hosts:
+        if _LITERAL_HOST_REGEX.fullmatch(rule.host.pattern):
+            name = rule.host.pattern.replace("\\", "")
+            if name.endswith(suffix) and name not in out:
+                out.append(name)
+    return tuple(out)
+
+
 def _match_host(host: str, path: str, policy: Policy, registry: Registry) -> Destination | None:
     """The registry's classification of host + path (url and host left empty), None if no row matches."""
     for rule in registry.hosts:

@@ -11,17 +11,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .frontends.metadata import METADATA_FILE_SUFFIXES
 from .model import Diagnostic
 
 APEX_SUFFIXES = (".cls", ".trigger")
 FLOW_SUFFIXES = (".flow-meta.xml", ".flow")
-# Metadata that decides where data goes or how sensitive it is (source and mdapi formats).
-METADATA_SUFFIXES = (
-    ".namedcredential-meta.xml", ".namedcredential", ".externalcredential-meta.xml",
-    ".remotesite-meta.xml", ".remotesite", ".labels-meta.xml", ".labels", ".label-meta.xml",
-    ".md-meta.xml", ".md", ".field-meta.xml", ".object-meta.xml", ".object",
-    ".cspTrustedSite-meta.xml".lower(), ".csptrustedsite",
-)
+# Metadata that decides where data goes or how sensitive it is: what frontends/metadata.py reads.
+METADATA_SUFFIXES = METADATA_FILE_SUFFIXES
 SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".idea", "__pycache__",
              ".husky", "coverage", ".apexscan-cache"}
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import hosts
+from .config_rules import config_findings
 from .endpoints import Resolver
 from .facts import FileFacts
 from .findings import DataReach, SinkReach, hardcoded_endpoint, sink_findings
@@ -74,6 +75,8 @@ def scan(project: Project, policy: Policy, *, strict: bool = False) -> ScanResul
         if facts is None:
             continue
         if f.kind in CODE_FRONTENDS:
+            if facts.classes and all(c.is_test for c in facts.classes):
+                continue  # test classes and their mocks never run in production
             apex.append(facts)
         else:
             metadata_facts.append(facts)
@@ -200,6 +203,7 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
     for node, entries in sorted(per_sink.items()):
         for s, dest_list in entries:
             findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list)))
+    findings.extend(config_findings(metadata, policy, registry, catalog))
     return findings
 
 
@@ -342,7 +346,7 @@ def _unique(items: list) -> list:
     return out
 
 
-SOQL = re.compile(r"\bselect\s+(?P<fields>.+?)\s+from\s+(?P<object>[A-Za-z_][\w]*)", re.IGNORECASE | re.DOTALL)
+SOQL = re.compile(r"\bselect\s+(?P<fields>.+?)\s+from\s+(?P<object>[A-Za-z_\x00][\w\x00]*)", re.IGNORECASE | re.DOTALL)
 
 
 def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]:
@@ -351,8 +355,8 @@ def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, 
     if not m:
         return "", (), ()
     obj = m.group("object")
-    if "\x00" in obj:
-        return "", (), ()
+    if "\x00" in obj or not obj:
+        return "", (), ()  # FROM an object chosen at run time: nothing known to classify
     raw = m.group("fields")
     if "\x00" in raw or "(" in raw:
         return obj, (("*",),), ("*",)

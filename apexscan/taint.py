@@ -10,7 +10,8 @@ A label is (source_id, rel, field, whole):
   source_id  index into the caller's source table (which SOQL, which endpoint ...)
   rel        where the labelled value sits inside the current value: ("owner", "email") means
              "this value's .owner.email holds it"; () means the value itself; ("*",) every field;
-             names stored by a `put` (into a wrapper or a new record) carry a leading "."
+             names stored by a `put` (into a wrapper or a new record) carry a leading "."; ("~",)
+             is one field of a wildcard record, which further reads extend
   field      the field path of the datum in its source object (filled in on the way for wildcards)
   whole      True once a record was turned into text as a whole (JSON.serialize(acc))
 
@@ -50,8 +51,10 @@ def apply_ops(label: Label, ops: tuple) -> Label | None:
             if rel:
                 if rel[0] == name or rel[0] == "." + name:
                     rel = rel[1:]
-                elif rel[0] == "*":
-                    rel, fld = (), fld + (name,)
+                elif rel[0] in ("*", "~"):
+                    # A field of a record holding every field. It may be a relationship whose own
+                    # field is read next ($Record.CreatedBy.Email): "~" allows one more step.
+                    rel, fld = (("~",) if rel[0] == "*" else ()), fld + (name,)
                 else:
                     return None
         elif kind == "put":
@@ -59,7 +62,7 @@ def apply_ops(label: Label, ops: tuple) -> Label | None:
         elif kind == "collapse":
             # Record structure (names without the "." of a put) still in the value: the record
             # itself is being turned into text, with every field it holds.
-            if any(r[0] != "." for r in rel):
+            if any(r[0] not in ".~" for r in rel):
                 whole = True
             rel = ()
     return (src, rel, fld, whole)
@@ -124,6 +127,7 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
             for label, step in sources[node]:
                 add((node, ()), 1 << bit(label), (None, None, step, None))
     moved_cache: dict[tuple, int] = {}
+    batch_cache: dict[tuple, tuple] = {}
     while queue:
         key = queue.popleft()
         delta = pending.pop(key)
@@ -144,6 +148,11 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
             if not ops:
                 add((nxt, new_ctx), delta, (node, ctx, step, None))
                 continue
+            cached = batch_cache.get((ops, delta))
+            if cached is not None:
+                if cached[0]:
+                    add((nxt, new_ctx), cached[0], (node, ctx, step, cached[1]))
+                continue
             out, back, rest = 0, {}, delta
             while rest:
                 low = rest & -rest
@@ -156,6 +165,7 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
                 if j >= 0:
                     out |= 1 << j
                     back.setdefault(j, i)
+            batch_cache[(ops, delta)] = (out, back)  # the same label sets travel many edges
             if out:
                 add((nxt, new_ctx), out, (node, ctx, step, back))
     arrivals: dict[tuple[str, Label], tuple] = {}

@@ -36,6 +36,11 @@ def run(root: Path, policy: dict | None = None):
     return scan(project, pol, strict=True)
 
 
+def data_findings(result) -> list:
+    """The findings about data reaching an LLM (APX-LLM-*), without metadata-only ones (APX-CFG-*)."""
+    return [f for f in result.findings if f.rule_id.startswith("APX-LLM")]
+
+
 def found(result) -> set[tuple[str, int, str]]:
     return {(f.location.path, f.location.line, f.rule_id) for f in result.findings}
 

@@ -5,7 +5,7 @@ Each source file marks the line where a finding must be reported with `// expect
 """
 from __future__ import annotations
 
-from conftest import assert_exact, found, run
+from conftest import assert_exact, data_findings, found, run
 
 OPENAI_CLIENT = """
 public with sharing class LlmClient {
@@ -31,7 +31,7 @@ OPENAI_NC = """
     <namedCredentialParameters>
         <parameterName>Url</parameterName>
         <parameterType>Url</parameterType>
-        <parameterValue>https://api.openai.com</parameterValue>
+        <parameterValue>https://api.openai.com</parameterValue> <!-- expect: APX-CFG-002 -->
     </namedCredentialParameters>
 </NamedCredential>
 """
@@ -101,7 +101,7 @@ def test_shared_helper_reports_the_dirty_caller_only(project):
     })
     result = run(root)
     assert_exact(root, result)
-    (finding,) = result.findings
+    (finding,) = data_findings(result)
     assert [str(f) for f, _ in finding.fields] == ["Contact.Email"]
     lines = {s.location.line for s in finding.paths[0] if s.location.path.endswith("Prompts.cls")}
     assert 10 in lines and 7 not in lines  # through the dirty caller, never the clean one
@@ -235,7 +235,7 @@ def test_interface_call_reaches_every_implementation(project):
         """,
     })
     result = run(root)
-    got = found(result)
+    got = {(f.location.path, f.location.line, f.rule_id) for f in data_findings(result)}
     assert ("force-app/main/default/classes/EuModel.cls", 4, "APX-LLM-006") in got
     assert ("force-app/main/default/classes/OpenAiModel.cls", 6, "APX-LLM-001") in got
     assert len(got) == 2
@@ -324,7 +324,7 @@ def test_policy_sanitizer_cleans_masked_values(project):
     })
     assert_exact(root, run(root, {"policy": {"sanitizers": ["PiiMasker.mask"]}}))
     unmasked = run(root, {"policy": {}})
-    assert {f.rule_id for f in unmasked.findings} == {"APX-LLM-001"}
+    assert {f.rule_id for f in data_findings(unmasked)} == {"APX-LLM-001"}
 
 
 def test_runtime_endpoint_with_llm_body_is_unknown_jurisdiction(project):
@@ -507,7 +507,7 @@ def test_residency_guard_on_the_request_suppresses_that_send_only(project):
         """,
     })
     assert_exact(root, run(root, {"policy": {"residency_guards": ["ResidencyGuard.assertSovereign"]}}))
-    assert len(run(root, {"policy": {}}).findings) == 2
+    assert len(data_findings(run(root, {"policy": {}}))) == 2
 
 
 def test_endpoint_from_custom_metadata_query_copied_into_a_map(project):
@@ -613,7 +613,7 @@ def test_platform_event_carries_copied_fields_to_the_subscribing_trigger(project
     })
     result = run(root)
     assert_exact(root, result)
-    assert [str(f) for f, _ in result.findings[0].fields] == ["Opportunity.Amount"]
+    assert [str(f) for f, _ in data_findings(result)[0].fields] == ["Opportunity.Amount"]
 
 
 def test_super_call_reaches_the_parent_method_not_the_override(project):

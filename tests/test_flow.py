@@ -14,7 +14,7 @@ OPENAI_NC = """
     <namedCredentialParameters>
         <parameterName>Url</parameterName>
         <parameterType>Url</parameterType>
-        <parameterValue>https://api.openai.com</parameterValue>
+        <parameterValue>https://api.openai.com</parameterValue> <!-- expect: APX-CFG-002 -->
     </namedCredentialParameters>
 </NamedCredential>
 """

@@ -1,7 +1,7 @@
 """Metadata files -> facts: named credentials, remote sites, labels, custom metadata, fields, objects."""
 from __future__ import annotations
 
-from apexscan.frontends.metadata import MetadataFacts, merge, parse_metadata_file
+from apexscan.frontends.metadata import METADATA_FILE_SUFFIXES, MetadataFacts, merge, parse_metadata_file
 from apexscan.model import Location
 
 DEFAULT = "force-app/main/default"
@@ -389,3 +389,217 @@ def test_merge_keeps_the_first_path_and_reports_a_conflicting_duplicate():
     (diagnostic,) = project.diagnostics
     assert diagnostic.path.startswith("pkg-b/")
     assert "named credential 'OpenAI' is defined again" in diagnostic.message
+
+
+# --- admin configuration: CSP trusted sites, connected apps, external services, outbound messages -
+
+CSP_SITE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<CspTrustedSite xmlns="http://soap.sforce.com/2006/04/metadata">
+    <context>Communities</context>
+    <endpointUrl>https://*.openai.azure.com</endpointUrl>
+    <isActive>false</isActive>
+    <isApplicableToConnectSrc>true</isApplicableToConnectSrc>
+    <isApplicableToImgSrc>true</isApplicableToImgSrc>
+    <isApplicableToMediaSrc>false</isApplicableToMediaSrc>
+</CspTrustedSite>
+"""
+
+CSP_SITE_WITHOUT_DIRECTIVES = b"""<?xml version="1.0" encoding="UTF-8"?>
+<CspTrustedSite xmlns="http://soap.sforce.com/2006/04/metadata">
+    <description>Used for Lightning component callouts</description>
+    <endpointUrl>https://api.anthropic.com</endpointUrl>
+    <isActive>true</isActive>
+</CspTrustedSite>
+"""
+
+CONNECTED_APP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ConnectedApp xmlns="http://soap.sforce.com/2006/04/metadata">
+    <contactEmail>owner@bank.example</contactEmail>
+    <label>AI Bridge</label>
+    <oauthConfig>
+        <callbackUrl>https://bridge.example/cb
+https://localhost:8080/cb</callbackUrl>
+        <callbackUrl>https://bridge.example/cb</callbackUrl>
+        <certificate>MIICertificateText</certificate>
+        <consumerKey>3MVG9.not.a.real.key</consumerKey>
+        <consumerSecret>not-a-real-secret</consumerSecret>
+        <isClientCredentialEnabled>true</isClientCredentialEnabled>
+        <scopes>Api</scopes>
+        <scopes>RefreshToken</scopes>
+    </oauthConfig>
+    <oauthPolicy>
+        <ipRelaxation>BYPASS</ipRelaxation>
+        <refreshTokenPolicy>infinite</refreshTokenPolicy>
+    </oauthPolicy>
+</ConnectedApp>
+"""
+
+ESR_JSON = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ExternalServiceRegistration xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Gemini</label>
+    <namedCredential>Gemini_NC</namedCredential>
+    <operations>
+        <active>true</active>
+        <name>generatecontent</name>
+    </operations>
+    <operations>
+        <active>false</active>
+        <name>counttokens</name>
+    </operations>
+    <registrationProviderType>Custom</registrationProviderType>
+    <schema>{&quot;openapi&quot;: &quot;3.0.0&quot;, &quot;servers&quot;: [{&quot;url&quot;: &quot;https://generativelanguage.googleapis.com/v1beta&quot;}], &quot;paths&quot;: {}}</schema>
+    <schemaType>OpenApi3</schemaType>
+    <serviceBinding>{&quot;host&quot;:&quot;generativelanguage.googleapis.com&quot;,&quot;basePath&quot;:&quot;/&quot;}</serviceBinding>
+    <status>Complete</status>
+</ExternalServiceRegistration>
+"""
+
+ESR_SWAGGER_YAML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ExternalServiceRegistration xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Legacy</label>
+    <namedCredentialReference>Legacy_NC</namedCredentialReference>
+    <registrationProviderType>Custom</registrationProviderType>
+    <schema>swagger: &apos;2.0&apos;
+host: api.legacy.example
+basePath: /v2
+paths:
+  /items:
+    get:
+      operationId: listItems</schema>
+    <schemaType>OpenApi</schemaType>
+</ExternalServiceRegistration>
+"""
+
+WORKFLOW = b"""<?xml version="1.0" encoding="UTF-8"?>
+<Workflow xmlns="http://soap.sforce.com/2006/04/metadata">
+    <fieldUpdates>
+        <fullName>Set_Status</fullName>
+        <field>Status__c</field>
+        <literalValue>Sent</literalValue>
+        <name>Set status</name>
+        <operation>Literal</operation>
+        <protected>false</protected>
+    </fieldUpdates>
+    <outboundMessages>
+        <fullName>Notify_Partner</fullName>
+        <apiVersion>61.0</apiVersion>
+        <endpointUrl>https://partner.example/Outbound.svc</endpointUrl>
+        <fields>Id</fields>
+        <fields>Tax_Id__c</fields>
+        <includeSessionId>true</includeSessionId>
+        <integrationUser>integration@bank.example</integrationUser>
+        <name>Notify partner</name>
+        <protected>false</protected>
+    </outboundMessages>
+    <outboundMessages>
+        <apiVersion>61.0</apiVersion>
+        <endpointUrl>https://partner.example/Other.svc</endpointUrl>
+    </outboundMessages>
+</Workflow>
+"""
+
+DECOMPOSED_OUTBOUND = b"""<?xml version="1.0" encoding="UTF-8"?>
+<WorkflowOutboundMessage xmlns="http://soap.sforce.com/2006/04/metadata">
+    <fullName>Push</fullName>
+    <endpointUrl>https://partner.example/Push.svc</endpointUrl>
+    <fields>Id</fields>
+</WorkflowOutboundMessage>
+"""
+
+
+def test_csp_trusted_site_directives_context_and_location():
+    path = f"{DEFAULT}/cspTrustedSites/Azure.cspTrustedSite-meta.xml"
+    (site,) = facts_of(path, CSP_SITE).csp_trusted_sites
+    assert (site.name, site.url, site.active) == ("Azure", "https://*.openai.azure.com", False)
+    assert site.context == "Communities"
+    assert site.directives == ("connect-src", "img-src") and site.connect_src
+    assert not site.all_directives_by_default
+    assert site.location == Location(path, 4, 5)
+
+
+def test_csp_trusted_site_without_directive_flags_applies_to_every_directive():
+    (site,) = facts_of("src/cspTrustedSites/Claude.cspTrustedSite", CSP_SITE_WITHOUT_DIRECTIVES).csp_trusted_sites
+    assert site.all_directives_by_default and site.connect_src
+    assert site.directives == ("connect-src", "frame-src", "img-src", "media-src", "font-src", "style-src")
+    assert (site.active, site.context) == (True, "")
+
+
+def test_connected_app_keeps_scopes_callbacks_and_policy_but_no_secret():
+    path = f"{DEFAULT}/connectedApps/AI_Bridge.connectedApp-meta.xml"
+    facts = facts_of(path, CONNECTED_APP)
+    (app,) = facts.connected_apps
+    assert app.oauth and app.scopes == ("Api", "RefreshToken")
+    assert app.callback_urls == ("https://bridge.example/cb", "https://localhost:8080/cb")
+    assert (app.client_credentials, app.ip_relaxation, app.refresh_token_policy) == (True, "BYPASS", "infinite")
+    assert (app.location.line, app.scopes_location.line, app.ip_relaxation_location.line) == (5, 13, 17)
+    dumped = repr(facts)
+    for secret in ("3MVG9", "not-a-real-secret", "MIICertificateText", "owner@bank.example"):
+        assert secret not in dumped
+
+
+def test_external_service_with_json_schema_and_service_binding():
+    path = f"{DEFAULT}/externalServiceRegistrations/Gemini.externalServiceRegistration-meta.xml"
+    (service,) = facts_of(path, ESR_JSON).external_services
+    assert (service.name, service.named_credential, service.provider_type) == ("Gemini", "Gemini_NC", "Custom")
+    assert service.servers == ("https://generativelanguage.googleapis.com/v1beta",
+                               "https://generativelanguage.googleapis.com")
+    assert service.operations == ("generatecontent",)
+    assert service.location == Location(path, 4, 5)
+
+
+def test_external_service_with_swagger_yaml_and_credential_reference():
+    (service,) = facts_of("src/externalServiceRegistrations/Legacy.externalServiceRegistration",
+                          ESR_SWAGGER_YAML).external_services
+    assert service.named_credential == "Legacy_NC"
+    assert service.servers == ("https://api.legacy.example/v2",)
+    assert service.operations == ()
+
+
+def test_workflow_outbound_messages_with_fields_and_their_lines():
+    path = f"{DEFAULT}/workflows/Loan__c.workflow-meta.xml"
+    facts, (diagnostic,) = parse_metadata_file(path, WORKFLOW)
+    (message,) = facts.outbound_messages
+    assert (message.object, message.name) == ("Loan__c", "Notify_Partner")
+    assert message.url == "https://partner.example/Outbound.svc"
+    assert [(f.name, f.location.line) for f in message.fields] == [("Id", 15), ("Tax_Id__c", 16)]
+    assert message.include_session_id
+    assert (message.location.line, message.url_location.line) == (11, 14)
+    assert diagnostic.line == 22 and "without <fullName>" in diagnostic.message
+
+
+def test_workflow_without_outbound_messages_and_decomposed_outbound_message():
+    facts = facts_of("src/workflows/Opportunity.workflow", WORKFLOW.replace(b"<outboundMessages>", b"<alerts>")
+                     .replace(b"</outboundMessages>", b"</alerts>"))
+    assert facts.outbound_messages == ()
+    path = f"{DEFAULT}/workflows/Account/workflowOutboundMessages/Push.workflowOutboundMessage-meta.xml"
+    (message,) = facts_of(path, DECOMPOSED_OUTBOUND).outbound_messages
+    assert (message.object, message.name, message.include_session_id) == ("Account", "Push", False)
+    facts, (diagnostic,) = parse_metadata_file("misc/Push.workflowOutboundMessage-meta.xml", DECOMPOSED_OUTBOUND)
+    assert facts == MetadataFacts() and "workflowOutboundMessages" in diagnostic.message
+
+
+def test_merge_indexes_the_configuration_facts():
+    project = merge([
+        facts_of(f"{DEFAULT}/cspTrustedSites/Azure.cspTrustedSite-meta.xml", CSP_SITE),
+        facts_of(f"{DEFAULT}/connectedApps/AI_Bridge.connectedApp-meta.xml", CONNECTED_APP),
+        facts_of(f"{DEFAULT}/externalServiceRegistrations/Gemini.externalServiceRegistration-meta.xml", ESR_JSON),
+        facts_of(f"{DEFAULT}/workflows/Account/workflowOutboundMessages/Push.workflowOutboundMessage-meta.xml",
+                 DECOMPOSED_OUTBOUND),
+        facts_of("other/workflows/Account/workflowOutboundMessages/Push.workflowOutboundMessage-meta.xml",
+                 DECOMPOSED_OUTBOUND.replace(b"Push.svc", b"Elsewhere.svc")),
+    ])
+    assert project.csp_trusted_site("AZURE").url == "https://*.openai.azure.com"
+    assert project.connected_app("ai_bridge").name == "AI_Bridge"
+    assert project.external_service("acme__Gemini", namespace="acme").named_credential == "Gemini_NC"
+    assert project.outbound_message("account", "PUSH").url == "https://partner.example/Push.svc"
+    assert project.outbound_message("Contact", "Push") is None
+    (diagnostic,) = project.diagnostics
+    assert "outbound message Account.Push is defined again" in diagnostic.message
+
+
+def test_every_recognised_suffix_is_listed_for_discovery():
+    for suffix in (".csptrustedsite-meta.xml", ".csptrustedsite", ".connectedapp-meta.xml", ".connectedapp",
+                   ".externalserviceregistration-meta.xml", ".externalserviceregistration", ".workflow-meta.xml",
+                   ".workflow", ".workflowoutboundmessage-meta.xml", ".namedcredential-meta.xml", ".remotesite"):
+        assert suffix in METADATA_FILE_SUFFIXES
+    assert all(s == s.lower() and s.startswith(".") for s in METADATA_FILE_SUFFIXES)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from apexscan.rules import HELP_SECTIONS, Catalog, CatalogError, load_catalog, parse_catalog
+from apexscan.rules import HELP_SECTIONS, Catalog, CatalogError, help_sections, load_catalog, parse_catalog
+from apexscan.xmlsafe import Element, parse
 
 EXPECTED = {
     "APX-LLM-001": ("sensitive-data-to-foreign-llm", "error", "8.5", {359, 201}),
@@ -15,6 +16,25 @@ EXPECTED = {
     "APX-LLM-004": ("unclassified-data-to-foreign-llm", "warning", "5.0", {201}),
     "APX-LLM-005": ("record-data-to-foreign-llm", "note", "2.0", {201}),
     "APX-LLM-006": ("hardcoded-llm-endpoint", "note", "3.0", {1051}),
+    "APX-CFG-001": ("remote-site-to-foreign-llm", "warning", "5.5", {359}),
+    "APX-CFG-002": ("named-credential-to-foreign-llm", "warning", "5.5", {359}),
+    "APX-CFG-003": ("csp-connect-src-to-foreign-llm", "warning", "5.0", {942, 359}),
+    "APX-CFG-004": ("external-service-to-foreign-llm", "warning", "5.5", {359}),
+    "APX-CFG-005": ("connected-app-api-access-without-ip-restrictions", "warning", "5.0", {923, 359}),
+    "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
+    "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
+}
+CODE_RULES = sorted(r for r in EXPECTED if r.startswith("APX-LLM-"))
+CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
+# The metadata type each configuration rule's examples are written in (their root element).
+CONFIG_ROOTS = {
+    "APX-CFG-001": "RemoteSiteSetting",
+    "APX-CFG-002": "NamedCredential",
+    "APX-CFG-003": "CspTrustedSite",
+    "APX-CFG-004": "ExternalServiceRegistration",
+    "APX-CFG-005": "ConnectedApp",
+    "APX-CFG-006": "Workflow",
+    "APX-CFG-007": "Workflow",
 }
 # GitHub's bands for security-severity, and the default level each band should have.
 BAND_LEVEL = [(9.0, "error"), (7.0, "error"), (4.0, "warning"), (0.1, "note")]
@@ -70,15 +90,24 @@ def test_security_severity_band_agrees_with_the_level(catalog: Catalog, rule_id:
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))
 def test_help_has_every_section_in_order(catalog: Catalog, rule_id: str) -> None:
-    markdown = catalog[rule_id].help_markdown
+    rule = catalog[rule_id]
+    markdown = rule.help_markdown
     headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
-    assert headings == list(HELP_SECTIONS)
+    assert headings == list(help_sections(rule.example_language))
     assert "What it does" in HELP_SECTIONS and "References" == HELP_SECTIONS[-1]
-    assert markdown.count("```apex") == 2
+    fence = "```apex" if rule_id in CODE_RULES else "```xml"
+    assert markdown.count(fence) == 2
     assert "apexscan.toml" in markdown
 
 
-@pytest.mark.parametrize("rule_id", sorted(EXPECTED))
+def test_code_rules_show_apex_and_config_rules_show_metadata(catalog: Catalog) -> None:
+    assert help_sections("apex") == HELP_SECTIONS
+    assert help_sections("xml")[2:4] == ("Example (non-compliant metadata)", "Use instead (compliant metadata)")
+    assert {catalog[r].example_language for r in CODE_RULES} == {"apex"}
+    assert {catalog[r].example_language for r in CONFIG_RULES} == {"xml"}
+
+
+@pytest.mark.parametrize("rule_id", CODE_RULES)
 def test_examples_are_apex_and_differ(catalog: Catalog, rule_id: str) -> None:
     rule = catalog[rule_id]
     for example in (rule.bad_example, rule.good_example):
@@ -88,6 +117,21 @@ def test_examples_are_apex_and_differ(catalog: Catalog, rule_id: str) -> None:
         assert example in rule.help_markdown
     assert rule.bad_example != rule.good_example
     assert "callout:" in rule.good_example  # the compliant way is always a Named Credential
+
+
+@pytest.mark.parametrize("rule_id", CONFIG_RULES)
+def test_config_examples_are_well_formed_metadata_and_differ(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    for example in (rule.bad_example, rule.good_example):
+        tree = parse(example)
+        assert isinstance(tree, Element), tree
+        assert tree.tag == CONFIG_ROOTS[rule_id]
+        assert example.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+        assert example in rule.help_markdown
+        # A connected app's examples must never show what the rule promises not to echo.
+        assert not re.search(r"consumerKey|consumerSecret|<certificate>", example)
+    assert rule.bad_example != rule.good_example
+    assert "configuration" in rule.tags
 
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))
@@ -105,7 +149,7 @@ def test_plain_text_help_is_derived_from_markdown(catalog: Catalog, rule_id: str
     rule = catalog[rule_id]
     text = rule.help_text
     assert "```" not in text and "## " not in text and "**" not in text and "*how*" not in text
-    for section in HELP_SECTIONS:
+    for section in help_sections(rule.example_language):
         assert f"\n{section}\n" in f"\n{text}"
     first_code_line = rule.bad_example.splitlines()[0]
     assert f"    {first_code_line}" in text

@@ -28,7 +28,8 @@ def result() -> ScanResult:
 
 def test_sample_has_markers_for_every_rule() -> None:
     # A marker regex that silently matched nothing would let the exact-match test pass vacuously.
-    assert {rule for _, _, rule in expected(SAMPLE)} == {f"APX-LLM-00{n}" for n in range(1, 7)}
+    rules = {rule for _, _, rule in expected(SAMPLE)}
+    assert {f"APX-LLM-00{n}" for n in range(1, 7)} <= rules
 
 
 def test_sample_parses_without_diagnostics(result: ScanResult) -> None:

@@ -588,7 +588,8 @@ class ProjectMetadata:
     csp_trusted_sites: Mapping[str, CspTrustedSiteMeta] = field(default_factory=_no_entries)
     connected_apps: Mapping[str, ConnectedAppMeta] = field(default_factory=_no_entries)
     external_services: Mapping[str, ExternalServiceMeta] = field(default_factory=_no_entries)
-    outbound_messages: Mapping[tuple[str, str], OutboundMessageMeta] = field(default_factory=_no_entries)  # (object, name)
+    # (object, name) -> the message; a Flow names it "Object.Name" (actionType outboundMessage)
+    outbound_messages: Mapping[tuple[str, str], OutboundMessageMeta] = field(default_factory=_no_entries)
 
     # Lookups take names as code spells them; `namespace` is the project's own namespace
     # (sfdx-project.json), which code may prefix and file names never carry.
