@@ -207,15 +207,22 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
     return findings
 
 
+RUNTIME_NC = "the name is read at run time"
+
+
 def _grouped(dests: list[Destination]) -> list[Destination]:
     """One destination per host (and one for every endpoint that cannot be determined): a request
     built for several paths of one API, or several run-time configurations, is one finding."""
     groups: dict[tuple, list[Destination]] = {}
     for d in _unique(dests):
-        groups.setdefault((d.host, d.verdict if d.host else Verdict.UNKNOWN), []).append(d)
+        if RUNTIME_NC in d.how:  # candidates for a name read at run time: one finding, worst first
+            key: tuple = (RUNTIME_NC,)
+        else:
+            key = (d.host, d.verdict if d.host else Verdict.UNKNOWN)
+        groups.setdefault(key, []).append(d)
     out = []
     for members in groups.values():
-        members.sort(key=lambda d: (d.url, d.how))
+        members.sort(key=lambda d: (d.verdict != Verdict.FOREIGN, d.url, d.how))
         first = members[0]
         if len(members) > 1:
             others = ", ".join(m.url or "?" for m in members[1:4]) + (" …" if len(members) > 4 else "")
