@@ -16,6 +16,7 @@ from .model import Diagnostic
 
 APEX_SUFFIXES = (".cls", ".trigger")
 FLOW_SUFFIXES = (".flow-meta.xml", ".flow")
+TEMPLATE_SUFFIXES = (".genaiprompttemplate-meta.xml", ".genaiprompttemplate")
 # Metadata that decides where data goes or how sensitive it is: what frontends/metadata.py reads.
 METADATA_SUFFIXES = METADATA_FILE_SUFFIXES
 SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".idea", "__pycache__",
@@ -26,7 +27,7 @@ SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".ide
 class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX path relative to the project root (used in every report)
-    kind: str  # "apex", "flow" or "metadata"
+    kind: str  # "apex", "flow", "template" (Prompt Builder) or "metadata"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,8 @@ def file_kind(name: str) -> str | None:
         return "apex"
     if lower.endswith(FLOW_SUFFIXES):
         return "flow"
+    if lower.endswith(TEMPLATE_SUFFIXES):
+        return "template"
     if lower.endswith(METADATA_SUFFIXES):
         return "metadata"
     return None

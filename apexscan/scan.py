@@ -16,6 +16,7 @@ from .findings import DataReach, SinkReach, hardcoded_endpoint, sink_findings
 from .apex_models import DYNAMIC_QUERY_APIS
 from .frontends.apex import lower_apex
 from .frontends.flow import lower_flow
+from .frontends.prompt_template import lower_prompt_template
 from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
 from .link import Linker
 from .model import Destination, Diagnostic, FieldRef, Finding, Step, Verdict
@@ -49,6 +50,7 @@ def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
 CODE_FRONTENDS = {
     "apex": lambda path, data, strict: lower_apex(path, data, strict=strict),
     "flow": lambda path, data, strict: lower_flow(path, data),
+    "template": lambda path, data, strict: lower_prompt_template(path, data),
 }
 
 
