@@ -171,7 +171,7 @@ class Function:
 class ClassInfo:
     name: str  # lower-case qualified ("outer.inner")
     display: str
-    kind: str  # "class", "interface", "enum", "trigger"
+    kind: str  # "class", "interface", "enum", "trigger", "flow", "template", "lwc"
     superclass: str  # lower-case type name as written, "" if none
     interfaces: tuple[str, ...]
     fields: tuple[tuple[str, str], ...]  # (lower-case name, lower-case type)

@@ -1,6 +1,8 @@
 """Bytes -> tree-sitter tree, with every problem turned into a Diagnostic instead of an exception."""
 from __future__ import annotations
 
+import sys
+import threading
 from functools import lru_cache
 
 from importlib.resources import files
@@ -81,3 +83,34 @@ def _first_error(root):
         if n.has_error:
             stack.extend(reversed(n.children))
     return None
+
+
+DEEP_STACK = 512 * 1024 * 1024  # bytes of C stack for a thread lowering very deep code
+DEEP_RECURSION = 200_000
+
+
+def run_deep(fn):
+    """Run `fn()` on a thread with a large stack and recursion limit: for the rare file whose
+    expressions nest thousands deep (a 10,000-term concatenation). Returns fn's result; re-raises
+    what it raised (RecursionError included, when even this is not enough)."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the calling thread below
+            box["error"] = exc
+
+    old_limit, old_size = sys.getrecursionlimit(), threading.stack_size()
+    sys.setrecursionlimit(max(old_limit, DEEP_RECURSION))
+    threading.stack_size(DEEP_STACK)
+    try:
+        worker = threading.Thread(target=target, name="apexscan-deep")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -27,7 +27,7 @@ SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".ide
 class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX path relative to the project root (used in every report)
-    kind: str  # "apex", "flow", "template" (Prompt Builder) or "metadata"
+    kind: str  # "apex", "flow", "template" (Prompt Builder), "lwc" or "metadata"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +41,23 @@ class UsageError(Exception):
     """Bad command-line input: the CLI prints it and exits 2."""
 
 
-def file_kind(name: str) -> str | None:
-    lower = name.lower()
-    if lower.endswith(APEX_SUFFIXES):
+def file_kind(rel: str) -> str | None:
+    """What a file is, from its project-relative path: suffixes decide, except for JavaScript,
+    which is an LWC only inside an lwc/ bundle (and not its Jest tests)."""
+    lower = rel.lower()
+    name = lower.rsplit("/", 1)[-1]
+    if name.endswith(APEX_SUFFIXES):
         return "apex"
-    if lower.endswith(FLOW_SUFFIXES):
+    if name.endswith(FLOW_SUFFIXES):
         return "flow"
-    if lower.endswith(TEMPLATE_SUFFIXES):
+    if name.endswith(TEMPLATE_SUFFIXES):
         return "template"
-    if lower.endswith(METADATA_SUFFIXES):
+    if name.endswith(".js"):
+        folders = lower.split("/")[:-1]
+        return "lwc" if "lwc" in folders and "__tests__" not in folders else None
+    if name.endswith(".md") and "/custommetadata/" not in "/" + lower:
+        return None  # a README, not a Custom Metadata record (customMetadata/Type.Record.md)
+    if name.endswith(METADATA_SUFFIXES):
         return "metadata"
     return None
 
@@ -80,9 +88,12 @@ def discover(targets: list[Path]) -> Project:
     ignore = ForceIgnore.load(root)
     files: dict[str, SourceFile] = {}
     for target in resolved:
-        if target.is_file():
-            kind = file_kind(target.name)
+        if not target.is_dir():
             rel = target.relative_to(root).as_posix()
+            kind = file_kind(rel)
+            if kind is not None and not target.is_file():
+                diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device); skipped"))
+                continue
             if kind is None:
                 diags.append(Diagnostic(rel, "discover", "not an Apex or metadata file; skipped"))
                 continue
@@ -91,7 +102,7 @@ def discover(targets: list[Path]) -> Project:
         for folder in _package_dirs(target, root, diags):
             for path in _walk(folder, root, diags):
                 rel = path.relative_to(root).as_posix()
-                kind = file_kind(path.name)
+                kind = file_kind(rel)
                 if kind is None or ignore.ignored(rel):
                     continue
                 files[rel] = SourceFile(path, rel, kind)
@@ -104,22 +115,34 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
         return [target]
     try:
         data = json.loads(config.read_text("utf-8-sig"))
-        dirs = [root / d["path"] for d in data.get("packageDirectories", []) if isinstance(d, dict) and d.get("path")]
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         diags.append(Diagnostic("sfdx-project.json", "discover", f"unreadable ({exc}); scanning the whole folder"))
         return [target]
+    entries = data.get("packageDirectories", []) if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        diags.append(Diagnostic("sfdx-project.json", "discover",
+                                "packageDirectories is not a list; scanning the whole folder"))
+        return [target]
     seen, out = set(), []
-    for d in dirs:
-        d = d.resolve()
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or not entry["path"]:
+            diags.append(Diagnostic("sfdx-project.json", "discover",
+                                    f"package directory entry {entry!r} has no path string; ignored"))
+            continue
+        try:
+            d = (root / entry["path"]).resolve()
+        except (OSError, ValueError, RuntimeError):
+            diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {entry['path']!r} is not a valid path"))
+            continue
         if d in seen:
             continue
         seen.add(d)
-        if not d.is_dir():
-            diags.append(Diagnostic("sfdx-project.json", "discover",
-                                    f"package directory {d.relative_to(root) if _is_within(d, root) else d} does not exist"))
-            continue
         if not _is_within(d, root):
             diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {d} is outside the project; skipped"))
+            continue
+        if not d.is_dir():
+            diags.append(Diagnostic("sfdx-project.json", "discover",
+                                    f"package directory {d.relative_to(root)} does not exist"))
             continue
         out.append(d)
     return out or [target]
@@ -127,15 +150,32 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
 
 def _walk(folder: Path, root: Path, diags: list[Diagnostic]):
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=None):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for d in dirnames:
+            if (Path(dirpath) / d).is_symlink():
+                diags.append(Diagnostic((Path(dirpath) / d).relative_to(root).as_posix(), "discover",
+                                        "symbolic link to a folder; not followed"))
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
+                             and not (Path(dirpath) / d).is_symlink())
         for name in sorted(filenames):
             path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
             if path.is_symlink():
-                target = path.resolve()
-                if not _is_within(target, root):
-                    diags.append(Diagnostic(path.relative_to(root).as_posix(), "discover",
-                                            "symbolic link to outside the project; not followed"))
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    diags.append(Diagnostic(rel, "discover", "broken or looping symbolic link; skipped"))
                     continue
+                if not _is_within(target, root):
+                    diags.append(Diagnostic(rel, "discover", "symbolic link to outside the project; not followed"))
+                    continue
+            try:
+                regular = path.is_file()
+            except OSError:
+                regular = False
+            if not regular:
+                if file_kind(rel) is not None:
+                    diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device); skipped"))
+                continue
             yield path
 
 
@@ -143,7 +183,7 @@ def _is_within(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root)
         return True
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):
         return False
 
 

@@ -16,6 +16,7 @@ from .findings import DataReach, SinkReach, hardcoded_endpoint, sink_findings
 from .apex_models import DYNAMIC_QUERY_APIS
 from .frontends.apex import lower_apex
 from .frontends.flow import lower_flow
+from .frontends.lwc import lower_lwc
 from .frontends.prompt_template import lower_prompt_template
 from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
 from .link import Linker
@@ -51,6 +52,7 @@ CODE_FRONTENDS = {
     "apex": lambda path, data, strict: lower_apex(path, data, strict=strict),
     "flow": lambda path, data, strict: lower_flow(path, data),
     "template": lambda path, data, strict: lower_prompt_template(path, data),
+    "lwc": lambda path, data, strict: lower_lwc(path, data, strict=strict),
 }
 
 
@@ -355,21 +357,28 @@ def _unique(items: list) -> list:
     return out
 
 
-SOQL = re.compile(r"\bselect\s+(?P<fields>.+?)\s+from\s+(?P<object>[A-Za-z_\x00][\w\x00]*)", re.IGNORECASE | re.DOTALL)
+SELECT = re.compile(r"\bselect\s", re.IGNORECASE)
+FROM = re.compile(r"\sfrom\s+([A-Za-z_\x00][\w\x00]*)", re.IGNORECASE)
 
 
 def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]:
-    """The object and select list of a SOQL string built at run time; unknown parts -> every field."""
-    m = SOQL.search(text)
-    if not m:
+    """The object and select list of a SOQL string built at run time; unknown parts -> every field.
+
+    Two linear searches (the first SELECT, then the first FROM after it) rather than one regex,
+    whose lazy match would be quadratic on text full of `select`."""
+    start = SELECT.search(text)
+    if not start:
         return "", (), ()
-    obj = m.group("object")
+    end = FROM.search(text, start.end() - 1)
+    if not end:
+        return "", (), ()
+    obj = end.group(1)
     if "\x00" in obj or not obj:
         return "", (), ()  # FROM an object chosen at run time: nothing known to classify
-    raw = m.group("fields")
+    raw = text[start.end():end.start()].strip()
     if "\x00" in raw or "(" in raw:
         return obj, (("*",),), ("*",)
     names = [f.strip() for f in raw.split(",") if f.strip()]
-    if any(not re.fullmatch(r"[\w.]+", n) for n in names):
+    if not names or any(not re.fullmatch(r"[\w.]+", n) for n in names):
         return obj, (("*",),), ("*",)
     return obj, tuple(tuple(p.lower() for p in n.split(".")) for n in names), tuple(names)

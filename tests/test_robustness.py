@@ -864,10 +864,6 @@ def test_10000_term_concatenation_finishes_and_is_accounted_for(tmp_path):
     assert accounted_for(result, "classes/Concat.cls")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/frontends/apex.py: Lowerer.expr_binary_expression (and strexpr) recurse into the left "
-    "operand, so `a + b + c + ...` costs ~2 Python frames per term; past ~450 terms RecursionError is "
-    "caught in lower_apex (apex.py:64) and the whole file is skipped"))
 def test_leak_through_a_10000_term_concatenation_is_found(tmp_path):
     result = shape_scan(tmp_path, shape_class("Concat", concatenation(10_000)))
     assert leak_found(result, SHAPE_SINK)
@@ -890,10 +886,6 @@ def test_blocks_nested_5000_deep_finish_and_are_accounted_for(tmp_path):
     assert accounted_for(result, "classes/Blocks.cls")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/frontends/apex.py:62-66: a RecursionError anywhere in a file (here a 1,000-deep "
-    "parenthesised expression in an unrelated method) drops the facts of the whole file, so one "
-    "deep expression hides every leak next to it"))
 def test_one_deep_expression_does_not_hide_the_other_methods_of_its_file(tmp_path):
     files = {"classes/Hider.cls": f"""\
 public class Hider {{
@@ -1101,9 +1093,6 @@ def test_symlinked_folder_loops_are_not_followed(tmp_path):
     assert result.files_scanned == len(LEAK)
 
 
-@pytest.mark.xfail(sys.version_info < (3, 13), strict=True, reason=(
-    "apexscan/project.py:131 `_walk` calls Path.resolve() on every symlink; on Python < 3.13 a "
-    "symlink loop (A.cls -> B.cls -> A.cls) raises RuntimeError('Symlink loop'), which escapes discover()"))
 def test_symlinked_file_loop_is_reported_not_raised(tmp_path):
     root = project_at(tmp_path, LEAK)
     classes = root / DEFAULT / "classes"
@@ -1153,10 +1142,6 @@ def test_symlinked_folder_outside_the_project_is_not_followed(tmp_path, outside)
     assert MARKER not in repr(result)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/project.py:126-136 `_walk`: os.walk(followlinks=False) silently leaves out a symlinked "
-    "folder; only symlinked files are checked and reported, so a folder link out of the project is "
-    "skipped without a diagnostic"))
 def test_symlinked_folder_outside_the_project_is_reported(tmp_path, outside):
     root = project_at(tmp_path / "p", {**LEAK, **SHAPE_CLIENT})
     (root / DEFAULT / "classes" / "vendor").symlink_to(outside, target_is_directory=True)
@@ -1174,9 +1159,6 @@ def test_symlinked_package_directory_outside_the_project_is_not_followed(tmp_pat
     assert any("outside the project" in d.message for d in reported(result, "sfdx-project.json"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/scan.py:43 `read_file` calls path.read_bytes() on whatever discover() yields; "
-    "project.py `_walk` does not check for regular files, so a FIFO named X.cls blocks the scan forever"))
 def test_named_pipe_with_a_source_suffix_does_not_block_the_scan(tmp_path):
     if not hasattr(os, "mkfifo"):
         pytest.skip("no named pipes here")
@@ -1200,15 +1182,9 @@ def test_named_pipe_with_a_source_suffix_does_not_block_the_scan(tmp_path):
     assert reported(box["result"], f"{DEFAULT}/classes/Pipe.cls")
 
 
-_README = ("apexscan/project.py METADATA_SUFFIXES (= frontends/metadata.py METADATA_FILE_SUFFIXES) holds "
-           "'.md', the mdapi suffix of Custom Metadata records, and file_kind() looks at the suffix alone, so "
-           "discover() counts any README.md as a scannable file: a folder with no Salesforce source but a "
-           "README exits 0 ('0 findings') instead of 2")
-
-
 @pytest.mark.parametrize("layout", [
     "empty", "only-sfdx-project", "empty-package-dir", "no-source-files", "all-ignored",
-    pytest.param("readme", marks=pytest.mark.xfail(strict=True, reason=_README)),
+    "readme",
 ])
 def test_empty_project_is_a_usage_error(tmp_path, layout):
     root = tmp_path / "p"
@@ -1254,19 +1230,8 @@ def test_broken_sfdx_project_json_falls_back_to_the_whole_folder(tmp_path, confi
     assert reported(result, "sfdx-project.json")
 
 
-_TOP_LEVEL = ("apexscan/project.py:104 `_package_dirs` calls data.get() on whatever json.loads returned; "
-              "a top-level value that is not an object raises AttributeError, which is not in the "
-              "except clause (OSError, ValueError, TypeError) and escapes discover()")
-
-
 @pytest.mark.parametrize("config", [
-    pytest.param("[]", marks=pytest.mark.xfail(strict=True, reason=_TOP_LEVEL)),
-    pytest.param("null", marks=pytest.mark.xfail(strict=True, reason=_TOP_LEVEL)),
-    pytest.param('"force-app"', marks=pytest.mark.xfail(strict=True, reason=_TOP_LEVEL)),
-    pytest.param("42", marks=pytest.mark.xfail(strict=True, reason=_TOP_LEVEL)),
-    pytest.param('{"packageDirectories": [{"path": "force-app\\u0000x"}]}', marks=pytest.mark.xfail(
-        strict=True, reason="apexscan/project.py:110 `_package_dirs`: `d.resolve()` on a package path with a NUL byte "
-                            "raises ValueError('embedded null byte') outside any try")),
+    "[]", "null", '"force-app"', "42", '{"packageDirectories": [{"path": "force-app\\u0000x"}]}',
 ], ids=["list", "null", "string", "number", "nul-in-path"])
 def test_sfdx_project_json_of_the_wrong_shape_is_reported_not_raised(tmp_path, config):
     root = project_at(tmp_path, LEAK)

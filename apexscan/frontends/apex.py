@@ -23,7 +23,7 @@ from ..facts import (
 )
 from ..model import Diagnostic, Location
 from .. import apex_models as M
-from ..parsing import captures, parse
+from ..parsing import captures, parse, run_deep
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 
@@ -57,14 +57,22 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     tree, data, diags = parse("apex", path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
-    low = Lowerer(path, data, strict)
-    low.sink_calls = {n.id for n in captures("apex", "apex-sinks", tree.root_node).get("sink", ())}
-    try:
+    sink_calls = {n.id for n in captures("apex", "apex-sinks", tree.root_node).get("sink", ())}
+
+    def lower() -> Lowerer:
+        low = Lowerer(path, data, strict)
+        low.sink_calls = sink_calls
         low.file(tree.root_node)
+        return low
+    try:
+        return lower().facts(diags)
+    except RecursionError:
+        pass
+    try:  # code nested thousands deep: once more, with room for it
+        return run_deep(lower).facts(diags)
     except RecursionError:
         return FileFacts(path=path, diagnostics=diags + (
             Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
-    return low.facts(diags)
 
 
 class Lowerer:
@@ -1043,9 +1051,9 @@ def _is_trigger_context(low: Lowerer, n: Node) -> bool:
 
 @lru_cache(maxsize=4096)
 def _element_type(t: str) -> str:
-    """'list<account>' -> 'Account'-ish lower name; 'map<id,contact>' -> 'contact'; 'account' -> 'account'."""
-    m = re.search(r"([\w.]+)>*$", t.replace(" ", ""))
-    inner = m.group(1) if m else t
+    """'list<account>' -> 'account'; 'map<id,contact>' -> 'contact'; 'account[]' -> 'account'."""
+    inner = t.replace(" ", "").rstrip(">").replace("[]", "")
+    inner = inner.rsplit("<", 1)[-1].rsplit(",", 1)[-1]
     return "" if inner in ("sobject", "object", "") else inner
 
 

@@ -16,7 +16,7 @@ from ..apex_models import is_config_object
 from ..model import Diagnostic, Location
 from ..xmlsafe import Element, XmlError, parse as parse_xml
 
-MERGE_FIELD = re.compile(r"\{!\s*([^}]+?)\s*\}")
+MERGE_FIELD = re.compile(r"\{!([^{}]*)\}")  # no braces inside: linear even on unclosed `{!`
 REFERENCE = re.compile(r"^\$?[A-Za-z][\w$]*(?:\.[\w$]+)*$")
 CONCAT = ("collapse", "concatenated")
 RECORD_TRIGGERS = {"recordaftersave", "recordbeforesave", "recordbeforedelete", "scheduled"}
@@ -92,7 +92,7 @@ class FlowLowerer:
     def merge_fields(self, text: str, at: Element) -> tuple[Inflow, ...]:
         out: list[Inflow] = []
         for m in MERGE_FIELD.finditer(text):
-            out.extend(Inflow(i.ref, i.ops + (CONCAT,), i.text) for i in self.reference(m.group(1), at))
+            out.extend(Inflow(i.ref, i.ops + (CONCAT,), i.text) for i in self.reference(m.group(1).strip(), at))
         return tuple(out)
 
     def assign(self, target: str, value: tuple[Inflow, ...], verb: str, at: Element) -> None:
