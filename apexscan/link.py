@@ -312,6 +312,8 @@ class Linker:
                     for fn in self.methods.get(k, {}).get(c.name, [])]
         if c.static_type:
             cls = self.table.resolve(c.static_type, context)
+            if cls and cls.startswith("lwc:"):  # JavaScript passes as many arguments as it likes
+                return list(self.methods.get(cls, {}).get(c.name, []))
             return self._lookup(cls, c.name, arity, virtual=False) if cls else []
         if c.receiver:
             cls = self.table.resolve(c.receiver_type, context) if c.receiver_type else None
