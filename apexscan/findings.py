@@ -103,8 +103,10 @@ def describe(dest: Destination) -> str:
 
 
 def _fields_text(data: list[DataReach], limit: int = 6) -> str:
-    names = [f"{d.field} ({d.klass.category})" if d.klass.sensitivity != Sensitivity.NON_SENSITIVE
-             else str(d.field) for d in data]
+    def name(d: DataReach) -> str:
+        return f"every field of {d.field.object}" if d.field.field == "*" else str(d.field)
+    names = [f"{name(d)} ({d.klass.category})" if d.klass.sensitivity != Sensitivity.NON_SENSITIVE
+             else name(d) for d in data]
     more = len(names) - limit
     return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
 

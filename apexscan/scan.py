@@ -133,6 +133,8 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
             fid = src.node.split("#", 1)[0]
             if not in_scope(fid):
                 continue
+            if _is_setting(metadata, src.object):
+                continue  # a custom setting holds configuration, not client data
             objects = [src.object]
             if src.object == "SObject" and src.how.lower().startswith("trigger."):
                 objects = sorted(trigger_objects.get(fid, ())) or objects
@@ -212,6 +214,17 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
 
 
 RUNTIME_NC = "the name is read at run time"
+
+
+def _api_case(name: str) -> str:
+    """'advisor_notes__c' -> 'Advisor_Notes__c': a readable guess for a field nobody described."""
+    head, sep, suffix = name.partition("__")
+    return "_".join(p[:1].upper() + p[1:] for p in head.split("_")) + sep + suffix
+
+
+def _is_setting(metadata: ProjectMetadata, obj: str) -> bool:
+    meta = metadata.custom_object(obj)
+    return bool(meta is not None and meta.custom_settings_type)
 
 
 def _grouped(dests: list[Destination]) -> list[Destination]:
@@ -317,9 +330,11 @@ def _data_reach(catalog: FieldCatalog, payload, arrival, memo: dict) -> DataReac
             memo[(obj, fld)] = (FieldRef(obj, "*"), catalog.classify_object(obj))
         else:
             ref = catalog.resolve(obj, fld)
-            if ref.field == ref.field.lower() and shown.lower().endswith(ref.field):
-                # Neither the catalog nor the org knows this field: spell it as the query did.
-                ref = FieldRef(ref.object, shown.split(".")[-1] if len(fld) == len(shown.split(".")) else ref.field)
+            if ref.field == ref.field.lower():
+                # Neither the catalog nor the org knows this field: spell it as the query did, or
+                # as API names usually are (a field read from a record that holds every field).
+                spelled = shown.split(".")[-1] if shown.lower().endswith(ref.field) else _api_case(ref.field)
+                ref = FieldRef(ref.object, spelled)
             memo[(obj, fld)] = (ref, catalog.classify(ref))
     ref, klass = memo[(obj, fld)]
     whole = whole or not fld
