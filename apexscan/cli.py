@@ -1,6 +1,8 @@
 """Command line: `apexscan scan`, `apexscan rules`, `apexscan init`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
+Findings suppressed by an `apexscan:ignore` comment, and with --baseline those the baseline already
+had, never make the run fail.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, suppress
+from .baseline import NEW, BaselineError, Comparison, compare, load_baseline
 from .model import Finding
 from .policy import PolicyError, load_policy
 from .project import UsageError, discover
@@ -41,38 +44,47 @@ def main() -> None:
               help="Policy file (default: apexscan.toml at the project root, if present).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding at or above this level is reported.")
+@click.option("--baseline", "baseline_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="SARIF of an earlier scan: only findings it does not have fail the run.")
+@click.option("--show-suppressed", is_flag=True,
+              help="List findings suppressed by apexscan:ignore comments in the text report.")
 @click.option("--strict", is_flag=True, hidden=True, help="Raise on unknown syntax (for tests).")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
-         fail_on: str, strict: bool) -> None:
+         fail_on: str, baseline_path: Path | None, show_suppressed: bool, strict: bool) -> None:
     """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
     try:
         project = discover(list(paths) or [Path(".")])
         if policy_path is not None and not policy_path.is_file():
             raise UsageError(f"{policy_path}: policy file not found")
         policy = load_policy(policy_path, project.root)
-    except (UsageError, PolicyError) as exc:
+        baseline = load_baseline(baseline_path) if baseline_path is not None else None
+    except (UsageError, PolicyError, BaselineError) as exc:
         _fail(str(exc))
     if not project.files:
         _fail(f"{project.root}: no Apex classes, triggers or metadata files found "
               "(is this a Salesforce DX project?)")
     result = run_scan(project, policy, strict=strict)
     catalog = load_catalog()
+    files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
+    findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
+    comparison = compare(findings, baseline) if baseline is not None else None
     if fmt == "sarif":
-        texts = _file_texts(project.root, result.findings)
-        doc = dumps_sarif(render_sarif(result.findings, catalog, result.diagnostics,
+        texts = _file_texts(project.root, findings)
+        doc = dumps_sarif(render_sarif(findings, catalog, result.diagnostics,
                                        tool_version=__version__, source_root=project.root,
-                                       file_texts=texts))
+                                       file_texts=texts, baseline=comparison))
     elif fmt == "json":
-        doc = render_json(result.findings, catalog, result.diagnostics)
+        doc = render_json(findings, catalog, result.diagnostics, baseline=comparison)
     else:
-        doc = render_text(result.findings, catalog, result.diagnostics, color=False)
+        doc = render_text(findings, catalog, result.diagnostics, color=False,
+                          show_suppressed=show_suppressed, baseline=comparison)
     if fmt == "text" and result.diagnostics:
         click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
     if output is not None:
         _write_atomic(output, doc)
     else:
         click.echo(doc, nl=not doc.endswith("\n"))
-    sys.exit(1 if _fails(result.findings, catalog, fail_on) else 0)
+    sys.exit(1 if _fails(findings, catalog, fail_on, comparison) else 0)
 
 
 @main.command()
@@ -103,11 +115,13 @@ def init(folder: Path, force: bool) -> None:
     click.echo(f"wrote {target}")
 
 
-def _fails(findings: tuple[Finding, ...], catalog, fail_on: str) -> bool:
+def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Comparison | None) -> bool:
+    """A finding at or above `fail_on` that is neither suppressed nor already in the baseline."""
     if fail_on == "never":
         return False
     threshold = LEVELS[fail_on]
-    return any(LEVELS[f.level or catalog[f.rule_id].level] >= threshold for f in findings)
+    return any(LEVELS[f.level or catalog[f.rule_id].level] >= threshold for f in findings
+               if not f.suppression and (baseline is None or baseline.state(f) == NEW))
 
 
 def _file_texts(root: Path, findings: tuple[Finding, ...]) -> dict[str, str]:

@@ -143,3 +143,7 @@ class Finding:
     confidence: str = "high"  # "high", "medium", "low"
     level: str = ""  # overrides the rule's default level when set
     extra: tuple[tuple[str, str], ...] = field(default=())  # stable key/values for JSON output
+    # The reason given by an inline `apexscan:ignore` comment that suppresses this finding ("" when
+    # not suppressed). Set by suppress.py after the scan; a suppressed finding is still reported
+    # (SARIF `suppressions`) but never fails the run.
+    suppression: str = ""

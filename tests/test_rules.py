@@ -23,8 +23,10 @@ EXPECTED = {
     "APX-CFG-005": ("connected-app-api-access-without-ip-restrictions", "warning", "5.0", {923, 359}),
     "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
     "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
+    "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
-CODE_RULES = sorted(r for r in EXPECTED if r.startswith("APX-LLM-"))
+# Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
+CODE_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-LLM-", "APX-SUP-")))
 CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {

@@ -467,7 +467,8 @@ def test_json_report_is_stable_and_agrees_with_sarif(catalog: Catalog) -> None:
     assert text == render_json(list(reversed(sample_findings())), catalog, DIAGNOSTICS)
     doc = json.loads(text)
     assert doc["schema_version"] == 1
-    assert doc["summary"] == {"findings": 4, "error": 3, "warning": 0, "note": 1, "diagnostics": 3}
+    assert doc["summary"] == {"findings": 4, "error": 3, "warning": 0, "note": 1, "suppressed": 0,
+                              "diagnostics": 3, "baseline": {}}
     results = run_of(render(catalog))["results"]
     assert [f["rule"] for f in doc["findings"]] == [r["ruleId"] for r in results]
     assert [f["fingerprint"] for f in doc["findings"]] == [r["partialFingerprints"]["apexscan/v1"] for r in results]

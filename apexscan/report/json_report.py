@@ -6,7 +6,12 @@ findings come in the same order as in the SARIF and text reports (file, line, co
 
     {
       "schema_version": 1,
-      "summary": {"findings": 2, "error": 1, "warning": 1, "note": 0, "diagnostics": 1},
+      "summary": {"findings": 2, "error": 1, "warning": 1, "note": 0, "suppressed": 0,
+                  "diagnostics": 1, "baseline": {}},
+                                                   # findings counts every finding, the levels only
+                                                   # those not suppressed; baseline is {} without
+                                                   # --baseline, else {"new": n, "unchanged": n,
+                                                   # "absent": n}
       "findings": [
         {
           "rule": "APX-LLM-001",                  # rule id
@@ -25,7 +30,10 @@ findings come in the same order as in the SARIF and text reports (file, line, co
           "fields": [{"field": "Contact.Email", "object": "Contact", "name": "Email",
                       "sensitivity": "sensitive", "category": "personal", "reason": "catalog"}],
           "paths": [[{"path": "...", "line": 3, "col": 5, "message": "Contact.Email read by SOQL"}, ...]],
-          "extra": {}                              # engine-specific stable key/values
+          "extra": {},                             # engine-specific stable key/values
+          "suppression": {},                       # {"justification": "...", "location": {...}}
+                                                   # when an apexscan:ignore comment excuses it
+          "baseline_state": ""                     # "new" / "unchanged" with --baseline, else ""
         }
       ],
       "diagnostics": [{"path": "force-app/.../Broken.cls", "line": 7, "stage": "parse",
@@ -38,22 +46,29 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..baseline import ABSENT, NEW, UNCHANGED, Comparison
 from ..fingerprints import finding_fingerprint
 from ..model import Diagnostic, Finding, Location
 from ..rules import LEVELS, Catalog
+from ..suppress import SUPPRESSED_AT, suppression_location
 from . import level_of, rule_of, sorted_findings
 
 SCHEMA_VERSION = 1
 
 
-def render_json(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequence[Diagnostic]) -> str:
+def render_json(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequence[Diagnostic], *,
+                baseline: Comparison | None = None) -> str:
     """The report as JSON text (two-space indent, final newline); the same input gives the same text."""
-    items = [_finding(f, catalog) for f in sorted_findings(findings)]
-    summary: dict[str, int] = {"findings": len(items)}
+    items = [_finding(f, catalog, baseline) for f in sorted_findings(findings)]
+    summary: dict[str, Any] = {"findings": len(items)}
     summary.update(dict.fromkeys(LEVELS, 0))
+    summary["suppressed"] = 0
     for item in items:
-        summary[item["level"]] = summary.get(item["level"], 0) + 1
+        key = "suppressed" if item["suppression"] else item["level"]
+        summary[key] = summary.get(key, 0) + 1
     summary["diagnostics"] = len(diagnostics)
+    summary["baseline"] = {} if baseline is None else {
+        state: baseline.count(state) for state in (NEW, UNCHANGED, ABSENT)}
     doc = {
         "schema_version": SCHEMA_VERSION,
         "summary": summary,
@@ -71,7 +86,7 @@ def _location(location: Location) -> dict[str, Any]:
             "end_line": location.end_line, "end_col": location.end_col}
 
 
-def _finding(finding: Finding, catalog: Catalog) -> dict[str, Any]:
+def _finding(finding: Finding, catalog: Catalog, baseline: Comparison | None) -> dict[str, Any]:
     rule = rule_of(finding, catalog)
     dest = finding.destination
     return {
@@ -98,5 +113,15 @@ def _finding(finding: Finding, catalog: Catalog) -> dict[str, Any]:
               "message": step.message} for step in path]
             for path in finding.paths
         ],
-        "extra": {key: value for key, value in finding.extra},
+        "extra": {key: value for key, value in finding.extra if key != SUPPRESSED_AT},
+        "suppression": _suppression(finding),
+        "baseline_state": "" if baseline is None else baseline.state(finding),
     }
+
+
+def _suppression(finding: Finding) -> dict[str, Any]:
+    if not finding.suppression:
+        return {}
+    where = suppression_location(finding)
+    return {"justification": finding.suppression,
+            "location": _location(where) if where is not None else {}}

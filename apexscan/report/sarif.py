@@ -4,8 +4,11 @@ One run. `tool.driver.rules` lists every rule of the catalog, results or not, ea
 taxa (`run.taxonomies`). Each result carries GitHub's `primaryLocationLineHash` (computed from
 `file_texts` when the file's text is given; otherwise upload-sarif computes it) and apexscan's own
 line-independent `apexscan/v1` fingerprint, one `codeFlow` per witness path, and the finding's
-fields, destination and confidence as properties. Scan problems (`Diagnostic`) and anything cut to
-respect GitHub's limits become `invocations[0].toolExecutionNotifications`.
+fields, destination and confidence as properties. A finding excused by an `apexscan:ignore` comment
+keeps its result, with an `inSource` suppression that carries the comment's reason and place; with a
+baseline (`baseline.Comparison`) every result gets a `baselineState`, "new" or "unchanged". Scan
+problems (`Diagnostic`) and anything cut to respect GitHub's limits become
+`invocations[0].toolExecutionNotifications`.
 
 `render_sarif` returns the document; `dumps_sarif` turns it into text. The same input gives the same
 bytes: every list is built in a defined order and nothing reads the clock or the environment.
@@ -18,9 +21,11 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
+from ..baseline import Comparison
 from ..fingerprints import FINGERPRINT_VERSION, finding_fingerprint, line_hashes
 from ..model import Diagnostic, Finding, Location, Step
 from ..rules import Catalog, Rule
+from ..suppress import SUPPRESSED_AT, suppression_location
 from . import LEVEL_RANK, level_of, rule_of, sorted_findings
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -44,18 +49,20 @@ Json = dict[str, Any]
 
 def render_sarif(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequence[Diagnostic], *,
                  tool_version: str, source_root: Path | None, file_texts: Mapping[str, str],
-                 information_uri: str | None = None) -> Json:
+                 information_uri: str | None = None, baseline: Comparison | None = None) -> Json:
     """The SARIF log of one scan.
 
     `file_texts` maps a finding's `Location.path` to the file's text (decoded as UTF-8); files not
     in it get no `primaryLocationLineHash`. `source_root` becomes `%SRCROOT%`. `information_uri`
-    is the tool's home page, omitted when not given (no invented URLs).
+    is the tool's home page, omitted when not given (no invented URLs). `baseline`, when given,
+    sets `baselineState` on every result.
     """
     notifications = [_diagnostic_notification(d)
                      for d in sorted(diagnostics, key=lambda d: (d.path, d.line, d.stage, d.message))]
     kept = _within_result_limit(findings, catalog, notifications)
     hashes: dict[str, tuple[str, ...]] = {}
-    results = [_result(f, catalog, file_texts, hashes, notifications) for f in sorted_findings(kept)]
+    results = [_result(f, catalog, file_texts, hashes, notifications, baseline)
+               for f in sorted_findings(kept)]
 
     driver: Json = {"name": TOOL_NAME}
     if information_uri:
@@ -134,7 +141,8 @@ def _within_result_limit(findings: Sequence[Finding], catalog: Catalog,
 
     def severity_first(finding: Finding) -> tuple:
         rule = rule_of(finding, catalog)
-        return (LEVEL_RANK.get(level_of(finding, catalog), 9), -float(rule.security_severity))
+        return (bool(finding.suppression), LEVEL_RANK.get(level_of(finding, catalog), 9),
+                -float(rule.security_severity))
 
     ranked = sorted(sorted_findings(findings), key=severity_first)  # stable: location order within a rank
     notifications.append(_notification(
@@ -146,7 +154,8 @@ def _within_result_limit(findings: Sequence[Finding], catalog: Catalog,
 
 
 def _result(finding: Finding, catalog: Catalog, file_texts: Mapping[str, str],
-            hashes: dict[str, tuple[str, ...]], notifications: list[Json]) -> Json:
+            hashes: dict[str, tuple[str, ...]], notifications: list[Json],
+            baseline: Comparison | None) -> Json:
     rule = rule_of(finding, catalog)
     result: Json = {"ruleId": rule.id, "ruleIndex": catalog.index(rule.id)}
     if finding.level:
@@ -164,8 +173,20 @@ def _result(finding: Finding, catalog: Catalog, file_texts: Mapping[str, str],
     code_flows = _code_flows(finding, notifications)
     if code_flows:
         result["codeFlows"] = code_flows
+    if finding.suppression:
+        result["suppressions"] = [_suppression(finding)]
+    if baseline is not None:
+        result["baselineState"] = baseline.state(finding)
     result["properties"] = _properties(finding)
     return result
+
+
+def _suppression(finding: Finding) -> Json:
+    suppression: Json = {"kind": "inSource", "justification": finding.suppression}
+    where = suppression_location(finding)
+    if where is not None:
+        suppression["location"] = {"physicalLocation": _physical(where)}
+    return suppression
 
 
 def _line_hash(location: Location, file_texts: Mapping[str, str],
@@ -236,8 +257,9 @@ def _properties(finding: Finding) -> Json:
             for ref, klass in finding.fields
         ],
     }
-    if finding.extra:
-        properties["extra"] = {key: value for key, value in finding.extra}
+    extra = {key: value for key, value in finding.extra if key != SUPPRESSED_AT}  # in `suppressions`
+    if extra:
+        properties["extra"] = extra
     return properties
 
 

@@ -8,11 +8,17 @@
 Each finding is one line, followed by the steps of each of its witness paths, one per line,
 indented by four spaces (every path ends at the sink). Scan problems are not part of this report:
 `render_diagnostics` formats them for stderr.
+
+Findings suppressed by an `apexscan:ignore` comment are left out and counted in the summary
+(`; 1 suppressed`); with `show_suppressed` they are listed, tagged `[suppressed: reason]`. With a
+baseline, findings it already had are tagged `[unchanged]` and the summary counts new, unchanged
+and absent ones.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..baseline import ABSENT, NEW, UNCHANGED, Comparison
 from ..model import Diagnostic, Finding
 from ..rules import LEVELS, Catalog
 from . import level_of, sorted_findings
@@ -24,8 +30,11 @@ _LEVEL_COLOR = {"error": "\033[1;31m", "warning": "\033[1;33m", "note": "\033[1;
 
 
 def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequence[Diagnostic], *,
-                color: bool = False) -> str:
+                color: bool = False, show_suppressed: bool = False,
+                baseline: Comparison | None = None) -> str:
     """Findings, their paths and a one-line summary; ANSI colours only when `color` is true.
+
+    The level counts of the summary are those of the findings that are not suppressed.
 
     `diagnostics` is accepted so every reporter has the same inputs; they are rendered by
     `render_diagnostics`, not here.
@@ -37,12 +46,23 @@ def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
 
     lines: list[str] = []
     counts = dict.fromkeys(LEVELS, 0)
+    suppressed = 0
     for finding in sorted_findings(findings):
         level = level_of(finding, catalog)
-        counts[level] = counts.get(level, 0) + 1
+        if finding.suppression:
+            suppressed += 1
+            if not show_suppressed:
+                continue
+        else:
+            counts[level] = counts.get(level, 0) + 1
         severity = paint(level, _LEVEL_COLOR.get(level, ""))
+        tags = ""
+        if finding.suppression:
+            tags += f"[suppressed: {_one_line(finding.suppression)}] "
+        if baseline is not None and baseline.state(finding) == UNCHANGED:
+            tags += "[unchanged] "
         lines.append(f"{paint(str(finding.location), _BOLD)}: {severity}[{finding.rule_id}] "
-                     f"{_one_line(finding.message)}")
+                     f"{tags}{_one_line(finding.message)}")
         for path in finding.paths:
             for step in path:
                 lines.append(f"    {paint(str(step.location), _DIM)}: {_one_line(step.message)}")
@@ -50,6 +70,11 @@ def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
     noun = "finding" if total == 1 else "findings"
     by_level = ", ".join(f"{counts[level]} {level}" for level in LEVELS)
     extra = "".join(f", {n} {level}" for level, n in counts.items() if level not in LEVELS)
+    if suppressed:
+        extra += f"; {suppressed} suppressed"
+    if baseline is not None:
+        extra += (f"; baseline: {baseline.count(NEW)} new, {baseline.count(UNCHANGED)} unchanged, "
+                  f"{baseline.count(ABSENT)} absent")
     lines.append(f"apexscan: {total} {noun}: {by_level}{extra}")
     return "\n".join(lines) + "\n"
 
