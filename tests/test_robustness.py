@@ -1272,11 +1272,6 @@ def test_file_names_of_any_shape_are_scanned_and_reported(tmp_path):
         json.loads(r.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/report/text.py render_text (the finding and step lines) and render_diagnostics print "
-    "Location/Diagnostic paths as they are, and `_one_line` collapses whitespace but keeps control "
-    "characters: a file name with a newline forges report lines, one with ESC sequences drives the "
-    "terminal or CI log"))
 def test_text_report_lines_cannot_be_forged_by_file_names(tmp_path):
     names = ["new\nforce-app/x.cls:1:1: error[APX-LLM-001] forged.cls", "esc\x1b[2J\x1b[31m.cls"]
     files = {f"classes/{name}": _leak_in(f"Odd{i}") for i, name in enumerate(names)}
@@ -1289,8 +1284,9 @@ def test_text_report_lines_cannot_be_forged_by_file_names(tmp_path):
     for line in r.stdout.splitlines():
         assert line.startswith(("    ", "apexscan: ")) or " error[" in line or " warning[" in line \
             or " note[" in line, f"not a report line: {line!r}"
-    assert r.stdout.count("error[APX-LLM-001]") == len([f for f in scan_project(root).findings
-                                                         if f.rule_id == "APX-LLM-001"])
+    # One report line per finding (a forged name may repeat the text, escaped, inside its own line).
+    headers = [line for line in r.stdout.splitlines() if not line.startswith(("    ", "apexscan: "))]
+    assert len(headers) == len(scan_project(root).findings)
 
 
 # --- 5. no network, no writes but the report ------------------------------------------------------

@@ -61,11 +61,11 @@ def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
             tags += f"[suppressed: {_one_line(finding.suppression)}] "
         if baseline is not None and baseline.state(finding) == UNCHANGED:
             tags += "[unchanged] "
-        lines.append(f"{paint(str(finding.location), _BOLD)}: {severity}[{finding.rule_id}] "
+        lines.append(f"{paint(_one_line(str(finding.location)), _BOLD)}: {severity}[{finding.rule_id}] "
                      f"{tags}{_one_line(finding.message)}")
         for path in finding.paths:
             for step in path:
-                lines.append(f"    {paint(str(step.location), _DIM)}: {_one_line(step.message)}")
+                lines.append(f"    {paint(_one_line(str(step.location)), _DIM)}: {_one_line(step.message)}")
     total = sum(counts.values())
     noun = "finding" if total == 1 else "findings"
     by_level = ", ".join(f"{counts[level]} {level}" for level in LEVELS)
@@ -83,12 +83,14 @@ def render_diagnostics(diagnostics: Sequence[Diagnostic]) -> str:
     """One `path:line: stage: message` line per scan problem (for stderr); "" when there are none."""
     lines = []
     for d in sorted(diagnostics, key=lambda d: (d.path, d.line, d.stage, d.message)):
-        where = d.path or "apexscan"
+        where = _one_line(d.path) or "apexscan"
         if d.path and d.line > 0:
-            where = f"{d.path}:{d.line}"
+            where = f"{where}:{d.line}"
         lines.append(f"{where}: {d.stage}: {_one_line(d.message)}")
     return "".join(f"{line}\n" for line in lines)
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One printable line: file names and messages come from the scanned project, so control
+    characters (a newline forging report lines, ESC driving the terminal) are shown escaped."""
+    return " ".join("".join(c if c.isprintable() else repr(c)[1:-1] for c in text).split())
