@@ -86,7 +86,8 @@ class Call:
     location: Location
     text: str
     kind: str = "call"  # "call", "new", "super", "this" (explicit constructor calls), "async",
-    #                     "invocable" (Flow -> the class's @InvocableMethod), "flow" (a subflow)
+    #                     "invocable" (Flow -> the class's @InvocableMethod), "flow" (a subflow),
+    #                     "template" (a Flow prompt action running a Prompt Builder template)
     library: str = "tito"  # when no project method matches: "tito" (args and receiver flow to the
     #                        result) or "none" (the result carries nothing: sizes, booleans)
     arg_names: tuple[str, ...] = ()  # lower-case parameter names when arguments are passed by name

@@ -76,3 +76,54 @@ def test_template_with_only_typed_inputs_is_silent(project):
         """,
     })
     assert_exact(root, run(root))
+
+
+def test_flow_prompt_action_fills_a_typed_template_input(project):
+    root = project({
+        "genAiPromptTemplates/Summarize_Text.genAiPromptTemplate-meta.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <GenAiPromptTemplate xmlns="http://soap.sforce.com/2006/04/metadata">
+                <developerName>Summarize_Text</developerName>
+                <masterLabel>Summarize text</masterLabel>
+                <templateVersions>
+                    <content>Summarize: {!$Input:Text}</content> <!-- expect: APX-LLM-001 -->
+                    <inputs>
+                        <apiName>Text</apiName>
+                        <definition>primitive://String</definition>
+                        <referenceName>Input:Text</referenceName>
+                        <required>true</required>
+                    </inputs>
+                    <primaryModel>sfdc_ai__DefaultOpenAIGPT4OmniMini</primaryModel>
+                    <status>Published</status>
+                </templateVersions>
+                <type>einstein_gpt__flex</type>
+            </GenAiPromptTemplate>
+        """,
+        "flows/Summarize_Case.flow-meta.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <Flow xmlns="http://soap.sforce.com/2006/04/metadata">
+                <actionCalls>
+                    <name>Summarize</name>
+                    <label>Summarize</label>
+                    <actionName>Summarize_Text</actionName>
+                    <actionType>generatePromptResponse</actionType>
+                    <inputParameters>
+                        <name>Input:Text</name>
+                        <value><elementReference>$Record.Description</elementReference></value>
+                    </inputParameters>
+                    <storeOutputAutomatically>true</storeOutputAutomatically>
+                </actionCalls>
+                <apiVersion>62.0</apiVersion>
+                <label>Summarize case</label>
+                <processType>AutoLaunchedFlow</processType>
+                <start>
+                    <object>Case</object>
+                    <recordTriggerType>Create</recordTriggerType>
+                    <triggerType>RecordAfterSave</triggerType>
+                </start>
+            </Flow>
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert [str(f) for f, _ in result.findings[0].fields] == ["Case.Description"]

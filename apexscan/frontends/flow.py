@@ -231,6 +231,12 @@ class FlowLowerer:
                                    static_type=action.lower(), receiver_type="", args=values,
                                    arg_strs=tuple(() for _ in values), result=result, location=self.loc(e),
                                    text=f"subflow {action}", kind="flow", library="none", arg_names=names))
+        elif kind == "generatepromptresponse":  # a Prompt Builder template run by the flow
+            self.calls.append(Call(site=site, caller=self.fid, name=action.lower(), receiver=(),
+                                   static_type=action.lower(), receiver_type="", args=values,
+                                   arg_strs=tuple(() for _ in values), result=result, location=self.loc(e),
+                                   text=f"prompt template {action}", kind="template", library="none",
+                                   arg_names=tuple(n.removeprefix("input:") for n in names)))
         elif kind in HTTP_ACTIONS:
             registration = action.split("::")[-1].split(".", 1)[0]
             for value in values:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Ref, Sink, Source
+from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Param, Ref, Sink, Source
 from ..model import Diagnostic, Location
 from ..xmlsafe import Element, XmlError, parse as parse_xml
 
@@ -49,12 +49,14 @@ def _lower(path: str, name: str, root: Element, version: Element) -> FileFacts:
     at = content if content is not None else version
     loc = Location(path, at.line, at.col)
     node = f"{fid}#content"
-    objects = {}
+    objects, params = {}, []
     for i in version.findall("inputs"):
         definition = i.findtext("definition")
         reference = i.findtext("referenceName").removeprefix("Input:")
         if definition.startswith("SOBJECT://") and reference:
             objects[reference.lower()] = definition[len("SOBJECT://"):]
+        elif reference:
+            params.append(Param(reference.lower(), definition.lower()))
     text = content.text if content is not None else ""
     sources, calls, assigns = [], [], []
     for kind, ref in ((m.group(1).lower(), m.group(2)) for m in MERGE_FIELD.finditer(text)):
@@ -63,6 +65,10 @@ def _lower(path: str, name: str, root: Element, version: Element) -> FileFacts:
             obj = objects[parts[0].lower()]
             sources.append(Source(node, obj, (tuple(p.lower() for p in parts[1:]),), (".".join(parts[1:]),),
                                   f"merge field {{!$Input:{ref}}} of prompt template {name}", loc, scalar=True))
+        elif kind == "input" and parts[0].lower() in {p.name for p in params}:
+            # A typed input filled by whoever runs the template (a Flow prompt action ...).
+            assigns.append(Assign(Ref(node), (Inflow(Ref(f"{fid}#{parts[0].lower()}"), (CONCAT,), f"{{!$Input:{ref}}}"),),
+                                  f"merged into prompt template {name}", loc, fid))
         elif kind == "relatedlist" and len(parts) >= 2:
             sources.append(Source(node, parts[0], ((parts[1].lower(),),), (parts[1],),
                                   f"related list {{!$RelatedList:{ref}}} of prompt template {name}", loc,
@@ -85,7 +91,7 @@ def _lower(path: str, name: str, root: Element, version: Element) -> FileFacts:
     sinks = (Sink(Ref(node), "model", f"prompt template {name}", fid, loc, name),)
     info = ClassInfo(name=fid, display=f"prompt template {name}", kind="template", superclass="",
                      interfaces=(), fields=(), is_test=False, location=Location(path, root.line, root.col))
-    function = Function(fid=fid, cls=fid, name=name.lower(), display=f"prompt template {name}", params=(),
+    function = Function(fid=fid, cls=fid, name=name.lower(), display=f"prompt template {name}", params=tuple(params),
                         is_static=True, annotations=("template",), location=loc)
     return FileFacts(path=path, classes=(info,), functions=(function,), assigns=tuple(assigns),
                      calls=tuple(calls), sources=tuple(sources), endpoints=endpoints, sinks=sinks)
