@@ -267,7 +267,10 @@ class Linker:
             return
         by_name = {p.name: p for p in fn.params}
         for i, (name, values) in enumerate(zip(c.arg_names, c.args)):
-            if name in by_name:
+            if name == "*":  # one value for every parameter (ConnectApi's map of template inputs)
+                for param in fn.params:
+                    yield i, values, param, Ref(f"{fn.fid}#{param.name}", param.type)
+            elif name in by_name:
                 param = by_name[name]
                 yield i, values, param, Ref(f"{fn.fid}#{name}", param.type)
             elif c.kind == "invocable" and fn.params:

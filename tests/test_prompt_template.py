@@ -127,3 +127,45 @@ def test_flow_prompt_action_fills_a_typed_template_input(project):
     result = run(root)
     assert_exact(root, result)
     assert [str(f) for f, _ in result.findings[0].fields] == ["Case.Description"]
+
+
+def test_apex_einstein_llm_call_fills_the_template(project):
+    template = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <GenAiPromptTemplate xmlns="http://soap.sforce.com/2006/04/metadata">
+            <developerName>Draft_Reply</developerName>
+            <masterLabel>Draft reply</masterLabel>
+            <templateVersions>
+                <content>Draft a reply to: {!$Input:Message}</content> <!-- expect: APX-LLM-001 -->
+                <inputs>
+                    <apiName>Message</apiName>
+                    <definition>primitive://String</definition>
+                    <referenceName>Input:Message</referenceName>
+                    <required>true</required>
+                </inputs>
+                <primaryModel>sfdc_ai__DefaultOpenAIGPT4OmniMini</primaryModel>
+                <status>Published</status>
+            </templateVersions>
+            <type>einstein_gpt__flex</type>
+        </GenAiPromptTemplate>
+    """
+    root = project({
+        "genAiPromptTemplates/Draft_Reply.genAiPromptTemplate-meta.xml": template,
+        "classes/ReplyDrafter.cls": """
+            public with sharing class ReplyDrafter {
+                public static String draft(Id emailId) {
+                    EmailMessage m = [SELECT TextBody FROM EmailMessage WHERE Id = :emailId];
+                    ConnectApi.WrappedValue body = new ConnectApi.WrappedValue();
+                    body.value = m.TextBody;
+                    ConnectApi.EinsteinPromptTemplateGenerationsInput input = new ConnectApi.EinsteinPromptTemplateGenerationsInput();
+                    input.inputParams = new Map<String, ConnectApi.WrappedValue>{ 'Input:Message' => body };
+                    ConnectApi.EinsteinPromptTemplateGenerationsRepresentation out =
+                        ConnectApi.EinsteinLLM.generateMessagesForPromptTemplate('Draft_Reply', input);
+                    return out.generations[0].text;
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert [str(f) for f, _ in result.findings[0].fields] == ["EmailMessage.TextBody"]

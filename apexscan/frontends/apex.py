@@ -807,6 +807,18 @@ class Lowerer:
             for a in args:
                 self.expr(a)
             return ()
+        if key == "connectapi.einsteinllm.generatemessagesforprompttemplate" and len(args) == 2:
+            # Runs a Prompt Builder template (the template is the sink); what the input carries
+            # fills the template's typed inputs.
+            template = _literal(self, args[0])
+            value = self.expr(args[1])
+            if template:
+                self.calls.append(Call(
+                    site=self.site(n), caller=self.scope.fid, name=template.lower(), receiver=(),
+                    static_type=template.lower(), receiver_type="", args=(value,), arg_strs=((),),
+                    result=self.temp(n), location=self.loc(n), text=self.short(n, 80), kind="template",
+                    library="none", arg_names=("*",)))
+            return (Inflow(Ref(self.temp(n)), (), self.short(n)),)
         if key == "eventbus.publish" and args:
             value = self.expr(args[0])
             event = _element_type(self._arg_type(args[0])) or "*"
