@@ -13,6 +13,20 @@ from apexscan.scan import scan
 
 MARKER = re.compile(r"(?://|<!--)\s*expect:\s*([A-Z0-9, -]+?)\s*(?:-->|$)")
 
+# The OpenAI Named Credential most tests call out through (itself an APX-CFG-002 finding).
+OPENAI_NC = """
+<?xml version="1.0" encoding="UTF-8"?>
+<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>OpenAI</label>
+    <namedCredentialType>SecuredEndpoint</namedCredentialType>
+    <namedCredentialParameters>
+        <parameterName>Url</parameterName>
+        <parameterType>Url</parameterType>
+        <parameterValue>https://api.openai.com</parameterValue> <!-- expect: APX-CFG-002 -->
+    </namedCredentialParameters>
+</NamedCredential>
+"""
+
 SFDX = '{"packageDirectories": [{"path": "force-app", "default": true}]}\n'
 
 

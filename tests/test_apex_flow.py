@@ -5,7 +5,7 @@ Each source file marks the line where a finding must be reported with `// expect
 """
 from __future__ import annotations
 
-from conftest import assert_exact, data_findings, found, run
+from conftest import OPENAI_NC, assert_exact, data_findings, found, run
 
 OPENAI_CLIENT = """
 public with sharing class LlmClient {
@@ -23,18 +23,6 @@ public with sharing class LlmClient {
 }
 """
 
-OPENAI_NC = """
-<?xml version="1.0" encoding="UTF-8"?>
-<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
-    <label>OpenAI</label>
-    <namedCredentialType>SecuredEndpoint</namedCredentialType>
-    <namedCredentialParameters>
-        <parameterName>Url</parameterName>
-        <parameterType>Url</parameterType>
-        <parameterValue>https://api.openai.com</parameterValue> <!-- expect: APX-CFG-002 -->
-    </namedCredentialParameters>
-</NamedCredential>
-"""
 
 
 def test_soql_field_concatenated_into_prompt_reaches_openai(project):

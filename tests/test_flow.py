@@ -2,22 +2,10 @@
 Apex actions into @InvocableMethod classes, subflows, and External Service actions as sinks."""
 from __future__ import annotations
 
-from conftest import assert_exact, run
+from conftest import OPENAI_NC, assert_exact, run
 
 from apexscan.frontends.flow import lower_flow
 
-OPENAI_NC = """
-<?xml version="1.0" encoding="UTF-8"?>
-<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
-    <label>OpenAI</label>
-    <namedCredentialType>SecuredEndpoint</namedCredentialType>
-    <namedCredentialParameters>
-        <parameterName>Url</parameterName>
-        <parameterType>Url</parameterType>
-        <parameterValue>https://api.openai.com</parameterValue> <!-- expect: APX-CFG-002 -->
-    </namedCredentialParameters>
-</NamedCredential>
-"""
 
 SUMMARIZER = """
 public with sharing class CaseSummarizer {

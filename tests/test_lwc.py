@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import assert_exact, found, run
+from conftest import OPENAI_NC, assert_exact, found, run
 
 from apexscan.facts import FileFacts, Ref
 from apexscan.frontends.lwc import StrictError, bundle_of, lower_lwc
@@ -236,18 +236,6 @@ def test_real_components_lower_in_strict_mode():
 
 # --- findings across the project --------------------------------------------------------------------
 
-OPENAI_NC = """
-<?xml version="1.0" encoding="UTF-8"?>
-<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
-    <label>OpenAI</label>
-    <namedCredentialType>SecuredEndpoint</namedCredentialType>
-    <namedCredentialParameters>
-        <parameterName>Url</parameterName>
-        <parameterType>Url</parameterType>
-        <parameterValue>https://api.openai.com</parameterValue> <!-- expect: APX-CFG-002 -->
-    </namedCredentialParameters>
-</NamedCredential>
-"""
 
 DRAFT_EMAIL = """
 import { LightningElement, api, wire } from 'lwc';
