@@ -90,10 +90,11 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
     moves every label at once, and pending work for one (node, context) is merged before it is
     processed. The cost then grows with (node, context) pairs far more than with labels.
     """
-    keep = relevant_nodes(graph, sinks)
+    # A sink that is itself a source (a prompt template's merge fields) may have no edge at all.
+    keep = relevant_nodes(graph, sinks) | (sinks & sources.keys())
     adjacency = {n: [(nxt, d["ops"], d["kind"], d["site"], d["heap"], d["step"])
                      for nxt, edges in graph._succ[n].items() if nxt in keep for d in edges.values()]
-                 for n in keep}
+                 if n in graph else [] for n in keep}
     labels: list[Label] = []
     index: dict[Label, int] = {}
 
