@@ -162,7 +162,7 @@ class Resolver:
         if not out:
             out = [StrValue(HOLE, (), (f"{_display_node(node)} is not set in this project",))]
         elif node.startswith("F:"):
-            const = _display_node(node)
+            const = self._field_display(node)
             out = [replace(v, how=_merge((f"constant {const}",), v.how)) if HOLE not in v.text else v
                    for v in out]
         result = tuple(_dedupe(out)[:MAX_VALUES])
@@ -179,6 +179,15 @@ class Resolver:
                       else f"External Service registration {name} names no Named Credential")
             return (StrValue("callout:" + HOLE, (), (reason, name)),)
         return (StrValue(f"callout:{nc}", (f"External Service {name}",), ()),)
+
+    def _field_display(self, node: str) -> str:
+        """F:complainttriageservice.url -> ComplaintTriageService.URL (as the code spells them)."""
+        cls, _, name = node[2:].rpartition(".")
+        info = self.linker.table.classes.get(cls)
+        if info is None:
+            return node[2:]
+        spelled = next((n for n in info.field_names if n.lower() == name), name)
+        return f"{info.display}.{spelled}"
 
     def _cmdt(self, type_name: str, record: str | None, field_name: str) -> tuple[StrValue, ...]:
         found = ([self.metadata.cmdt_record(type_name, record)] if record

@@ -179,6 +179,7 @@ class ClassInfo:
     is_test: bool
     trigger_object: str = ""  # for triggers: the SObject
     location: Location | None = None
+    field_names: tuple[str, ...] = ()  # the fields as declared (case kept), for messages
 
 
 @dataclass(frozen=True, slots=True)

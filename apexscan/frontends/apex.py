@@ -192,6 +192,7 @@ class Lowerer:
         body = n.child_by_field_name("body")
         members = body.named_children if body is not None else []
         fields: dict[str, str] = {}
+        names: list[str] = []
         for m in members:
             if m.type == "field_declaration":
                 ftype = self.type_name(m.child_by_field_name("type"))
@@ -199,13 +200,14 @@ class Lowerer:
                     fname = d.child_by_field_name("name")
                     if fname is not None:
                         fields[self.text(fname).lower()] = ftype
+                        names.append(self.text(fname))
         kind = {"class_declaration": "class", "interface_declaration": "interface"}.get(n.type, "enum")
         ctx = ClassCtx(qual, qual_display, fields, outer, superclass=superclass)
         self.classes.append(ClassInfo(
             name=qual, display=qual_display, kind=kind, superclass=superclass,
             interfaces=tuple(interfaces), fields=tuple(sorted(fields.items())),
             is_test="istest" in annotations or (outer is not None and self._outer_is_test(outer)),
-            location=self.loc(name_node)))
+            location=self.loc(name_node), field_names=tuple(names)))
         saved = self.cls
         self.cls = ctx
         try:
