@@ -1,4 +1,4 @@
-"""Command line: `apexscan scan`, `apexscan rules`, `apexscan init`.
+"""Command line: `apexscan scan`, `apexscan rules`, `apexscan inventory`, `apexscan init`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
 Findings suppressed by an `apexscan:ignore` comment, and with --baseline those the baseline already
@@ -16,14 +16,18 @@ import click
 
 from . import __version__, suppress
 from .baseline import NEW, BaselineError, Comparison, compare, load_baseline
+from .inventory import InventoryError, build_inventory, load_inventory
+from .inventory import compare as compare_inventories
 from .model import Finding
 from .policy import PolicyError, load_policy
 from .project import UsageError, discover
+from .report.inventory import render_inventory_html, render_inventory_json, render_inventory_markdown
 from .report.json_report import render_json
 from .report.sarif import dumps_sarif, render_sarif
 from .report.text import render_diagnostics, render_text
 from .rules import load_catalog
 from .scan import scan as run_scan
+from .staged import could_touch, narrow, selection, skipped
 
 LEVELS = {"note": 0, "warning": 1, "error": 2}
 
@@ -48,9 +52,16 @@ def main() -> None:
               help="SARIF of an earlier scan: only findings it does not have fail the run.")
 @click.option("--show-suppressed", is_flag=True,
               help="List findings suppressed by apexscan:ignore comments in the text report.")
+@click.option("--staged", is_flag=True,
+              help="Report only findings whose location or path touches a file staged in git "
+                   "(the whole project is still analysed). For pre-commit hooks.")
+@click.option("--only-touching", "only_touching", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path),
+              help="Report only findings whose location or path touches FILE (repeatable).")
 @click.option("--strict", is_flag=True, hidden=True, help="Raise on unknown syntax (for tests).")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
-         fail_on: str, baseline_path: Path | None, show_suppressed: bool, strict: bool) -> None:
+         fail_on: str, baseline_path: Path | None, show_suppressed: bool, strict: bool,
+         staged: bool, only_touching: tuple[Path, ...]) -> None:
     """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
     try:
         project = discover(list(paths) or [Path(".")])
@@ -58,15 +69,17 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Pa
             raise UsageError(f"{policy_path}: policy file not found")
         policy = load_policy(policy_path, project.root)
         baseline = load_baseline(baseline_path) if baseline_path is not None else None
+        selected = selection(project.root, staged, only_touching)
     except (UsageError, PolicyError, BaselineError) as exc:
         _fail(str(exc))
     if not project.files:
         _fail(f"{project.root}: no Apex classes, triggers or metadata files found "
               "(is this a Salesforce DX project?)")
-    result = run_scan(project, policy, strict=strict)
+    result = run_scan(project, policy, strict=strict) if could_touch(selected, project) else skipped(project)
     catalog = load_catalog()
     files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
     findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
+    findings, result, note = narrow(findings, result, selected)  # --staged, --only-touching
     comparison = compare(findings, baseline) if baseline is not None else None
     if fmt == "sarif":
         texts = _file_texts(project.root, findings)
@@ -80,6 +93,8 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Pa
                           show_suppressed=show_suppressed, baseline=comparison)
     if fmt == "text" and result.diagnostics:
         click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
+    if fmt == "text" and note:
+        click.echo(note, err=True)
     if output is not None:
         _write_atomic(output, doc)
     else:
@@ -98,6 +113,51 @@ def rules(fmt: str) -> None:
         else:
             cwe = ", ".join(f"CWE-{c}" for c in rule.cwe)
             click.echo(f"{rule.id}  {rule.level:<7}  {rule.name}  ({cwe})\n    {rule.short_description}")
+
+
+INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_json,
+                       "markdown": render_inventory_markdown}
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(INVENTORY_RENDERERS)), default="html",
+              show_default=True, help="html: one self-contained file; json: for scripts; markdown: for PRs.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the inventory to this file instead of standard output.")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Policy file (default: apexscan.toml at the project root, if present).")
+@click.option("--compare", "compare_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="An earlier inventory (--format json): list new, removed and changed channels and paths.")
+def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
+              compare_path: Path | None) -> None:
+    """Every channel through which data can leave the org: where it goes, what reaches it, from where."""
+    try:
+        project = discover(list(paths) or [Path(".")])
+        if policy_path is not None and not policy_path.is_file():
+            raise UsageError(f"{policy_path}: policy file not found")
+        policy = load_policy(policy_path, project.root)
+        base = load_inventory(compare_path) if compare_path is not None else None
+    except (UsageError, PolicyError, InventoryError) as exc:
+        _fail(str(exc))
+    if not project.files:
+        _fail(f"{project.root}: no Apex classes, triggers or metadata files found "
+              "(is this a Salesforce DX project?)")
+    result = run_scan(project, policy, inventory=True)
+    catalog = load_catalog()
+    files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
+    findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
+    doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
+                          project=project.root.name, generator=f"apexscan {__version__}")
+    if base is not None:
+        doc["comparison"] = compare_inventories(base, doc)
+    if result.diagnostics:
+        click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
+    text = INVENTORY_RENDERERS[fmt](doc)
+    if output is not None:
+        _write_atomic(output, text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 @main.command()

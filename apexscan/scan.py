@@ -19,6 +19,7 @@ from .frontends.flow import lower_flow
 from .frontends.lwc import lower_lwc
 from .frontends.prompt_template import lower_prompt_template
 from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
+from .inventory import SinkRecord, sink_contexts
 from .link import Linker
 from .model import Destination, Diagnostic, FieldRef, Finding, Step, Verdict
 from .policy import Policy
@@ -38,6 +39,15 @@ class ScanResult:
     findings: tuple[Finding, ...]
     diagnostics: tuple[Diagnostic, ...]
     files_scanned: int
+    # Only with scan(..., inventory=True): every sink, whatever its destination, and the metadata.
+    sinks: tuple[SinkRecord, ...] = ()
+    metadata: ProjectMetadata | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    findings: list[Finding]
+    sinks: tuple[SinkRecord, ...]  # empty unless asked for (the egress inventory)
 
 
 def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
@@ -67,7 +77,7 @@ def lower_file(f: SourceFile, strict: bool = False):
     return parse_metadata_file(f.rel, data)
 
 
-def scan(project: Project, policy: Policy, *, strict: bool = False) -> ScanResult:
+def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: bool = False) -> ScanResult:
     # One process: on NPSP, pickling the facts back from worker processes (45 MB) costs more than
     # the second core saves; a facts cache keyed by file hash is the better lever.
     diags: list[Diagnostic] = list(project.diagnostics)
@@ -86,9 +96,9 @@ def scan(project: Project, policy: Policy, *, strict: bool = False) -> ScanResul
             metadata_facts.append(facts)
     metadata = merge(metadata_facts)
     diags.extend(metadata.diagnostics)
-    findings = analyse(apex, metadata, policy)
-    return ScanResult(project.root, tuple(sorted(set(findings), key=_order)), tuple(sorted(set(diags))),
-                      len(project.files))
+    analysis = analyse_all(apex, metadata, policy, inventory=inventory)
+    return ScanResult(project.root, tuple(sorted(set(analysis.findings), key=_order)), tuple(sorted(set(diags))),
+                      len(project.files), analysis.sinks, metadata if inventory else None)
 
 
 def _order(f: Finding):
@@ -101,6 +111,13 @@ def name_hint(text: str) -> str:
 
 
 def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) -> list[Finding]:
+    return analyse_all(apex, metadata, policy).findings
+
+
+def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy, *,
+                inventory: bool = False) -> Analysis:
+    """The findings; with `inventory`, also a record of every sink (guarded, sovereign and non-LLM
+    ones too): its destinations, the data that reaches it, and the entry points that lead there."""
     registry = hosts.load_registry()
     catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
     linker = Linker(apex, policy.sanitizers)
@@ -170,28 +187,33 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
 
     guarded = _guarded_requests(program, linker, apex, policy.residency_guards)
     sinks: dict[str, list] = {}
+    guarded_sinks: dict[str, list] = {}  # kept for the inventory only
     for facts in apex:
         for s in facts.sinks:
             if not in_scope(s.caller):
                 continue
-            if any(fid == s.caller and line <= s.location.line and node == linker.source_end(s.arg, _context(program, s.caller + "#"))[0]
-                   for fid, node, line in guarded):
-                continue  # a residency guard from the policy checked this request before it was sent
             node, _ = linker.source_end(s.arg, _context(program, s.caller + "#"))
+            if any(fid == s.caller and line <= s.location.line and node == guarded_node
+                   for fid, guarded_node, line in guarded):
+                if inventory:
+                    guarded_sinks.setdefault(node, []).append(s)
+                continue  # a residency guard from the policy checked this request before it was sent
             sinks.setdefault(node, []).append(s)
 
     # Two searches: first where each request goes (few labels), then the data, only towards
     # the sinks whose destination can yield a finding (most callouts in most orgs go elsewhere).
     destinations: dict[str, list[Destination]] = {}
     evidence: dict[str, list[str]] = {}
-    for a in search(program.graph, config_sources, set(sinks)):
+    for a in search(program.graph, config_sources, set(sinks) | set(guarded_sinks)):
         kind, payload = table[a.label[0]]
         if kind == "endpoint":
             destinations.setdefault(a.sink, []).append(payload)
         else:
             evidence.setdefault(a.sink, []).append(f"request body has {payload}")
     per_sink: dict[str, list[tuple]] = {}
-    for node, sink_facts in sorted(sinks.items()):
+    every_sink: list[tuple] = []  # (node, sink, destinations, guarded) for the inventory
+    for node, sink_facts, is_guarded in [(n, f, False) for n, f in sorted(sinks.items())] + \
+            [(n, f, True) for n, f in sorted(guarded_sinks.items())]:
         for s in sink_facts:
             fn = program.functions.get(s.caller)
             hints = [h for h in (name_hint(fn.display if fn else ""),) if h]
@@ -200,7 +222,9 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
                 "unresolved: no endpoint set on this request is visible in the project")]
             dest_list = [replace(d, evidence=tuple(_unique(list(d.evidence) + evidence.get(node, []) + hints)))
                          if d.verdict == Verdict.UNKNOWN else d for d in dest_list]
-            if any(_reportable(d) for d in dest_list):
+            if inventory:
+                every_sink.append((node, s, tuple(dest_list), is_guarded))
+            if any(_reportable(d) for d in dest_list) and not is_guarded:
                 per_sink.setdefault(node, []).append((s, tuple(dest_list)))
     data: dict[str, list[DataReach]] = {}
     classes: dict = {}  # memo: the same field reaches many sinks
@@ -210,7 +234,17 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
         for s, dest_list in entries:
             findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list)))
     findings.extend(config_findings(metadata, policy, registry, catalog))
-    return findings
+    if not inventory:
+        return Analysis(findings, ())
+    # The inventory also wants the data of sinks that cannot yield a finding: a second search
+    # towards those only, so the findings' witness paths stay exactly those of a plain scan.
+    for a in search(program.graph, data_sources, {n for n, *_ in every_sink} - set(per_sink)):
+        data.setdefault(a.sink, []).append(_data_reach(catalog, table[a.label[0]][1], a, classes))
+    contexts = sink_contexts(program, apex, {s.caller for _, s, _, _ in every_sink})
+    records = tuple(SinkRecord(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list),
+                               s.kind, contexts[s.caller], is_guarded)
+                    for node, s, dest_list, is_guarded in every_sink)
+    return Analysis(findings, records)
 
 
 RUNTIME_NC = "the name is read at run time"
