@@ -27,6 +27,7 @@ from .frontends.metadata import ProjectMetadata
 from .model import Destination, FieldRef, Finding, Location, Sensitivity, Verdict
 from .policy import Policy
 from .sensitivity import FieldCatalog
+from .taint import relevant_nodes
 
 SCHEMA_VERSION = 1
 Json = dict[str, Any]
@@ -80,6 +81,21 @@ class SinkRecord:
     kind: str  # the Sink's kind: "http", "model"
     context: SinkContext
     guarded: bool  # a residency guard from the policy checks the request before it is sent
+    data_traced: bool = True  # False: too much of the project reaches this sink (see `affordable`)
+
+
+# Graph nodes from which one sink can be reached, beyond which the inventory does not follow data to
+# a sink that cannot yield a finding: on NPSP a shared HTTP utility is reached from 12,000 nodes and
+# 234 queries, and that search takes over ten minutes and 10 GB. Sinks with findings are always traced.
+MAX_TRACE_NODES = 2000
+
+
+def affordable(graph, sinks: set[str]) -> tuple[set[str], set[str]]:
+    """(sinks whose data the inventory follows, sinks it leaves untraced)."""
+    traced, untraced = set(), set()
+    for sink in sorted(sinks):
+        (traced if len(relevant_nodes(graph, {sink})) <= MAX_TRACE_NODES else untraced).add(sink)
+    return traced, untraced
 
 
 def sink_contexts(program, apex: Sequence, fids: Iterable[str]) -> dict[str, SinkContext]:
@@ -126,7 +142,7 @@ def sink_contexts(program, apex: Sequence, fids: Iterable[str]) -> dict[str, Sin
                     seen.add(nxt)
                     todo.append(nxt)
         out[fid] = SinkContext(fn.display if fn else fid, cls.kind if cls else "class",
-                               tuple(sorted(entries, key=lambda e: (e.kind, e.name))))
+                               tuple(sorted(entries, key=lambda e: (e.kind, e.name, e.location or Location("", 0, 0)))))
     return out
 
 
@@ -215,7 +231,8 @@ def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], p
     for rec in sorted(records, key=lambda r: (r.reach.location, r.reach.api)):
         reach, ctx = rec.reach, rec.context
         kind = CODE_KINDS.get(ctx.origin, "models-api" if rec.kind == "model" else "apex-callout")
-        base = f"{kind}:{ctx.function}:{reach.api}"
+        short = ctx.function.removeprefix("flow ").removeprefix("prompt template ")
+        base = f"{kind}:{short}" if reach.api == ctx.function else f"{kind}:{short}:{reach.api}"
         ids[base] = ids.get(base, 0) + 1
         attached = [f for f in by_location.get(reach.location, ())]
         for d in reach.destinations:
@@ -223,12 +240,12 @@ def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], p
         rows.append({
             "id": base if ids[base] == 1 else f"{base}#{ids[base]}",
             "kind": kind,
-            "name": f"{ctx.function} ({reach.api})",
+            "name": ctx.function if reach.api == ctx.function else f"{ctx.function} ({reach.api})",
             "location": _location(reach.location),
             "api": reach.api,
             "guarded": rec.guarded,
             "destinations": [_destination(d) for d in reach.destinations],
-            "data": _data(((d.field, d.klass, d.whole) for d in reach.data)),
+            "data": _data(((d.field, d.klass, d.whole) for d in reach.data), rec.data_traced),
             "entry_points": [{"kind": e.kind, "name": e.name,
                               "location": _location(e.location) if e.location else {}}
                              for e in ctx.entry_points],
@@ -324,7 +341,7 @@ def _link_usage(config: list[Json], code: list[Json]) -> None:
             for f in (f for u in row["used_by"] for f in by_id[u]["data"]["fields"]):
                 merged = fields.setdefault(f["field"], dict(f))
                 merged["whole_record"] = merged["whole_record"] or f["whole_record"]
-            row["data"] = _data_of(list(fields.values()))
+            row["data"] = _data_of(list(fields.values()), all(by_id[u]["data"]["traced"] for u in row["used_by"]))
 
 
 def _summary(channels: list[Json]) -> Json:
@@ -401,7 +418,7 @@ def _destination(d: Destination) -> Json:
     }
 
 
-def _data(items: Iterable) -> Json:
+def _data(items: Iterable, traced: bool = True) -> Json:
     fields: dict[str, Json] = {}
     for ref, klass, whole in items:
         key = str(ref)
@@ -412,15 +429,19 @@ def _data(items: Iterable) -> Json:
                            "reason": klass.reason, "whole_record": bool(whole)}
         elif whole:
             entry["whole_record"] = True
-    return _data_of(list(fields.values()))
+    return _data_of(list(fields.values()), traced)
 
 
-def _data_of(fields: list[Json]) -> Json:
+def _data_of(fields: list[Json], traced: bool = True) -> Json:
     rank = {Sensitivity.SENSITIVE.value: 0, Sensitivity.UNKNOWN.value: 1, Sensitivity.NON_SENSITIVE.value: 2}
     ordered = sorted(fields, key=lambda f: (rank[f["sensitivity"]], f["field"]))
     return {"categories": sorted({f["category"] for f in ordered if f["sensitivity"] != "non-sensitive"}),
             "objects": sorted({f["object"] for f in ordered}),
-            "fields": ordered}
+            "fields": ordered,
+            "traced": traced,
+            "untraced_because": "" if traced else
+            f"more than {MAX_TRACE_NODES} places in the project reach this sink; data is followed only to "
+            "sinks with findings there (run `apexscan scan` for those)"}
 
 
 def _findings(findings: Iterable[Finding], levels: Mapping[str, str]) -> list[Json]:

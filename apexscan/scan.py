@@ -19,7 +19,7 @@ from .frontends.flow import lower_flow
 from .frontends.lwc import lower_lwc
 from .frontends.prompt_template import lower_prompt_template
 from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
-from .inventory import SinkRecord, sink_contexts
+from .inventory import SinkRecord, affordable, sink_contexts
 from .link import Linker
 from .model import Destination, Diagnostic, FieldRef, Finding, Step, Verdict
 from .policy import Policy
@@ -238,11 +238,12 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         return Analysis(findings, ())
     # The inventory also wants the data of sinks that cannot yield a finding: a second search
     # towards those only, so the findings' witness paths stay exactly those of a plain scan.
-    for a in search(program.graph, data_sources, {n for n, *_ in every_sink} - set(per_sink)):
+    traced, untraced = affordable(program.graph, {n for n, *_ in every_sink} - set(per_sink))
+    for a in search(program.graph, data_sources, traced):
         data.setdefault(a.sink, []).append(_data_reach(catalog, table[a.label[0]][1], a, classes))
     contexts = sink_contexts(program, apex, {s.caller for _, s, _, _ in every_sink})
     records = tuple(SinkRecord(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list),
-                               s.kind, contexts[s.caller], is_guarded)
+                               s.kind, contexts[s.caller], is_guarded, node not in untraced)
                     for node, s, dest_list, is_guarded in every_sink)
     return Analysis(findings, records)
 

@@ -256,3 +256,15 @@ def test_html_renders_in_headless_chromium(doc, tmp_path):  # pragma: no cover -
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
                     "--window-size=1400,2000", page.as_uri()], check=True, timeout=120, capture_output=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_sinks_reached_from_too_much_of_the_project_are_listed_untraced(monkeypatch):
+    import apexscan.inventory as inventory
+    monkeypatch.setattr(inventory, "MAX_TRACE_NODES", 1)
+    small = inventory_of(SAMPLE)
+    geo = channel(small, "apex-callout:ClientAddressGeocoder.geocodeLater:Http.send")
+    assert not geo["data"]["traced"] and geo["data"]["fields"] == []
+    assert "more than 1 places" in geo["data"]["untraced_because"]
+    leak = channel(small, "apex-callout:RetirementPlanAssistant.explainProjection:Http.send")
+    assert leak["data"]["traced"] and fields(leak) == ["Contact.Birthdate", "Portfolio__c.Balance__c"]
+    assert "not traced" in render_inventory_markdown(small) and "not traced" in render_inventory_html(small)

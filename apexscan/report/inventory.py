@@ -49,7 +49,10 @@ changing what a value means, bumps the version. Every key is always present.
                    "objects": ["Contact", "Portfolio__c"],
                    "fields": [{"field": "Portfolio__c.Balance__c", "object": "Portfolio__c",
                                "name": "Balance__c", "sensitivity": "sensitive",
-                               "category": "financial", "reason": "...", "whole_record": false}]},
+                               "category": "financial", "reason": "...", "whole_record": false}],
+                   "traced": true,             # false: the inventory did not follow data to this
+                   "untraced_because": ""},    # sink (too much of the project reaches it; a sink
+                                               # with a finding is always traced)
           "entry_points": [{"kind": "trigger",     # see apexscan.inventory.ENTRY_KINDS
                             "name": "PortfolioTrigger on Portfolio__c",
                             "location": {"path": ..., "line": 1, "col": 1}}],
@@ -157,6 +160,8 @@ def _md_comparison(cmp: Json) -> list[str]:
 
 def _md_fields(c: Json) -> str:
     fields = c["data"]["fields"]
+    if not c["data"]["traced"]:
+        return "not traced (too much of the project reaches it)"
     if not fields:
         return "—"
     shown = [f"**{f['field']}**" if f["sensitivity"] == "sensitive" else f["field"] for f in fields[:8]]
@@ -256,6 +261,8 @@ def _html_row(c: Json, anchors: Mapping[str, str]) -> str:
         f'<span class="s-{_h(f["sensitivity"])}" title="{_h(f["sensitivity"] + ", " + f["category"] + ": " + f["reason"])}">'
         f"{_h(f['field'])}</span>" + (" (whole record)" if f["whole_record"] else "")
         for f in c["data"]["fields"]) or '<span class="muted">no record data seen</span>'
+    if not c["data"]["traced"]:
+        fields = f'<span class="muted">not traced: {_h(c["data"]["untraced_because"])}</span>'
     if c["data"]["categories"]:
         fields += f'<br><span class="small">categories: {_h(", ".join(c["data"]["categories"]))}</span>'
     if c["kind"] in METADATA_KINDS:
