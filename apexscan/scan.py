@@ -232,7 +232,10 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         data.setdefault(a.sink, []).append(_data_reach(catalog, table[a.label[0]][1], a, classes))
     for node, entries in sorted(per_sink.items()):
         for s, dest_list in entries:
-            findings.extend(sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list)))
+            found = sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list))
+            if "/lwc/" in f"/{s.location.path}":
+                found = [_with_csp_site(f, metadata) for f in found]
+            findings.extend(found)
     findings.extend(config_findings(metadata, policy, registry, catalog))
     if not inventory:
         return Analysis(findings, ())
@@ -249,6 +252,29 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
 
 
 RUNTIME_NC = "the name is read at run time"
+
+
+def _with_csp_site(finding: Finding, metadata: ProjectMetadata) -> Finding:
+    """A browser request only reaches a host a CSP Trusted Site allows: name that site (reported
+    on its own as APX-CFG-003) in the component's finding."""
+    host = finding.destination.host
+    if not host:
+        return finding
+    sites = sorted((site for site in metadata.csp_trusted_sites.values()
+                    if site.active and site.connect_src and _host_matches(site.url, host)),
+                   key=lambda site: site.name.lower())
+    if not sites:
+        return finding
+    where = ", ".join(f"{site.name} ({site.location})" for site in sites)
+    return replace(finding, message=f"{finding.message} Allowed in the browser by CSP Trusted Site {where}.",
+                   extra=finding.extra + (("csp_trusted_sites", ", ".join(site.name for site in sites)),))
+
+
+def _host_matches(url: str, host: str) -> bool:
+    site_host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url.strip().lower()).split("/", 1)[0].split(":", 1)[0]
+    if site_host.startswith("*."):
+        return host.endswith(site_host[1:])
+    return site_host == host
 
 
 def _api_case(name: str) -> str:

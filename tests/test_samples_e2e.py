@@ -48,3 +48,10 @@ def test_every_finding_has_a_path_ending_at_the_sink(result: ScanResult) -> None
         for path in f.paths:
             assert path[-1].location == f.location
             assert all(step.message for step in path)
+
+
+def test_component_finding_names_the_csp_site_that_lets_the_browser_call_the_llm(result: ScanResult) -> None:
+    (finding,) = [f for f in result.findings
+                  if f.rule_id == "APX-LLM-001" and f.location.path.endswith("clientEmailDraft.js")]
+    assert "CSP Trusted Site OpenAI_Browser_Pilot" in finding.message
+    assert ("csp_trusted_sites", "OpenAI_Browser_Pilot") in finding.extra
