@@ -130,10 +130,12 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         classify_model=lambda name: hosts.classify_model(name, policy, registry))
     excluded = _excluded_classes(program)
 
+    def class_in_scope(cls: str) -> bool:
+        return cls not in excluded and cls.split(".", 1)[0] not in excluded
+
     def in_scope(fid: str) -> bool:
         fn = program.functions.get(fid)
-        cls = fn.cls if fn else fid.rsplit(".", 1)[0]
-        return cls not in excluded and cls.split(".", 1)[0] not in excluded
+        return class_in_scope(fn.cls if fn else fid.rsplit(".", 1)[0])
 
     table: list[tuple[str, object]] = []  # source id -> ("data", (object, how, field as written)) | ("endpoint", Destination) | ("evidence", text)
     data_sources: dict[str, list] = {}
@@ -168,17 +170,16 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
                 if obj:
                     _add_source(table, add, q.node, obj, fields, display, q.how, q.location)
         for e in facts.endpoints:
-            fid = _fid_of(e.target.node, e.location)
             context = _context(program, e.target.node)
+            if not class_in_scope(context):
+                continue  # an HTTP mock's endpoint never leaves the org
             node, _ops = linker.target_end(e.target, context)
-            if node.startswith("F:") and not in_scope(node[2:].rsplit(".", 1)[0] + ".x"):
-                continue
             for dest in resolver.destinations(resolver.evaluate(e.expr, context)):
                 table.append(("endpoint", dest))
                 add(node, (len(table) - 1, (), (), False),
                     Step(e.location, f"endpoint set to {dest.url or '?'} ({dest.how})"))
                 if dest.provider and _hard_coded(dest.how) \
-                        and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG) and in_scope(fid):
+                        and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG):
                     findings.append(hardcoded_endpoint(e.location, dest, e.text))
         for ev in facts.evidence:
             node, _ = linker.target_end(ev.target, _context(program, ev.target.node))
@@ -418,10 +419,6 @@ def _context(program, node: str) -> str:
     fid = node.split("#", 1)[0]
     fn = program.functions.get(fid)
     return fn.cls if fn else fid.rpartition(".")[0]
-
-
-def _fid_of(node: str, location) -> str:
-    return node.split("#", 1)[0] if not node.startswith("F:") else node[2:].rpartition(".")[0] + ".x"
 
 
 def _unique(items: list) -> list:

@@ -338,7 +338,7 @@ class Lowerer:
 
     stmt_comment = stmt_line_comment = stmt_block_comment = stmt_ERROR = stmt_break_statement = _skip
     stmt_continue_statement = stmt_switch_label = stmt_modifiers = stmt_formal_parameter = _skip
-    stmt_throw_statement_none = stmt_int = stmt_identifier = _skip
+    stmt_int = stmt_identifier = _skip
 
     def stmt_throw_statement(self, n: Node) -> None:
         for c in n.named_children:
@@ -452,7 +452,7 @@ class Lowerer:
     expr_comment = expr_line_comment = expr_block_comment = expr_type_identifier = _no_value
     expr_instanceof_expression = expr_ERROR = expr_class_literal = expr_void_type = _no_value
     expr_string_literal = expr_scoped_type_identifier = expr_generic_type = _no_value
-    expr_array_type = expr_modifiers = expr_update_expression_none = _no_value
+    expr_array_type = expr_modifiers = _no_value
 
     def _children(self, n: Node) -> tuple[Inflow, ...]:
         out: list[Inflow] = []
