@@ -21,15 +21,12 @@ from ..facts import (
     Assign, Call, ClassInfo, DynamicQuery, EndpointSet, Evidence, FileFacts, Function, Inflow, Param,
     Ref, Sink, Source, StrDef, StrExpr,
 )
-from ..model import Diagnostic, Location
+from ..model import Diagnostic
 from .. import apex_models as M
+from .visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
 from ..parsing import captures, parse, run_deep
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
-
-
-class StrictError(Exception):
-    """Raised in strict mode for a node type the frontend does not know."""
 
 
 @dataclass
@@ -75,12 +72,18 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
             Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
 
 
-class Lowerer:
+# Node types without a statement handler that are lowered as expressions.
+EXPRESSION_TYPES = frozenset({"identifier", "field_access", "method_invocation", "this", "super",
+                              "explicit_constructor_invocation"})
+
+
+class Lowerer(TreeLowerer):
+    EXPRESSION_TYPES = EXPRESSION_TYPES
+    _walk, _skip = TreeLowerer._walk, TreeLowerer._skip  # named below for the handler aliases
+    _no_value, _children = TreeLowerer._no_value, TreeLowerer._children
+
     def __init__(self, path: str, src: bytes, strict: bool):
-        self.path = path
-        self.src = src
-        self.ascii = src.decode("ascii") if src.isascii() else None
-        self.strict = strict
+        super().__init__(path, src, strict)
         self.classes: list[ClassInfo] = []
         self.functions: list[Function] = []
         self.assigns: list[Assign] = []
@@ -104,32 +107,6 @@ class Lowerer:
             evidence=tuple(self.evidence), sinks=tuple(self.sinks), diagnostics=diags)
 
     # --- helpers --------------------------------------------------------------------------------
-
-    def text(self, n: Node) -> str:
-        if self.ascii is not None:  # most Apex is ASCII: byte offsets are string offsets
-            return self.ascii[n.start_byte:n.end_byte]
-        return self.src[n.start_byte:n.end_byte].decode("utf-8", "replace")
-
-    def short(self, n: Node, limit: int = 60) -> str:
-        t = " ".join(self.text(n).split())
-        return t if len(t) <= limit else t[: limit - 1] + "…"
-
-    def loc(self, n: Node) -> Location:
-        (l1, c1), (l2, c2) = n.start_point, n.end_point
-        return Location(self.path, l1 + 1, c1 + 1, l2 + 1, c2 + 1)
-
-    def temp(self, n: Node) -> str:
-        """A node for the value of expression `n` (its span keeps nested calls apart)."""
-        (l1, c1), (l2, c2) = n.start_point, n.end_point
-        return f"{self.scope.fid}#@{l1 + 1}.{c1 + 1}-{l2 + 1}.{c2 + 1}"
-
-    def site(self, n: Node) -> str:
-        (l1, c1), (l2, c2) = n.start_point, n.end_point
-        return f"{self.path}:{l1 + 1}:{c1 + 1}-{l2 + 1}:{c2 + 1}"
-
-    def unknown(self, n: Node):
-        if self.strict:
-            raise StrictError(f"{self.path}:{n.start_point[0] + 1}: unhandled node type {n.type}")
 
     # --- declarations ---------------------------------------------------------------------------
 
@@ -311,30 +288,11 @@ class Lowerer:
 
     # --- statements -----------------------------------------------------------------------------
 
-    def stmt(self, n: Node | None) -> None:
-        if n is None:
-            return
-        handler = getattr(self, "stmt_" + n.type, None)
-        if handler is None:
-            if n.type.endswith("expression") or n.type in EXPRESSION_TYPES:
-                self.expr(n)
-                return
-            self.unknown(n)
-            handler = self._walk
-        handler(n)
-
-    def _walk(self, n: Node) -> None:
-        for c in n.named_children:
-            self.stmt(c)
-
     stmt_block = stmt_trigger_body = stmt_constructor_body = stmt_expression_statement = _walk
     stmt_if_statement = stmt_while_statement = stmt_do_statement = stmt_try_statement = _walk
     stmt_catch_clause = stmt_finally_clause = stmt_switch_block = stmt_switch_rule = _walk
     stmt_labeled_statement = stmt_parenthesized_expression = stmt_accessor_list = _walk
     stmt_try_with_resources_statement = stmt_when_clause = stmt_static_initializer = _walk
-
-    def _skip(self, n: Node) -> None:
-        return None
 
     stmt_comment = stmt_line_comment = stmt_block_comment = stmt_ERROR = stmt_break_statement = _skip
     stmt_continue_statement = stmt_switch_label = stmt_modifiers = stmt_formal_parameter = _skip
@@ -433,32 +391,11 @@ class Lowerer:
 
     # --- expressions ----------------------------------------------------------------------------
 
-    def expr(self, n: Node | None) -> tuple[Inflow, ...]:
-        if n is None:
-            return ()
-        handler = getattr(self, "expr_" + n.type, None)
-        if handler is None:
-            self.unknown(n)
-            out: tuple[Inflow, ...] = ()
-            for c in n.named_children:
-                out += self.expr(c)
-            return out
-        return handler(n)
-
-    def _no_value(self, n: Node) -> tuple[Inflow, ...]:
-        return ()
-
     expr_int = expr_decimal_floating_point_literal = expr_boolean = expr_null_literal = _no_value
     expr_comment = expr_line_comment = expr_block_comment = expr_type_identifier = _no_value
     expr_instanceof_expression = expr_ERROR = expr_class_literal = expr_void_type = _no_value
     expr_string_literal = expr_scoped_type_identifier = expr_generic_type = _no_value
     expr_array_type = expr_modifiers = _no_value
-
-    def _children(self, n: Node) -> tuple[Inflow, ...]:
-        out: list[Inflow] = []
-        for c in n.named_children:
-            out.extend(self.expr(c))
-        return tuple(out)
 
     expr_parenthesized_expression = expr_array_initializer = expr_argument_list = _children
     expr_map_initializer = _children
@@ -1005,9 +942,6 @@ class Lowerer:
 
 
 # --- small pure helpers ---------------------------------------------------------------------------
-
-EXPRESSION_TYPES = {"identifier", "field_access", "method_invocation", "this", "super",
-                    "explicit_constructor_invocation"}
 
 
 def _collapse(inflows: tuple[Inflow, ...]) -> tuple[Inflow, ...]:

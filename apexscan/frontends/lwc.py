@@ -43,16 +43,13 @@ from ..facts import (
 )
 from .. import lwc_models as M
 from ..model import Diagnostic, Location
+from .visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
 from ..parsing import parse
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 SERIALIZED = ("collapse", "serialized")
 FUNCTION_TYPES = ("arrow_function", "function_expression", "generator_function")
 PATTERN_TYPES = ("object_pattern", "array_pattern", "assignment_pattern", "rest_pattern")
-
-
-class StrictError(Exception):
-    """Raised in strict mode for a node type the frontend does not know."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +124,19 @@ def bundle_of(path: str) -> str:
     return (parts[-2] if len(parts) > 1 else parts[-1].rsplit(".", 1)[0]).lower()
 
 
-class Lowerer:
+# Node types without a statement handler that are lowered as expressions.
+EXPRESSION_TYPES = frozenset({"identifier", "member_expression", "call_expression", "this", "string", "number",
+                              "template_string", "subscript_expression", "arrow_function", "object", "array",
+                              "true", "false", "null", "undefined", "new_expression", "function_expression", "class"})
+
+
+class Lowerer(TreeLowerer):
+    EXPRESSION_TYPES = EXPRESSION_TYPES
+    _walk, _skip = TreeLowerer._walk, TreeLowerer._skip  # named below for the handler aliases
+    _no_value, _children = TreeLowerer._no_value, TreeLowerer._children
+
     def __init__(self, path: str, src: bytes, strict: bool):
-        self.path = path
-        self.src = src
-        self.ascii = src.decode("ascii") if src.isascii() else None
-        self.strict = strict
+        super().__init__(path, src, strict)
         self.bundle = bundle_of(path)
         self.cls = f"lwc:{self.bundle}"
         self.display = self.bundle
@@ -163,31 +167,6 @@ class Lowerer:
             evidence=tuple(self.evidence), sinks=tuple(self.sinks), diagnostics=diags)
 
     # --- helpers --------------------------------------------------------------------------------
-
-    def text(self, n: Node) -> str:
-        if self.ascii is not None:
-            return self.ascii[n.start_byte:n.end_byte]
-        return self.src[n.start_byte:n.end_byte].decode("utf-8", "replace")
-
-    def short(self, n: Node, limit: int = 60) -> str:
-        t = " ".join(self.text(n).split())
-        return t if len(t) <= limit else t[: limit - 1] + "…"
-
-    def loc(self, n: Node) -> Location:
-        (l1, c1), (l2, c2) = n.start_point, n.end_point
-        return Location(self.path, l1 + 1, c1 + 1, l2 + 1, c2 + 1)
-
-    def temp(self, n: Node, tag: str = "") -> str:
-        (l1, c1), (l2, c2) = n.start_point, n.end_point
-        return f"{self.scope.fid}#@{l1 + 1}.{c1 + 1}-{l2 + 1}.{c2 + 1}{tag}"
-
-    def site(self, n: Node, tag: str = "") -> str:
-        (l1, c1), (l2, c2) = n.start_point, n.end_point
-        return f"{self.path}:{l1 + 1}:{c1 + 1}-{l2 + 1}:{c2 + 1}{tag}"
-
-    def unknown(self, n: Node) -> None:
-        if self.strict:
-            raise StrictError(f"{self.path}:{n.start_point[0] + 1}: unhandled node type {n.type}")
 
     def field_node(self, name: str) -> str:
         return f"F:{self.cls}.{name.lower()}"
@@ -703,29 +682,10 @@ class Lowerer:
 
     # --- statements -----------------------------------------------------------------------------
 
-    def stmt(self, n: Node | None) -> None:
-        if n is None:
-            return
-        handler = getattr(self, "stmt_" + n.type, None)
-        if handler is None:
-            if n.type.endswith("expression") or n.type in EXPRESSION_TYPES:
-                self.expr(n)
-                return
-            self.unknown(n)
-            handler = self._walk
-        handler(n)
-
-    def _walk(self, n: Node) -> None:
-        for c in n.named_children:
-            self.stmt(c)
-
     stmt_program = stmt_statement_block = stmt_if_statement = stmt_else_clause = _walk
     stmt_while_statement = stmt_do_statement = stmt_try_statement = stmt_finally_clause = _walk
     stmt_switch_body = stmt_labeled_statement = stmt_with_statement = _walk
     stmt_parenthesized_expression = stmt_expression_statement = stmt_sequence_expression = _walk
-
-    def _skip(self, n: Node) -> None:
-        return None
 
     stmt_comment = stmt_ERROR = stmt_break_statement = stmt_continue_statement = _skip
     stmt_empty_statement = stmt_debugger_statement = stmt_hash_bang_line = stmt_import_statement = _skip
@@ -889,31 +849,10 @@ class Lowerer:
 
     # --- expressions ----------------------------------------------------------------------------
 
-    def expr(self, n: Node | None) -> tuple[Inflow, ...]:
-        if n is None:
-            return ()
-        handler = getattr(self, "expr_" + n.type, None)
-        if handler is None:
-            self.unknown(n)
-            out: tuple[Inflow, ...] = ()
-            for c in n.named_children:
-                out += self.expr(c)
-            return out
-        return handler(n)
-
-    def _no_value(self, n: Node) -> tuple[Inflow, ...]:
-        return ()
-
     expr_number = expr_true = expr_false = expr_null = expr_undefined = expr_regex = _no_value
     expr_comment = expr_ERROR = expr_this = expr_super = expr_meta_property = expr_import = _no_value
     expr_update_expression = expr_property_identifier = expr_private_property_identifier = _no_value
     expr_html_comment = expr_empty_statement = _no_value
-
-    def _children(self, n: Node) -> tuple[Inflow, ...]:
-        out: list[Inflow] = []
-        for c in n.named_children:
-            out.extend(self.expr(c))
-        return tuple(out)
 
     expr_array = expr_spread_element = expr_await_expression = expr_yield_expression = _children
     expr_parenthesized_expression = expr_arguments = expr_computed_property_name = _children
@@ -1525,10 +1464,6 @@ class Lowerer:
 
 
 # --- small pure helpers ---------------------------------------------------------------------------
-
-EXPRESSION_TYPES = {"identifier", "member_expression", "call_expression", "this", "string", "number",
-                    "template_string", "subscript_expression", "arrow_function", "object", "array",
-                    "true", "false", "null", "undefined", "new_expression", "function_expression", "class"}
 
 
 def _collapse(inflows: tuple[Inflow, ...]) -> tuple[Inflow, ...]:
