@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import OPENAI_NC
 
 from apexscan.cli import main
 from apexscan.model import Finding, Location, Step
@@ -37,18 +38,6 @@ allowed_regions = ["EU", "EEA"]
 sanitizers = ["PiiMasker.mask"]
 """
 
-OPENAI_NC = """
-<?xml version="1.0" encoding="UTF-8"?>
-<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
-    <label>OpenAI</label>
-    <namedCredentialType>SecuredEndpoint</namedCredentialType>
-    <namedCredentialParameters>
-        <parameterName>Url</parameterName>
-        <parameterType>Url</parameterType>
-        <parameterValue>https://api.openai.com</parameterValue>
-    </namedCredentialParameters>
-</NamedCredential>
-"""
 
 OPENAI_CLIENT = r"""
 public with sharing class OpenAiClient {
