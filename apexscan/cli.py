@@ -65,16 +65,12 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Pa
     """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
     try:
         project = discover(list(paths) or [Path(".")])
-        if policy_path is not None and not policy_path.is_file():
-            raise UsageError(f"{policy_path}: policy file not found")
         policy = load_policy(policy_path, project.root)
         baseline = load_baseline(baseline_path) if baseline_path is not None else None
         selected = selection(project.root, staged, only_touching)
     except (UsageError, PolicyError, BaselineError) as exc:
         _fail(str(exc))
-    if not project.files:
-        _fail(f"{project.root}: no Apex classes, triggers or metadata files found "
-              "(is this a Salesforce DX project?)")
+    _require_files(project)
     result = run_scan(project, policy, strict=strict) if could_touch(selected, project) else skipped(project)
     catalog = load_catalog()
     files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
@@ -134,15 +130,11 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
     """Every channel through which data can leave the org: where it goes, what reaches it, from where."""
     try:
         project = discover(list(paths) or [Path(".")])
-        if policy_path is not None and not policy_path.is_file():
-            raise UsageError(f"{policy_path}: policy file not found")
         policy = load_policy(policy_path, project.root)
         base = load_inventory(compare_path) if compare_path is not None else None
     except (UsageError, PolicyError, InventoryError) as exc:
         _fail(str(exc))
-    if not project.files:
-        _fail(f"{project.root}: no Apex classes, triggers or metadata files found "
-              "(is this a Salesforce DX project?)")
+    _require_files(project)
     result = run_scan(project, policy, inventory=True)
     catalog = load_catalog()
     files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
@@ -209,6 +201,12 @@ def _write_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         _fail(f"{path}: cannot write report: {exc.strerror or exc}")
+
+
+def _require_files(project) -> None:
+    if not project.files:
+        _fail(f"{project.root}: no Apex classes, triggers, flows, Lightning components or metadata "
+              "files found (is this a Salesforce DX project?)")
 
 
 def _fail(message: str) -> None:
