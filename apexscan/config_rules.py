@@ -14,11 +14,15 @@ them, which fields travel (``FieldCatalog.classify``).
                                                                      and no session id is sent)
   Workflow outbound message with sensitive fields or the session id
     -> any other external host                                       APX-CFG-007 (warning)
+  Data Loader extract job selecting sensitive fields -> a CSV file
+    or a database outside Salesforce                                 APX-CFG-008 (warning)
 
 "Non-sovereign LLM host" means verdict FOREIGN, or UNKNOWN with a known provider (the code rules'
 meaning). Sovereign (policy-allowed), in-org and non-LLM hosts give nothing for APX-CFG-001 to 004
 and 006; APX-CFG-005 and 007 are about the access or the data itself, so they also fire for hosts
-that are not LLM APIs, but never for in-org or policy-allowed endpoints.
+that are not LLM APIs, but never for in-org or policy-allowed endpoints. APX-CFG-008 is about a
+bulk export: the records leave the org's access controls wherever the file or database is (a
+database whose host the policy allows stays silent).
 
 Every finding sits on the line of the element that opens the channel, names the host, provider,
 seat and region (``findings.describe``) and the file, and carries a witness path for SARIF.
@@ -27,6 +31,7 @@ seat and region (``findings.describe``) and the file, and carries a witness path
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable
 
 from . import hosts
@@ -34,6 +39,7 @@ from .findings import RANK, describe
 from .frontends.metadata import (
     ConnectedAppMeta,
     CspTrustedSiteMeta,
+    DataLoaderJob,
     ExternalServiceMeta,
     OutboundMessageMeta,
     ProjectMetadata,
@@ -53,7 +59,14 @@ from .model import (
 from .policy import Policy
 from .sensitivity import FieldCatalog
 
-__all__ = ["config_findings", "DATA_SCOPES", "LONG_LIVED_SCOPES", "IN_ORG_SERVICE_TYPES"]
+__all__ = [
+    "DATA_SCOPES",
+    "IN_ORG_SERVICE_TYPES",
+    "LONG_LIVED_SCOPES",
+    "config_findings",
+    "dataloader_destination",
+    "dataloader_fields",
+]
 
 # Connected App OAuth scopes that let the client read org data through an API (Metadata API
 # ConnectedAppOauthAccessScope values): REST/SOAP/Bulk (Api), everything (Full), Connect REST
@@ -96,6 +109,8 @@ def config_findings(metadata: ProjectMetadata, policy: Policy, registry: hosts.R
         findings.extend(_connected_app(app, classify))
     for message in metadata.outbound_messages.values():
         findings.extend(_outbound_message(message, classify, catalog))
+    for job in metadata.dataloader_jobs.values():
+        findings.extend(_dataloader_extract(job, metadata, classify, catalog))
     return sorted(findings, key=_order)
 
 
@@ -311,6 +326,90 @@ def _fields_text(ordered: list[tuple[FieldRef, tuple[FieldClass, Location]]]) ->
     names = [f"{ref} ({klass.category})" if klass.sensitivity != Sensitivity.NON_SENSITIVE else str(ref)
              for ref, (klass, _) in ordered]
     return _listing(names)
+
+
+# --- APX-CFG-008: Data Loader extract jobs ------------------------------------------------------
+
+
+def dataloader_fields(job: DataLoaderJob, catalog: FieldCatalog) -> list[tuple[FieldRef, FieldClass, bool]]:
+    """(field, classification, whole record) of every field an extract job selects, most sensitive
+    first; FIELDS(ALL|STANDARD|CUSTOM) is the whole record of its object."""
+    out: dict[FieldRef, tuple[FieldClass, bool]] = {}
+    for written in job.soql_fields:
+        path = tuple(written.split("."))
+        if path[-1].upper().startswith("FIELDS("):
+            obj = catalog.resolve(job.soql_object, path[:-1] + ("*",)).object if len(path) > 1 else job.soql_object
+            ref, klass, whole = FieldRef(obj, "*"), catalog.classify_object(obj), True
+        else:
+            ref = catalog.resolve(job.soql_object, tuple(p.lower() for p in path))
+            if ref.field == ref.field.lower():  # not in the catalog or the org: spell it as the SOQL does
+                ref = FieldRef(ref.object, path[-1])
+            klass, whole = catalog.classify(ref), False
+        out.setdefault(ref, (klass, whole))
+    return sorted(((ref, klass, whole) for ref, (klass, whole) in out.items()),
+                  key=lambda item: (RANK[item[1].sensitivity], str(item[0])))
+
+
+_JDBC_HOST = re.compile(r"^jdbc:[^@/]*?(?://|@(?://)?)(?:[^@/]*@)?\[?([A-Za-z0-9._-]+)")
+
+
+def dataloader_destination(job: DataLoaderJob, metadata: ProjectMetadata, classify: Classify) -> Destination:
+    """Where an extract job writes: its CSV file, or the database of its database-conf.xml bean."""
+    how = f"Data Loader process {job.process} (dataAccess.type {job.data_access_type or 'not set'})"
+    if not job.to_database:
+        where = job.data_access_name or "a file that dataAccess.name does not name"
+        return Destination(job.data_access_name, "", "", "", "", Verdict.NOT_LLM, how,
+                           note=f"a CSV file ({where}) on the machine that runs Data Loader")
+    database = metadata.dataloader_database(job)
+    url = database.url if database is not None else ""
+    host = _JDBC_HOST.match(url)
+    if host is not None:
+        dest = classify(f"https://{host.group(1)}")
+        return dataclasses.replace(dest, url=url, how=how,
+                                   note=f"database bean {job.data_access_name} of database-conf.xml")
+    if database is None:
+        note = f"database bean {job.data_access_name} is not in the project"
+    else:
+        note = f"database bean {job.data_access_name}" + (f": {url}" if url else " names no data source URL")
+    return Destination(url or f"database bean {job.data_access_name}", "", "", "", "", Verdict.NOT_LLM, how,
+                       note=note)
+
+
+def _dataloader_extract(job: DataLoaderJob, metadata: ProjectMetadata, classify: Classify,
+                        catalog: FieldCatalog) -> list[Finding]:
+    if not job.extract:
+        return []
+    fields = dataloader_fields(job, catalog)
+    sensitive = [(ref, klass) for ref, klass, _ in fields if klass.sensitivity == Sensitivity.SENSITIVE]
+    dest = dataloader_destination(job, metadata, classify)
+    if not sensitive or dest.verdict in (Verdict.SOVEREIGN, Verdict.IN_ORG):
+        return []
+    if job.to_database:
+        database = metadata.dataloader_database(job)
+        known = f" ({database.url})" if database is not None and database.url else \
+            " (no database-conf.xml bean of that name in the project)" if database is None else ""
+        target = f"the database of bean {job.data_access_name or '(dataAccess.name is not set)'}{known}"
+    else:
+        target = f"the CSV file {job.data_access_name}" if job.data_access_name else \
+            "a CSV file (dataAccess.name is not set)"
+    def named(ref: FieldRef) -> str:
+        return f"every field of {ref.object}" if ref.field == "*" else str(ref)
+
+    what = _listing(f"{named(ref)} ({klass.category})" if klass.sensitivity != Sensitivity.NON_SENSITIVE
+                    else named(ref) for ref, klass, _ in fields)
+    deleted = " (deleted and archived ones too)" if job.operation.lower() == "extract_all" else ""
+    org = f" in the org at {job.endpoint}" if job.endpoint else ""
+    message = (f"Data Loader process {job.name} ({job.operation}) exports {what} of every {job.soql_object} record its "
+               f"query matches{org}{deleted} into {target} each time it runs (defined in "
+               f"{job.location.path}). The copy is outside Salesforce's sharing, field-level security, "
+               f"encryption and audit trail.")
+    sink = f"written by Data Loader process {job.name} to {target}"
+    paths = tuple((Step(job.soql_location, f"{named(ref)} ({klass.category}, {klass.sensitivity.value}) selected by "
+                                           f"sfdc.extractionSOQL and {sink}"),)
+                  for ref, klass in sensitive)
+    return [dataclasses.replace(
+        _finding("APX-CFG-008", job.soql_location, message, dest, paths, f"DataLoaderProcess {job.process}"),
+        fields=tuple((ref, klass) for ref, klass, _ in fields))]
 
 
 # --- shared -------------------------------------------------------------------------------------

@@ -59,3 +59,27 @@ NO_FLOW_CALLS = frozenset(_DATA["no_flow"]["calls"])
 NO_FLOW_METHODS = frozenset(_DATA["no_flow"]["methods"])
 NO_FLOW_PROPERTIES = frozenset(_DATA["no_flow"]["properties"])
 NO_FLOW_OPERATORS = frozenset(_DATA["no_flow"]["operators"])
+
+
+@dataclass(frozen=True, slots=True)
+class AuraModel:
+    """How Aura component JavaScript reaches its Apex controller and its attributes ([aura])."""
+
+    component_get: str
+    component_set: str
+    action_prefix: str
+    attribute_prefix: str
+    set_params: str
+    set_callback: str
+    enqueue: frozenset[str]
+    callback_wrappers: frozenset[str]
+    helper_param: dict[str, int]  # file role ("controller", "renderer") -> index of the helper parameter
+    no_flow_methods: frozenset[str]
+
+
+AURA = AuraModel(
+    _DATA["aura"]["component_get"], _DATA["aura"]["component_set"], _DATA["aura"]["action_prefix"],
+    _DATA["aura"]["attribute_prefix"], _DATA["aura"]["set_params"], _DATA["aura"]["set_callback"],
+    frozenset(_DATA["aura"]["enqueue"]), frozenset(_DATA["aura"]["callback_wrappers"]),
+    dict(_DATA["aura"]["helper_param"]),
+    frozenset(_DATA["aura"]["no_flow_methods"]))

@@ -1,7 +1,9 @@
 """Find the files to scan: sfdx-project.json package directories, .forceignore, file kinds.
 
 Files are classified by suffix, never by folder: Salesforce lets most metadata live anywhere in a
-package directory. Symbolic links are not followed out of the project.
+package directory. Symbolic links are not followed out of the project. Data Loader's
+process-conf.xml and database-conf.xml are recognised by name; they are never deployed, so they
+are also looked for outside the package directories.
 """
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .frontends.metadata import METADATA_FILE_SUFFIXES
+from .frontends.metadata import METADATA_FILE_NAMES, METADATA_FILE_SUFFIXES
 from .model import Diagnostic
 
 APEX_SUFFIXES = (".cls", ".trigger")
 FLOW_SUFFIXES = (".flow-meta.xml", ".flow")
 TEMPLATE_SUFFIXES = (".genaiprompttemplate-meta.xml", ".genaiprompttemplate")
+# Aura bundle files read by frontends/aura.py (lower-case); the bundle must sit in an aura/ folder.
+AURA_SUFFIXES = (".cmp", ".app", "controller.js", "helper.js", "renderer.js")
 # Metadata that decides where data goes or how sensitive it is: what frontends/metadata.py reads.
 METADATA_SUFFIXES = METADATA_FILE_SUFFIXES
 SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".idea", "__pycache__",
@@ -27,7 +31,7 @@ SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".ide
 class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX path relative to the project root (used in every report)
-    kind: str  # "apex", "flow", "template" (Prompt Builder), "lwc" or "metadata"
+    kind: str  # "apex", "flow", "template" (Prompt Builder), "lwc", "aura" or "metadata"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +47,22 @@ class UsageError(Exception):
 
 def file_kind(rel: str) -> str | None:
     """What a file is, from its project-relative path: suffixes decide, except for JavaScript,
-    which is an LWC only inside an lwc/ bundle (and not its Jest tests)."""
+    which is an LWC only inside an lwc/ bundle (and not its Jest tests), and for Aura bundles
+    (aura/<name>/: the .cmp or .app markup and its Controller, Helper and Renderer JavaScript)."""
     lower = rel.lower()
     name = lower.rsplit("/", 1)[-1]
+    if name in METADATA_FILE_NAMES:
+        return "metadata"
     if name.endswith(APEX_SUFFIXES):
         return "apex"
     if name.endswith(FLOW_SUFFIXES):
         return "flow"
     if name.endswith(TEMPLATE_SUFFIXES):
         return "template"
+    folders = lower.split("/")[:-1]
+    if len(folders) >= 2 and folders[-2] == "aura" and name.endswith(AURA_SUFFIXES):
+        return "aura"
     if name.endswith(".js"):
-        folders = lower.split("/")[:-1]
         return "lwc" if "lwc" in folders and "__tests__" not in folders else None
     if name.endswith(".md") and "/custommetadata/" not in "/" + lower:
         return None  # a README, not a Custom Metadata record (customMetadata/Type.Record.md)
@@ -99,13 +108,15 @@ def discover(targets: list[Path]) -> Project:
                 continue
             files[rel] = SourceFile(target, rel, kind)
             continue
-        for folder in _package_dirs(target, root, diags):
-            for path in _walk(folder, root, diags):
-                rel = path.relative_to(root).as_posix()
-                kind = file_kind(rel)
-                if kind is None or ignore.ignored(rel):
-                    continue
-                files[rel] = SourceFile(path, rel, kind)
+        folders = _package_dirs(target, root, diags)
+        for folder in folders:
+            for path, rel, kind in _walk(folder, root, diags):
+                if not ignore.ignored(rel):
+                    files[rel] = SourceFile(path, rel, kind)
+        if folders != [target]:  # Data Loader configuration is never deployed: look outside them too
+            for path, rel, kind in _walk(target, root, [], skip=frozenset(folders)):
+                if path.name.lower() in METADATA_FILE_NAMES and not ignore.ignored(rel):
+                    files.setdefault(rel, SourceFile(path, rel, kind))
     return Project(root, tuple(files[k] for k in sorted(files)), tuple(diags))
 
 
@@ -148,17 +159,27 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
     return out or [target]
 
 
-def _walk(folder: Path, root: Path, diags: list[Diagnostic]):
+def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Path] = frozenset()):
+    """(path, project-relative POSIX path, kind) of every file of a known kind under `folder`,
+    leaving out the folders in `skip`."""
+    prefix = len(str(root)) + 1  # root is resolved and `folder` is inside it
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=None):
+        base = Path(dirpath)
+        if skip:
+            dirnames[:] = [d for d in dirnames if base / d not in skip]
+        rel_dir = dirpath[prefix:].replace(os.sep, "/")
         for d in dirnames:
-            if (Path(dirpath) / d).is_symlink():
-                diags.append(Diagnostic((Path(dirpath) / d).relative_to(root).as_posix(), "discover",
+            if (base / d).is_symlink():
+                diags.append(Diagnostic(f"{rel_dir}/{d}".lstrip("/"), "discover",
                                         "symbolic link to a folder; not followed"))
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
-                             and not (Path(dirpath) / d).is_symlink())
+                             and not (base / d).is_symlink())
         for name in sorted(filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
+            rel = f"{rel_dir}/{name}".lstrip("/")
+            kind = file_kind(rel)
+            if kind is None:
+                continue  # most files of a repository: no stat, no Path
+            path = base / name
             if path.is_symlink():
                 try:
                     target = path.resolve(strict=True)
@@ -173,10 +194,9 @@ def _walk(folder: Path, root: Path, diags: list[Diagnostic]):
             except OSError:
                 regular = False
             if not regular:
-                if file_kind(rel) is not None:
-                    diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device); skipped"))
+                diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device); skipped"))
                 continue
-            yield path
+            yield path, rel, kind
 
 
 def _is_within(path: Path, root: Path) -> bool:
@@ -194,7 +214,7 @@ class ForceIgnore:
         self.rules = rules  # (pattern, negated, directory-only)
 
     @classmethod
-    def load(cls, root: Path) -> "ForceIgnore":
+    def load(cls, root: Path) -> ForceIgnore:
         path = root / ".forceignore"
         rules = []
         if path.is_file():

@@ -5,6 +5,14 @@ read from anywhere. A document that tries any of these is refused outright (``Un
 "billion laughs" and XXE payloads are never expanded. Only the five predefined entities and
 character references are decoded; any other entity reference is a well-formedness error.
 
+One exception, asked for by name: ``parse(data, doctypes=("beans",))`` accepts a DOCTYPE for a
+``beans`` document (Spring files such as Data Loader's process-conf.xml carry
+``<!DOCTYPE beans PUBLIC "-//SPRING//DTD BEAN//EN" "http://www.springframework.org/dtd/...">``)
+as long as it has no internal subset, so it declares no entity. Such a declaration is blanked out
+(newlines kept, so positions stay right) before expat sees the document, which is then read exactly
+as one without it: the external DTD is never fetched or read, and an entity reference it might have
+declared is an error, in text and in attribute values alike.
+
 The result is a tiny immutable tree. Tags and attribute names have their namespace prefix
 stripped (``xsi:nil`` -> ``nil``); ``xmlns`` declarations are dropped. Every element records the
 1-based line and column of its start tag.
@@ -15,13 +23,13 @@ from __future__ import annotations
 
 import codecs
 import re
-import xml.parsers.expat as expat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from xml.parsers import expat
 
 from apexscan.model import Diagnostic
 
-__all__ = ["Element", "XmlError", "UnsafeXml", "MalformedXml", "parse", "load"]
+__all__ = ["Element", "MalformedXml", "UnsafeXml", "XmlError", "load", "parse"]
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
@@ -95,22 +103,25 @@ class Element:
             stack.extend(reversed(node.children))
 
 
-def parse(data: bytes | str) -> Element | XmlError:
-    """Parse a whole document; never raises for bad input."""
+def parse(data: bytes | str, *, doctypes: tuple[str, ...] = ()) -> Element | XmlError:
+    """Parse a whole document; never raises for bad input. ``doctypes``: see ``load``."""
     try:
-        return load(data)
+        return load(data, doctypes=doctypes)
     except UnsafeXml as exc:
         return XmlError(str(exc), exc.line, exc.col, unsafe=True)
     except MalformedXml as exc:
         return XmlError(str(exc), exc.line, exc.col)
 
 
-def load(data: bytes | str) -> Element:
-    """Parse a whole document; raise ``UnsafeXml`` or ``MalformedXml`` for bad input."""
+def load(data: bytes | str, *, doctypes: tuple[str, ...] = ()) -> Element:
+    """Parse a whole document; raise ``UnsafeXml`` or ``MalformedXml`` for bad input.
+
+    ``doctypes``: document type names (``"beans"``) whose DOCTYPE declaration is accepted when it has
+    no internal subset; every other DOCTYPE is refused. Nothing the declaration names is read."""
     builder = _Builder()
     parser = builder.parser
     try:
-        parser.Parse(_decoded(data), True)
+        parser.Parse(_without_doctype(_decoded(data), doctypes) if doctypes else _decoded(data), True)
     except expat.ExpatError as exc:
         message = expat.errors.messages.get(exc.code, str(exc))
         raise MalformedXml(f"malformed XML: {message} at line {exc.lineno}", exc.lineno, exc.offset + 1) from None
@@ -145,6 +156,33 @@ def _decoded(data: bytes | str) -> bytes | str:
         raise MalformedXml(f"bytes at offset {exc.start} are not valid {name}", line, 0) from None
 
 
+# An XML declaration, comments and processing instructions (atomic: no backtracking into them, so
+# linear on any input), then a DOCTYPE with an optional external ID and no internal subset ("["
+# cannot match), then ">".
+_QUOTED = r"""(?:"[^"]*"|'[^']*')"""
+_DOCTYPE = (r"""\A(?>\s+|<\?.*?\?>|<!--.*?-->)*+(<!DOCTYPE\s+([A-Za-z_][\w.:-]*)"""
+            r"(?:\s+(?:SYSTEM\s+" + _QUOTED + r"|PUBLIC\s+" + _QUOTED + r"\s+" + _QUOTED + r"))?\s*>)")
+_DOCTYPE_TEXT = re.compile(_DOCTYPE, re.DOTALL)
+_DOCTYPE_BYTES = re.compile(_DOCTYPE.encode("ascii"), re.DOTALL)
+
+
+def _without_doctype(source: bytes | str, doctypes: tuple[str, ...]) -> bytes | str:
+    """`source` with an accepted DOCTYPE declaration replaced by spaces (and its newlines)."""
+    match = (_DOCTYPE_TEXT if isinstance(source, str) else _DOCTYPE_BYTES).match(source)
+    if match is None:
+        return source  # none, or one expat will refuse (internal subset, UTF-16, another place)
+    name = match.group(2)
+    if _local(name if isinstance(name, str) else name.decode("ascii")) not in doctypes:
+        return source
+    start, end = match.span(1)
+    declaration = source[start:end]
+    if isinstance(declaration, str):
+        blank = "".join(c if c == "\n" else " " for c in declaration)
+    else:
+        blank = bytes(c if c == 0x0A else 0x20 for c in declaration)
+    return source[:start] + blank + source[end:]
+
+
 def _local(name: str) -> str:
     return name.rpartition(":")[2]
 
@@ -152,7 +190,7 @@ def _local(name: str) -> str:
 class _Builder:
     """Collects expat events into Elements; refuses every DTD/entity event."""
 
-    __slots__ = ("parser", "_stack", "_done")
+    __slots__ = ("_done", "_stack", "parser")
 
     def __init__(self) -> None:
         parser = expat.ParserCreate()

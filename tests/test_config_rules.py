@@ -550,3 +550,127 @@ def test_sovereign_non_llm_and_in_org_hosts_give_no_endpoint_findings(tmp_path, 
         "externalServiceRegistrations/Site.externalServiceRegistration-meta.xml": esr("namedCredential", "Site"),
     })
     assert scan_config(root) == []
+
+
+# --- APX-CFG-008: Data Loader extract jobs -------------------------------------------------------
+
+SPRING_DOCTYPE = ('<!DOCTYPE beans PUBLIC "-//SPRING//DTD BEAN//EN" '
+                  '"http://www.springframework.org/dtd/spring-beans.dtd">\n')
+
+
+def process(name: str, operation: str, soql: str, target: str, access: str = "csvWrite", marker: str = "") -> str:
+    return f"""
+    <bean id="{name}" class="com.salesforce.dataloader.process.ProcessRunner" scope="prototype">
+        <property name="name" value="{name}"/>
+        <property name="configOverrideMap">
+            <map>
+                <entry key="sfdc.endpoint" value="https://login.salesforce.com"/>
+                <entry key="sfdc.username" value="ops@northbank.example"/>
+                <entry key="sfdc.password" value="4285b36161c65a22"/>
+                <entry key="process.operation" value="{operation}"/>
+                <entry key="sfdc.extractionSOQL" value="{soql}"/>{marker}
+                <entry key="dataAccess.type" value="{access}"/>
+                <entry key="dataAccess.name" value="{target}"/>
+            </map>
+        </property>
+    </bean>"""
+
+
+def beans(*items: str) -> str:
+    return SPRING_DOCTYPE + f"<beans>{''.join(items)}\n</beans>\n"
+
+
+DATABASE_CONF = beans("""
+    <bean id="dwhSource" class="org.apache.commons.dbcp2.BasicDataSource">
+        <property name="url" value="jdbc:postgresql://dwh.northbank.example:5432/crm"/>
+        <property name="password" value="s3cret"/>
+    </bean>
+    <bean id="clientTable" class="com.salesforce.dataloader.dao.database.DatabaseConfig">
+        <property name="dataSource" ref="dwhSource"/>
+    </bean>""")
+
+
+def write_dataloader(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(XML + text, encoding="utf-8")
+    return root
+
+
+def test_data_loader_extracts_of_sensitive_fields_are_reported_at_their_soql(tmp_path):
+    root = write(tmp_path, {
+        "objects/Loan__c/fields/Salary__c.field-meta.xml": f"""
+            <CustomField {NS}>
+                <fullName>Salary__c</fullName>
+                <complianceGroup>GDPR</complianceGroup>
+                <securityClassification>Confidential</securityClassification>
+                <type>Currency</type>
+            </CustomField>
+            """,
+    })
+    write_dataloader(root, {
+        "ops/dataloader/process-conf.xml": beans(
+            process("clientExtract", "extract", "SELECT Id, FirstName, LastName, Birthdate, Owner.Email FROM Contact",
+                    "/srv/exports/clients.csv", marker=" <!-- expect: APX-CFG-008 -->"),
+            process("loanExtract", "extract_all", "SELECT Id, Salary__c, Status__c FROM Loan__c",
+                    "c:\\dataloader\\loans.csv", marker=" <!-- expect: APX-CFG-008 -->"),
+            process("clientWarehouse", "extract", "SELECT FIELDS(STANDARD) FROM Contact", "clientTable",
+                    access="databaseWrite", marker=" <!-- expect: APX-CFG-008 -->"),
+            process("segmentExtract", "extract", "SELECT Id, Industry, Type, CreatedDate FROM Account",
+                    "/srv/exports/segments.csv", marker=" <!-- ok: only non-sensitive fields -->"),
+            process("clientInsert", "insert", "SELECT Id, Email FROM Contact", "/srv/imports/clients.csv",
+                    access="csvRead", marker=" <!-- ok: data comes into the org -->"),
+        ),
+        "ops/dataloader/database-conf.xml": DATABASE_CONF,
+    })
+    findings = scan_config(root)
+    check(root, findings)
+    by_name = {dict(f.extra)["context"]: f for f in findings}
+
+    clients = by_name["DataLoaderProcess ops/dataloader/clientExtract"]
+    assert [str(ref) for ref, _ in clients.fields] == [
+        "Contact.Birthdate", "Contact.FirstName", "Contact.LastName", "User.Email", "Contact.Id"]
+    assert ("Data Loader process clientExtract (extract) exports Contact.Birthdate (personal), Contact.FirstName "
+            "(personal), Contact.LastName (personal), User.Email (personal), Contact.Id of every Contact record "
+            "its query matches in the org at https://login.salesforce.com into the CSV file /srv/exports/clients.csv"
+            ) in clients.message
+    assert "ops/dataloader/process-conf.xml" in clients.message
+    assert clients.destination.url == "/srv/exports/clients.csv" and clients.destination.verdict == Verdict.NOT_LLM
+    assert len(clients.paths) == 4  # one per sensitive field, each at the SOQL entry
+    assert all(path[-1].location == clients.location for path in clients.paths)
+    for secret in ("ops@northbank.example", "4285b36161c65a22", "s3cret"):
+        assert all(secret not in f.message for f in findings)
+
+    loans = by_name["DataLoaderProcess ops/dataloader/loanExtract"]
+    assert loans.fields[0][0].field == "Salary__c" and "complianceGroup GDPR" in loans.fields[0][1].reason
+    assert "(deleted and archived ones too)" in loans.message
+
+    warehouse = by_name["DataLoaderProcess ops/dataloader/clientWarehouse"]
+    assert "every field of Contact (personal)" in warehouse.message
+    assert ("into the database of bean clientTable (jdbc:postgresql://dwh.northbank.example:5432/crm)"
+            in warehouse.message)
+    assert warehouse.destination.host == "dwh.northbank.example"
+
+
+def test_policy_decides_for_data_loader_fields_and_database_hosts(tmp_path):
+    root = write_dataloader(tmp_path, {
+        "process-conf.xml": beans(
+            process("noteExtract", "extract", "SELECT Id, Advisor_Notes__c FROM Portfolio__c", "notes.csv"),
+            process("clientWarehouse", "extract", "SELECT Id, Email FROM Contact", "clientTable",
+                    access="databaseWrite")),
+        "database-conf.xml": DATABASE_CONF,
+    })
+    assert sorted(dict(f.extra)["context"] for f in scan_config(root)) == [
+        "DataLoaderProcess clientWarehouse", "DataLoaderProcess noteExtract"]
+    policy = Policy(allowed_hosts=("dwh.northbank.example",), non_sensitive_fields=("Portfolio__c.Advisor_Notes__c",))
+    assert scan_config(root, policy) == []
+
+
+def test_database_extract_whose_bean_is_missing_says_so(tmp_path):
+    root = write_dataloader(tmp_path, {"conf/process-conf.xml": beans(
+        process("clientWarehouse", "extract", "SELECT Id, Email FROM Contact", "clientTable",
+                access="databaseWrite"))})
+    (finding,) = scan_config(root)
+    assert "the database of bean clientTable (no database-conf.xml bean of that name in the project)" in finding.message
+    assert finding.destination.note == "database bean clientTable is not in the project"

