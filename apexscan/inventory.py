@@ -11,19 +11,28 @@ Two halves:
   findings into the JSON-ready document that `apexscan.report.inventory` renders, and `compare`,
   which diffs two such documents.
 
-The document's schema is described in `apexscan.report.inventory`. Everything here is pure and
-deterministic: the same project gives the same document, byte for byte once rendered.
+The document's schema is described in `apexscan.report.inventory`. Everything above the last
+section is pure and deterministic: the same project gives the same document, byte for byte once
+rendered. The last section, `find_git_base` and `checked_out`, reads git for `--compare REF`.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import hosts
+from .config_rules import dataloader_destination, dataloader_fields
 from .findings import SinkReach
 from .frontends.metadata import ProjectMetadata
+from .link import ClassTable
 from .model import Destination, FieldRef, Finding, Location, Sensitivity, Verdict
 from .policy import Policy
 from .sensitivity import FieldCatalog
@@ -49,6 +58,7 @@ ENTRY_KINDS = {
     "event-trigger": "platform event trigger",
     "flow": "flow",
     "component": "Lightning web component",
+    "aura-component": "Aura component",
     "prompt-template": "prompt template",
     "aura-enabled": "@AuraEnabled method",
     "invocable": "@InvocableMethod",
@@ -88,6 +98,9 @@ class SinkRecord:
 # a sink that cannot yield a finding: on NPSP a shared HTTP utility is reached from 12,000 nodes and
 # 234 queries, and that search takes over ten minutes and 10 GB. Sinks with findings are always traced.
 MAX_TRACE_NODES = 2000
+# Witness paths kept per finding: one finding can have hundreds (one per field that reaches the sink,
+# 273 on a public agent framework), which `apexscan scan` lists in full; the inventory shows a sample.
+MAX_FINDING_PATHS = 10
 
 
 def affordable(graph, sinks: set[str]) -> tuple[set[str], set[str]]:
@@ -100,8 +113,14 @@ def affordable(graph, sinks: set[str]) -> tuple[set[str], set[str]]:
 
 def sink_contexts(program, apex: Sequence, fids: Iterable[str]) -> dict[str, SinkContext]:
     """For each sending function: its name, origin and the entry points that reach it, found by
-    walking the resolved call graph backwards (Queueable/Batch starts count as calls)."""
-    callers: dict[str, set[str]] = {}
+    walking the resolved call graph backwards (Queueable/Batch starts count as calls).
+
+    The walk keeps track of virtual dispatch: when `TriggerHandler.run` calls `afterInsert()` on
+    itself and that resolves to `ContactTriggerHandler.afterInsert`, only callers of `run` whose
+    receiver can be a ContactTriggerHandler lead there (`new ContactTriggerHandler().run()`, not
+    `new PortfolioTriggerHandler().run()`)."""
+    table = ClassTable(program.classes)
+    callers: dict[str, set[tuple[str, str, str]]] = {}  # callee -> {(caller, edge kind, class)}
     by_simple: dict[str, list[str]] = {}
     for name in program.classes:
         by_simple.setdefault(name.rsplit(".", 1)[-1], []).append(name)
@@ -110,13 +129,20 @@ def sink_contexts(program, apex: Sequence, fids: Iterable[str]) -> dict[str, Sin
         methods.setdefault((fn.cls, fn.name), []).append(fn.fid)
     for facts in apex:
         for c in facts.calls:
+            caller = program.functions.get(c.caller)
             for fn in program.call_targets.get(c.site, ()):
-                callers.setdefault(fn.fid, set()).add(c.caller)
+                if c.kind == "call" and not c.receiver and not c.static_type and caller is not None:
+                    edge = ("this", fn.cls)  # `afterInsert()`: the caller's own object
+                elif c.kind == "call" and c.receiver_type and caller is not None:
+                    edge = ("receiver", table.resolve(c.receiver_type, caller.cls) or "")
+                else:
+                    edge = ("plain", "")
+                callers.setdefault(fn.fid, set()).add((c.caller, *edge))
             if c.kind == "async" and c.receiver_type:  # Database.executeBatch(job) -> job.execute
                 simple = c.receiver_type.split("<", 1)[0].rsplit(".", 1)[-1]
                 for cls in by_simple.get(simple, ()):
                     for fid in methods.get((cls, c.name), ()):
-                        callers.setdefault(fid, set()).add(c.caller)
+                        callers.setdefault(fid, set()).add((c.caller, "plain", ""))
             elif c.kind == "new" and c.static_type:
                 # `System.enqueueJob(new Job(x))`: whoever builds a Queueable or Batch job is
                 # taken to start it (the frontend records no async call when the job is built inline).
@@ -124,23 +150,56 @@ def sink_contexts(program, apex: Sequence, fids: Iterable[str]) -> dict[str, Sin
                     if _is_job(program.classes[cls]):
                         for name in ("execute", "start"):
                             for fid in methods.get((cls, name), ()):
-                                callers.setdefault(fid, set()).add(c.caller)
+                                callers.setdefault(fid, set()).add((c.caller, "plain", ""))
+
+    lines: dict[str, frozenset[str]] = {}  # class -> itself, its superclasses and interfaces
+
+    def supertypes(k: str) -> frozenset[str]:
+        if k not in lines:
+            found, todo = {k}, [k]
+            while todo:
+                info = program.classes.get(todo.pop())
+                for parent in (info.superclass, *info.interfaces) if info else ():
+                    named = table.resolve(parent, info.name) if parent else None
+                    if named and named not in found:
+                        found.add(named)
+                        todo.append(named)
+            lines[k] = frozenset(found)
+        return lines[k]
+
+    def related(a: str, b: str) -> bool:  # an object of static type a can be a b, or the other way round
+        return not a or not b or a in supertypes(b) or b in supertypes(a)
+
     out: dict[str, SinkContext] = {}
     for fid in sorted(set(fids)):
         fn = program.functions.get(fid)
         cls = program.classes.get(fn.cls) if fn else None
         entries: set[EntryPoint] = set()
-        seen, todo = {fid}, [fid]
+        # (function, the class its `this` must be an instance of, "" when free)
+        seen, todo = {(fid, "")}, [(fid, "")]
         while todo and len(seen) < MAX_WALK:
-            current = todo.pop()
-            up = sorted(callers.get(current, set()) - {current})
-            entry = _entry(program, current, bool(up))
+            current, this = todo.pop()
+            edges = callers.get(current, set())
+            entry = _entry(program, current, any(caller != current for caller, _, _ in edges))
             if entry is not None:
                 entries.add(entry)
-            for nxt in up:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    todo.append(nxt)
+            for caller, kind, named in sorted(edges):
+                if caller == current:
+                    continue
+                if kind == "this":
+                    if not related(this, named):
+                        continue
+                    caller_cls = program.functions[caller].cls
+                    up = this or (named if named != caller_cls else "")
+                elif kind == "receiver":
+                    if this and not related(named, this):
+                        continue
+                    up = ""
+                else:
+                    up = ""
+                if (caller, up) not in seen:
+                    seen.add((caller, up))
+                    todo.append((caller, up))
         out[fid] = SinkContext(fn.display if fn else fid, cls.kind if cls else "class",
                                tuple(sorted(entries, key=lambda e: (e.kind, e.name, e.location or Location("", 0, 0)))))
     return out
@@ -156,6 +215,10 @@ def _entry(program, fid: str, has_callers: bool) -> EntryPoint | None:
         obj = cls.trigger_object
         return EntryPoint("event-trigger" if obj.lower().endswith("__e") else "trigger",
                           f"{cls.display} on {obj}" if obj else cls.display, cls.location or fn.location)
+    if kind == "aura":  # the controller and the helper are one component: name it by its bundle folder
+        loc = cls.location or fn.location
+        return EntryPoint("aura-component", loc.path.rsplit("/", 2)[-2] if loc.path.count("/") else cls.display,
+                          Location(loc.path.rsplit("/", 1)[0], 0, 0) if "/" in loc.path else loc)
     if kind in _CLASS_KINDS:
         return EntryPoint(_CLASS_KINDS[kind], cls.display.removeprefix("flow ").removeprefix("prompt template "),
                           cls.location or fn.location)
@@ -180,15 +243,18 @@ def _is_job(cls) -> bool:
 
 CODE_KINDS = {
     "lwc": "lwc-request",
+    "aura": "aura-request",
     "flow": "flow-action",
     "template": "prompt-template",
 }
 METADATA_KINDS = ("named-credential", "remote-site", "csp-trusted-site", "external-service",
-                  "connected-app", "outbound-message")
+                  "connected-app", "outbound-message", "dataloader-extract")
 _CONTEXT_KIND = {"NamedCredential": "named-credential", "RemoteSiteSetting": "remote-site",
                  "CspTrustedSite": "csp-trusted-site", "ExternalServiceRegistration": "external-service",
-                 "ConnectedApp": "connected-app", "OutboundMessage": "outbound-message"}
+                 "ConnectedApp": "connected-app", "OutboundMessage": "outbound-message",
+                 "DataLoaderProcess": "dataloader-extract"}
 UNKNOWN = "unknown"
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def build_inventory(records: Sequence[SinkRecord], findings: Sequence[Finding], metadata: ProjectMetadata,
@@ -261,6 +327,11 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
     def classify(url: str, how: str) -> Destination:
         if not url.strip():
             return Destination("", "", "", "", "", Verdict.UNKNOWN, f"unresolved: {how} has no URL in the metadata")
+        scheme = _SCHEME.match(url.strip())
+        if scheme and scheme.group(1).lower() not in ("http", "https"):
+            # `myapp://oauth/callback`: an app on a device, not a web host ("oauth" is no host name)
+            return Destination(url.strip(), "", "", "", "", Verdict.NOT_LLM, how,
+                               note=f"{scheme.group(1)}:// URL: an app on the user's device, not a web host")
         dest = hosts.classify_url(url.replace("*", "wildcard", 1) if "://*." in url else url, policy, registry)
         if "://*." in url:
             dest = Destination(url.strip(), dest.host.replace("wildcard", "*", 1), dest.provider,
@@ -318,20 +389,43 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
         rows.append(row("outbound-message", name, msg.location, [classify(msg.url, f"outbound message {name}")],
                         {"include_session_id": msg.include_session_id},
                         ((ref, catalog.classify(ref), False) for ref in refs)))
+    for job in sorted(metadata.dataloader_jobs.values(), key=lambda j: (j.process.lower(), j.location)):
+        if not job.extract:
+            continue  # insert, update, upsert, delete: data comes into the org
+        dest = dataloader_destination(job, metadata, lambda url: hosts.classify_url(url, policy, registry))
+        rows.append(row("dataloader-extract", job.process, job.location, [dest],
+                        {"operation": job.operation, "object": job.soql_object or job.entity,
+                         "data_access_type": job.data_access_type, "data_access_name": job.data_access_name,
+                         "org_endpoint": job.endpoint},
+                        dataloader_fields(job, catalog)))
     return rows
 
 
 def _link_usage(config: list[Json], code: list[Json]) -> None:
-    """Fill `used_by` of Named Credentials (by name), Remote Sites and CSP Trusted Sites (by host)."""
+    """Fill `used_by` of Named Credentials (by name), Remote Sites (Apex callouts to their host
+    without a Named Credential), CSP Trusted Sites (component requests to their host) and External
+    Services (Flow actions through their Named Credential, when no other service uses it: the Flow
+    action's destination names the credential, not the registration)."""
+    services_per_credential: dict[str, int] = {}
+    for row in config:
+        if row["kind"] == "external-service" and row["details"].get("named_credential"):
+            credential = row["details"]["named_credential"].lower()
+            services_per_credential[credential] = services_per_credential.get(credential, 0) + 1
     for row in config:
         kind, name = row["kind"], row["name"].lower()
         hosts_of_row = {d["host"] for d in row["destinations"] if d["host"]}
+        credential = str(row["details"].get("named_credential", "")).lower() if kind == "external-service" else ""
         users = []
         for channel in code:
             for d in channel["destinations"]:
-                if kind == "named-credential" and f"named credential {name}" in d["how"].lower() \
+                how = d["how"].lower()
+                if kind == "named-credential" and f"named credential {name}" in how \
                         or kind == "remote-site" and channel["kind"] == "apex-callout" and d["host"] in hosts_of_row \
-                        or kind == "csp-trusted-site" and channel["kind"] == "lwc-request" and d["host"] in hosts_of_row:
+                        and "named-credential" not in d["configured"] \
+                        or kind == "csp-trusted-site" and channel["kind"] == "lwc-request" and d["host"] in hosts_of_row \
+                        or credential and services_per_credential.get(credential) == 1 \
+                        and channel["kind"] == "flow-action" and channel["api"].startswith("External Service action") \
+                        and how == f"named credential {credential}":
                     users.append(channel["id"])
                     break
         row["used_by"] = sorted(set(users))
@@ -382,6 +476,7 @@ def configured(how: str) -> list[str]:
                  if key in text]
         return tags
     tags = [t for key, t in (("named credential", "named-credential"), ("remote site setting", "remote-site"),
+                             ("data loader process", "dataloader-process"),
                              ("csp trusted site", "csp-trusted-site"), ("outbound message", "outbound-message"),
                              ("connected app", "connected-app"), ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
@@ -394,7 +489,9 @@ def configured(how: str) -> list[str]:
 
 def _destination(d: Destination) -> Json:
     why = ""
-    if d.verdict == Verdict.NOT_LLM:
+    if d.verdict == Verdict.NOT_LLM and not d.host and d.note:
+        why = d.note
+    elif d.verdict == Verdict.NOT_LLM:
         why = "not an LLM API: the host registry records the seat and region of LLM providers only"
     elif d.verdict == Verdict.IN_ORG:
         why = "the org itself"
@@ -445,10 +542,19 @@ def _data_of(fields: list[Json], traced: bool = True) -> Json:
 
 
 def _findings(findings: Iterable[Finding], levels: Mapping[str, str]) -> list[Json]:
-    out = {(f.rule_id, f.location.path, f.location.line, bool(f.suppression)):
-           {"rule": f.rule_id, "level": f.level or levels.get(f.rule_id, "warning"),
-            "location": _location(f.location), "suppressed": bool(f.suppression)}
-           for f in findings}
+    out = {}
+    for f in findings:
+        destination = _dest_key(_destination(f.destination))
+        out[(f.rule_id, f.location, destination, bool(f.suppression))] = {
+            "rule": f.rule_id, "level": f.level or levels.get(f.rule_id, "warning"),
+            "location": _location(f.location), "suppressed": bool(f.suppression),
+            "message": f.message,
+            "fields": [str(ref) for ref, _ in f.fields],
+            "destination": destination,
+            "paths": [[{**_location(step.location), "message": step.message} for step in path]
+                      for path in f.paths[:MAX_FINDING_PATHS]],
+            "paths_total": len(f.paths),
+        }
     return [out[k] for k in sorted(out)]
 
 
@@ -503,8 +609,10 @@ def _dest_text(d: Json) -> str:
     return f"{_dest_key(d)} ({', '.join(parts)})" if parts else _dest_key(d)
 
 
-def compare(base: Json, current: Json) -> Json:
-    """New, removed and changed channels and (field, destination) paths of `current` against `base`."""
+def compare(base: Json, current: Json, base_name: str = "") -> Json:
+    """New, removed and changed channels and (field, destination) paths of `current` against `base`.
+
+    `base_name` says what the base is for the reader ("HEAD~1 (commit 3f2a1b0c)", "old.json")."""
     old = {c["id"]: c for c in base["channels"]}
     new = {c["id"]: c for c in current["channels"]}
     changed = []
@@ -526,6 +634,7 @@ def compare(base: Json, current: Json) -> Json:
         return rows
 
     return {
+        "base": base_name,
         "base_generator": str(base.get("generator", "")),
         "new_channels": [{"id": cid, "kind": new[cid]["kind"]} for cid in sorted(new.keys() - old.keys())],
         "removed_channels": [{"id": cid, "kind": old[cid].get("kind", "")} for cid in sorted(old.keys() - new.keys())],
@@ -562,6 +671,12 @@ def _changes(old: Json, new: Json) -> list[str]:
     return out
 
 
+def empty_inventory(generator: str) -> Json:
+    """The base of a comparison with a commit that has no project: every channel of the current one is new."""
+    return {"schema_version": SCHEMA_VERSION, "generator": generator, "project": "", "policy": {},
+            "summary": _summary([]), "channels": [], "comparison": {}}
+
+
 def load_inventory(path) -> Json:
     """A base inventory written by `apexscan inventory --format json`."""
     try:
@@ -573,3 +688,137 @@ def load_inventory(path) -> Json:
     except json.JSONDecodeError as exc:
         raise InventoryError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
     return check_document(doc, str(path))
+
+
+# --- the base of a comparison: a git ref --------------------------------------------------------
+#
+# `--compare REF` scans the project as it is in a commit. The files are read straight from git's
+# object store (`ls-tree` and `cat-file`), never checked out: no hook runs, no filter or textconv
+# driver chosen by the project's .gitattributes runs (`git archive` would run smudge filters, and
+# leave out files marked export-ignore), nothing is written inside the repository, and only
+# regular files at safe paths are written, into a temporary folder removed afterwards.
+
+
+@dataclass(frozen=True, slots=True)
+class GitBase:
+    """The commit whose version of the project is the base of a comparison."""
+
+    ref: str  # as the user wrote it: "origin/main", "HEAD~1", a tag
+    commit: str  # the full hash it names
+    top: Path  # the top folder of the git work tree
+    prefix: str  # the project folder relative to `top`, POSIX ("." when the project is the top)
+
+    @property
+    def name(self) -> str:
+        return f"{self.ref} (commit {self.commit[:10]})"
+
+
+def find_git_base(ref: str, project_root: Path) -> GitBase:
+    """The commit `ref` names in the work tree that holds `project_root`. Raises InventoryError
+    (a one-line message) when git is missing, the project is not in a work tree, or no commit
+    has that name."""
+    root = project_root.resolve()
+    if not ref.strip() or ref.startswith("-") or any(not ch.isprintable() for ch in ref):
+        raise InventoryError(f"--compare {ref!r}: no such file, nor a git commit, branch or tag")
+    try:
+        top = Path(_git(root, "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip())
+    except _NoGit as exc:
+        raise InventoryError(f"--compare {ref}: no such file, and {exc} to read it as a git ref") from None
+    except _GitFailed as exc:
+        raise InventoryError(f"--compare {ref}: no such file, and {root} is not inside a git work tree"
+                             f"{exc.detail}") from None
+    try:
+        commit = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    except _GitFailed:
+        raise InventoryError(f"--compare {ref}: no such file, nor a commit, branch or tag of {top}") from None
+    try:
+        prefix = root.relative_to(top.resolve()).as_posix()
+    except ValueError:
+        raise InventoryError(f"--compare {ref}: the project {root} is not inside the git work tree {top}") from None
+    return GitBase(ref, commit.decode("ascii").strip(), top, prefix)
+
+
+@contextmanager
+def checked_out(base: GitBase) -> Iterator[Path | None]:
+    """The project folder as it is in `base.commit`, written into a temporary folder that is removed
+    when the block ends; None when that commit has no such folder."""
+    spec = f"{base.commit}^{{tree}}" if base.prefix == "." else f"{base.commit}:{base.prefix}"
+    try:
+        present = _git(base.top, "cat-file", "-t", spec).strip() == b"tree"
+    except _GitFailed:
+        present = False
+    if not present:
+        yield None
+        return
+    try:
+        listing = _git(base.top, "ls-tree", "-r", "-z", spec)
+    except _GitFailed as exc:
+        raise InventoryError(f"--compare {base.ref}: cannot list the commit's files{exc.detail}") from None
+    entries = []
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw = entry.partition(b"\t")
+        mode, kind, oid = meta.split()
+        if kind != b"blob" or not mode.startswith(b"100"):
+            continue  # symbolic links and submodules are not followed
+        path = raw.decode("utf-8", "surrogateescape")
+        parts = path.split("/")
+        if any(p in ("", ".", "..") or p.lower() == ".git" for p in parts):
+            raise InventoryError(f"--compare {base.ref}: the commit holds an unsafe path {path!r}; not read")
+        entries.append((parts, oid.decode("ascii")))
+    try:
+        blobs = _git(base.top, "cat-file", "--batch", stdin=b"".join(oid.encode() + b"\n" for _, oid in entries))
+    except _GitFailed as exc:
+        raise InventoryError(f"--compare {base.ref}: cannot read the commit's files{exc.detail}") from None
+    with tempfile.TemporaryDirectory(prefix="apexscan-base-") as tmp:
+        folder = Path(tmp) / (Path(base.prefix).name if base.prefix != "." else base.top.name)
+        folder.mkdir()
+        at = 0
+        for parts, oid in entries:
+            end = blobs.find(b"\n", at)
+            header = blobs[at:end].split() if end >= 0 else []
+            if len(header) != 3 or header[0].decode("ascii") != oid or header[1] != b"blob":
+                raise InventoryError(f"--compare {base.ref}: git cat-file gave {blobs[at:end][:80]!r} for {oid}")
+            size = int(header[2])
+            target = folder.joinpath(*parts)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with open(target, "xb") as out:
+                    out.write(blobs[end + 1:end + 1 + size])
+            except OSError as exc:
+                raise InventoryError(f"--compare {base.ref}: cannot write {'/'.join(parts)} into {tmp}: "
+                                     f"{exc.strerror or exc}") from None
+            at = end + 1 + size + 1
+        yield folder
+
+
+class _GitFailed(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = f" (git: {detail})" if detail else ""
+
+
+class _NoGit(_GitFailed):
+    """git cannot be run at all."""
+
+
+def _git(cwd: Path, *args: str, stdin: bytes = b"") -> bytes:
+    env = dict(os.environ)
+    # From a git hook, GIT_DIR and GIT_WORK_TREE may be relative to the hook's folder: make them
+    # absolute before running git elsewhere.
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"):
+        if env.get(key) and not os.path.isabs(env[key]):
+            env[key] = os.path.abspath(env[key])
+    env.pop("GIT_INDEX_FILE", None)  # nothing here reads the index
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise _NoGit("git was not found on PATH") from None
+    except OSError as exc:
+        raise _NoGit(f"git cannot be run ({exc.strerror or exc})") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise _GitFailed(lines[0] if lines else "")
+    return proc.stdout

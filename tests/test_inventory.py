@@ -6,20 +6,33 @@ OpenAI Named Credential (US), Mistral_EU (EU region, sovereign), the Google geoc
 """
 from __future__ import annotations
 
+import base64
+import fcntl
 import json
+import os
 import re
+import select
 import shutil
+import signal
+import subprocess
+import time
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import OPENAI_NC, write_project
 
 from apexscan.cli import main
-from apexscan.inventory import build_inventory, compare
+from apexscan.inventory import build_inventory, checked_out, compare, find_git_base
 from apexscan.policy import load_policy
 from apexscan.project import discover
-from apexscan.report.inventory import render_inventory_html, render_inventory_json, render_inventory_markdown
+from apexscan.report.inventory import (
+    render_inventory_html,
+    render_inventory_json,
+    render_inventory_markdown,
+)
 from apexscan.rules import load_catalog
 from apexscan.scan import scan
 
@@ -101,8 +114,53 @@ def test_geocoding_channel_is_not_an_llm_and_says_why_its_seat_is_unknown(doc):
     assert "not an LLM API" in d["unknown_because"]
     geo = channel(doc, "apex-callout:ClientAddressGeocoder.geocodeLater:Http.send")
     assert fields(geo) == ["Contact.MailingCity", "Contact.MailingStreet"]
-    assert ("trigger", "ContactTrigger on Contact") in [(e["kind"], e["name"]) for e in geo["entry_points"]]
+    assert [(e["kind"], e["name"]) for e in geo["entry_points"]] == [("trigger", "ContactTrigger on Contact")]
     assert geo["findings"] == []
+
+
+def test_entry_points_follow_virtual_dispatch_to_the_right_trigger(doc):
+    """Both triggers run `new XTriggerHandler().run()`, and the shared `TriggerHandler.run` calls
+    `afterInsert()` on itself: each trigger reaches only its own handler's override."""
+    llm = channel(doc, "apex-callout:LlmClient.complete:Http.send")
+    triggers = [e["name"] for e in llm["entry_points"] if e["kind"] == "trigger"]
+    assert triggers == ["PortfolioTrigger on Portfolio__c"]
+
+
+def test_entry_points_through_an_interface_and_an_abstract_base(tmp_path):
+    write_project(tmp_path, {
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/AgentAction.cls": "public interface AgentAction { String run(String text); }\n",
+        "classes/BaseAction.cls": """
+            public abstract class BaseAction implements AgentAction {
+                public String run(String text) { return perform(text); }
+                protected abstract String perform(String text);
+            }
+            """,
+        "classes/OpenAiAction.cls": """
+            public with sharing class OpenAiAction extends BaseAction {
+                protected override String perform(String text) {
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(text);
+                    return new Http().send(req).getBody();
+                }
+            }
+            """,
+        "classes/EchoAction.cls": """
+            public with sharing class EchoAction extends BaseAction {
+                protected override String perform(String text) { return text; }
+            }
+            """,
+        "classes/AgentController.cls": """
+            public with sharing class AgentController {
+                @AuraEnabled
+                public static String ask(String text) { AgentAction action = new OpenAiAction(); return action.run(text); }
+                @AuraEnabled
+                public static String echo(String text) { EchoAction action = new EchoAction(); return action.run(text); }
+            }
+            """})
+    c = channel(inventory_of(tmp_path), "apex-callout:OpenAiAction.perform:Http.send")
+    assert [(e["kind"], e["name"]) for e in c["entry_points"]] == [("aura-enabled", "AgentController.ask")]
 
 
 def test_guarded_request_is_listed_without_a_finding(doc):
@@ -117,6 +175,32 @@ def test_queueable_started_from_a_platform_event_trigger_has_that_trigger_as_ent
         ("event-trigger", "ConsentChangeTrigger on Consent_Change__e")]
     batch = channel(doc, "apex-callout:PortfolioDriftBatch.execute:Http.send")
     assert [(e["kind"], e["name"]) for e in batch["entry_points"]] == [("schedule", "PortfolioDriftSchedule")]
+
+
+def test_data_loader_extract_is_a_channel_with_the_fields_it_writes_to_a_file(doc):
+    extracts = {c["name"].rsplit("/", 1)[-1]: c for c in doc["channels"] if c["kind"] == "dataloader-extract"}
+    assert sorted(extracts) == ["clientKycExtract", "portfolioMixExtract"]  # kycStatusUpdate brings data in
+    c = extracts["clientKycExtract"]
+    d, = c["destinations"]
+    assert (d["host"], d["url"], d["verdict"], d["configured"]) == (
+        "", "/srv/exports/kyc/clients.csv", "not-llm", ["dataloader-process"])
+    assert "CSV file" in d["unknown_because"]
+    assert "Contact.Tax_Id__c" in fields(c) and "Contact.Birthdate" in fields(c)
+    assert [f["rule"] for f in c["findings"]] == ["APX-CFG-008"]
+    assert c["details"]["operation"] == "extract" and c["details"]["object"] == "Contact"
+    assert extracts["portfolioMixExtract"]["findings"] == []
+
+
+def test_an_aura_component_is_one_entry_point_named_after_its_bundle(doc):
+    c = channel(doc, "apex-callout:AdviceNoteSummaryController.summarizeNotes:Http.send")
+    assert [(e["kind"], e["name"]) for e in c["entry_points"] if e["kind"] == "aura-component"] == [
+        ("aura-component", "adviceNoteSummary")]
+
+
+def test_a_callback_to_a_mobile_app_is_not_a_host(doc):
+    d, = channel(doc, "connected-app:Advisor_Mobile")["destinations"]
+    assert (d["host"], d["url"], d["verdict"]) == ("", "northbank-advisor://oauth/callback", "not-llm")
+    assert "app on the user's device" in d["unknown_because"]
 
 
 def test_every_code_finding_of_a_scan_is_attached_to_a_channel(doc):
@@ -140,7 +224,7 @@ def test_renderings_are_deterministic(doc):
 
 
 class _Checker(HTMLParser):
-    VOID = {"meta", "br", "rect", "path", "link", "img", "input", "hr"}
+    VOID = frozenset({"meta", "br", "wbr", "rect", "path", "link", "img", "input", "hr"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -190,6 +274,111 @@ def test_html_escapes_names_from_the_project(doc):
     assert "<script>" not in render_inventory_html(evil)
 
 
+def highlighted(page: str, n: int) -> tuple[list[str], list[str]]:
+    """The labels of the boxes and the titles of the lines that selecting finding n highlights."""
+    boxes = re.findall(rf'<g class="n[^"]*\bf-{n}\b[^"]*">.*?<text[^>]*>([^<]*)</text>', page)
+    lines = re.findall(rf'<path class="e[^"]*\bf-{n}\b[^"]*"[^>]*><title>([^<]*)</title>', page)
+    return sorted(boxes), sorted(lines)
+
+
+def finding_number(page: str, doc: dict, cid: str, rule: str) -> int:
+    row = re.search(rf'<tr id="ch-{[c["id"] for c in doc["channels"]].index(cid) + 1}"[^>]*>.*?</tr>', page).group()
+    return int(re.search(rf'href="#finding-(\d+)" title="highlight its path">{rule}<', row).group(1))
+
+
+def test_selecting_a_finding_highlights_its_path_and_lists_its_steps(doc):
+    page = render_inventory_html(doc)
+    cid = "apex-callout:RetirementPlanAssistant.explainProjection:Http.send"
+    n = finding_number(page, doc, cid, "APX-LLM-001")
+    assert f'<span id="finding-{n}" class="fsel"></span>' in page
+    assert f"#finding-{n}:target~.flows .f-{n}," in page or f"#finding-{n}:target~.flows .f-{n}{{" in page
+    boxes, lines = highlighted(page, n)
+    assert boxes == ["Contact", "Portfolio__c", "RetirementPlanAssistant.explainProjection…", "api.openai.com"]
+    name = "RetirementPlanAssistant.explainProjection (Http.send)"
+    assert lines == [f"Contact → {name}", f"Portfolio__c → {name}", f"{name} → api.openai.com"]
+    detail = re.search(rf'<div class="detail d-{n}">.*?</div>', page, re.DOTALL).group()
+    finding, = channel(doc, cid)["findings"]
+    assert len(finding["paths"]) == 2
+    for path in finding["paths"]:
+        for step in path:
+            assert f'{step["path"].rsplit("/", 1)[-1]}:{step["line"]}</code> {escape(step["message"])}</li>' in detail
+    # a finding about metadata highlights its channel and destination, and shows where it is configured
+    m = finding_number(page, doc, "named-credential:OpenAI", "APX-CFG-002")
+    assert highlighted(page, m) == (["Named Credential OpenAI", "api.openai.com"],
+                                    ["Named Credential OpenAI → api.openai.com"])
+    assert "OpenAI.namedCredential-meta.xml:11</code> Named Credential OpenAI endpoint https://api.openai.com" \
+        in re.search(rf'<div class="detail d-{m}">.*?</div>', page, re.DOTALL).group()
+
+
+def test_a_finding_with_many_paths_keeps_ten_and_says_how_many_more(tmp_path):
+    names = ["FirstName", "LastName", "Email", "Phone", "MobilePhone", "Birthdate", "MailingStreet",
+             "MailingCity", "MailingPostalCode", "MailingCountry", "Description", "OtherPhone"]
+    write_project(tmp_path, {
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/ClientDossier.cls": f"""
+            public with sharing class ClientDossier {{
+                @AuraEnabled
+                public static String send(Id contactId) {{
+                    Contact c = [SELECT {', '.join(names)} FROM Contact WHERE Id = :contactId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody({' + '.join(f'c.{n}' for n in names)});
+                    return new Http().send(req).getBody();
+                }}
+            }}
+            """})
+    doc = inventory_of(tmp_path)
+    finding, = channel(doc, "apex-callout:ClientDossier.send:Http.send")["findings"]
+    assert len(finding["fields"]) == 12 and finding["paths_total"] == 12 and len(finding["paths"]) == 10
+    page = render_inventory_html(doc)
+    assert "Path 10 of 12" in page and "Path 11 of 12" not in page and "2 more paths" in page
+
+
+def test_every_finding_can_be_selected(doc):
+    page = render_inventory_html(doc)
+    count = len({(f["rule"], f["location"]["path"], f["location"]["line"], f["destination"])
+                 for c in doc["channels"] for f in c["findings"]})
+    for n in range(1, count + 1):
+        assert page.count(f'<span id="finding-{n}" class="fsel"></span>') == 1
+        assert f'<div class="detail d-{n}">' in page and f'<a href="#finding-{n}">' in page
+        assert f'class="fl f-{n}" href="#finding-{n}"' in page
+    assert f'id="finding-{count + 1}"' not in page
+
+
+def test_html_escapes_finding_steps_from_the_project(doc):
+    evil = json.loads(json.dumps(doc))
+    c = next(c for c in evil["channels"] if c["findings"] and c["destinations"])
+    f = c["findings"][0]
+    f["message"] = "<img src=x onerror=alert(1)>"
+    f["paths"] = [[{"path": "force-app/<b>x</b>.cls", "line": 1, "col": 1, "message": "</ol><script>x</script>"}]]
+    c["destinations"][0]["host"] = f["destination"] = '"><script>y</script>'
+    page = render_inventory_html(evil)
+    assert "<script>" not in page and "<img" not in page and "<b>" not in page
+
+
+# The whole JSON inventory of samples/fintech-org, reviewed row by row against the sample's source
+# (its README lists the cases): every channel's destinations (host, provider, seat, region, verdict,
+# how it is configured), fields, entry points and findings. After a reviewed change to the sample or
+# to the inventory, regenerate it from the repository's top folder with
+#     apexscan inventory samples/fintech-org --format json --no-cache -o tests/data/fintech-inventory.json
+# then read `git diff tests/data/fintech-inventory.json` channel by channel against the source before
+# committing it. Known imprecision kept on purpose: RetirementPlanAssistant.whatIf lists
+# Contact.Birthdate and Portfolio__c.Balance__c (see the comment at its send).
+EXPECTED_INVENTORY = Path(__file__).resolve().parent / "data" / "fintech-inventory.json"
+
+
+def test_the_json_inventory_of_the_sample_is_exactly_the_reviewed_one():
+    res = CliRunner().invoke(main, ["inventory", str(SAMPLE), "--format", "json", "--no-cache"])
+    assert res.exit_code == 0, res.output
+    got, want = json.loads(res.stdout), json.loads(EXPECTED_INVENTORY.read_text("utf-8"))
+    want["generator"] = got["generator"]  # the version number is not part of the review
+    assert [c["id"] for c in got["channels"]] == [c["id"] for c in want["channels"]]
+    for mine, reviewed in zip(got["channels"], want["channels"]):
+        assert mine == reviewed, mine["id"]
+    assert got == want
+    assert res.stdout == render_inventory_json(want)  # byte for byte
+
+
 def test_compare_lists_new_path_new_channel_and_changed_credential(tmp_path):
     base = inventory_of(SAMPLE)
     copy = tmp_path / "fintech-org"
@@ -223,7 +412,7 @@ def test_compare_lists_new_path_new_channel_and_changed_credential(tmp_path):
 
 
 def test_compare_of_an_inventory_with_itself_is_empty(doc):
-    assert compare(doc, doc) == {"base_generator": "apexscan test", "new_channels": [], "removed_channels": [],
+    assert compare(doc, doc) == {"base": "", "base_generator": "apexscan test", "new_channels": [], "removed_channels": [],
                                  "changed_channels": [], "new_paths": [], "removed_paths": []}
 
 
@@ -247,19 +436,8 @@ def test_cli_rejects_a_base_that_is_not_an_inventory(tmp_path):
     assert "not an apexscan inventory" in res.output
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
-def test_html_renders_in_headless_chromium(doc, tmp_path):  # pragma: no cover - optional
-    import subprocess
-    page = tmp_path / "inventory.html"
-    page.write_text(render_inventory_html(doc), encoding="utf-8")
-    shot = tmp_path / "shot.png"
-    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
-                    "--window-size=1400,2000", page.as_uri()], check=True, timeout=120, capture_output=True)
-    assert shot.stat().st_size > 10_000
-
-
 def test_sinks_reached_from_too_much_of_the_project_are_listed_untraced(monkeypatch):
-    import apexscan.inventory as inventory
+    from apexscan import inventory
     monkeypatch.setattr(inventory, "MAX_TRACE_NODES", 1)
     small = inventory_of(SAMPLE)
     geo = channel(small, "apex-callout:ClientAddressGeocoder.geocodeLater:Http.send")
@@ -268,3 +446,323 @@ def test_sinks_reached_from_too_much_of_the_project_are_listed_untraced(monkeypa
     leak = channel(small, "apex-callout:RetirementPlanAssistant.explainProjection:Http.send")
     assert leak["data"]["traced"] and fields(leak) == ["Contact.Birthdate", "Portfolio__c.Balance__c"]
     assert "not traced" in render_inventory_markdown(small) and "not traced" in render_inventory_html(small)
+
+
+# --- --compare with a git ref -------------------------------------------------------------------
+
+DIGEST_V1 = """
+public with sharing class BalanceDigest {
+    @AuraEnabled
+    public static String send(Id accountId) {
+        FinServ__FinancialAccount__c fa = [SELECT Name, FinServ__Balance__c FROM FinServ__FinancialAccount__c
+                                           WHERE Id = :accountId];
+        HttpRequest req = new HttpRequest();
+        req.setEndpoint('callout:OpenAI/v1/chat/completions');
+        req.setMethod('POST');
+        req.setBody(JSON.serialize(new Map<String, Object>{'account' => fa.Name}));
+        return new Http().send(req).getBody();
+    }
+}
+"""
+DIGEST_V2 = DIGEST_V1.replace("'account' => fa.Name", "'account' => fa.Name, 'balance' => fa.FinServ__Balance__c")
+NEW_BALANCE_PATH = ("New path from FinServ__FinancialAccount__c.FinServ__Balance__c to api.openai.com (OpenAI, US)"
+                    "** (foreign) via `apex-callout:BalanceDigest.send:Http.send`")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com",
+                           "-c", "commit.gpgsign=false", *args],
+                          cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch) -> Path:
+    """An empty git repository; git may not look above tmp_path, nor at a hook's GIT_* variables."""
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    return root
+
+
+def write_digest(project: Path, source: str) -> None:
+    project.mkdir(parents=True, exist_ok=True)
+    write_project(project, {"namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+                            "classes/BalanceDigest.cls": source})
+
+
+def state(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under root (.git included) with its modification time and size."""
+    return {p.relative_to(root).as_posix(): (p.lstat().st_mtime_ns, p.lstat().st_size) for p in root.rglob("*")}
+
+
+def markdown_inventory(*args: str) -> CliRunner:
+    res = CliRunner().invoke(main, ["inventory", "--format", "markdown", *args])
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_compare_with_head_lists_the_path_added_in_the_work_tree(repo):
+    project = repo / "salesforce" / "advisory-org"  # a subfolder of the repository
+    write_digest(project, DIGEST_V1)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "digest without balances")
+    write_digest(project, DIGEST_V2)
+    before = state(repo)
+    res = markdown_inventory(str(project), "--compare", "HEAD")
+    assert state(repo) == before  # nothing written in the repository, .git included
+    head = git(repo, "rev-parse", "HEAD").strip()
+    assert f"## Changes since HEAD (commit {head[:10]})" in res.stdout
+    assert NEW_BALANCE_PATH in res.stdout
+    assert "Changed `apex-callout:BalanceDigest.send:Http.send`: field added: " \
+           "FinServ__FinancialAccount__c.FinServ__Balance__c" in res.stdout
+    assert "New channel" not in res.stdout and "Removed" not in res.stdout
+
+
+def test_compare_with_an_earlier_commit_and_from_inside_the_project(repo, monkeypatch):
+    project = repo / "advisory-org"
+    write_digest(project, DIGEST_V1)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "digest without balances")
+    write_digest(project, DIGEST_V2)
+    git(repo, "commit", "-q", "-am", "digest with balances")
+    monkeypatch.chdir(project)
+    assert NEW_BALANCE_PATH in markdown_inventory("--compare", "main~1").stdout
+    assert "No channel or path changed." in markdown_inventory(".", "--compare", "main").stdout
+    html = CliRunner().invoke(main, ["inventory", "--compare", "HEAD~1"]).stdout
+    assert "<h2>Changes since HEAD~1 (commit " in html
+    assert "<strong>New path from FinServ__FinancialAccount__c.FinServ__Balance__c to api.openai.com" in html
+
+
+def test_compare_with_a_commit_that_has_no_project_there_lists_every_channel_as_new(repo):
+    (repo / "README.md").write_text("Nothing yet.\n", encoding="utf-8")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "empty")
+    project = repo / "org"
+    write_digest(project, DIGEST_V2)
+    doc = json.loads(markdown_inventory(str(project), "--format", "json", "--compare", "HEAD").stdout)
+    cmp = doc["comparison"]
+    assert cmp["base"].startswith("HEAD (commit ") and cmp["base"].endswith(", which has no org")
+    assert sorted(c["id"] for c in cmp["new_channels"]) == sorted(c["id"] for c in doc["channels"])
+    assert ("FinServ__FinancialAccount__c.FinServ__Balance__c", "api.openai.com") in \
+        {(p["field"], p["destination"]) for p in cmp["new_paths"]}
+    assert cmp["removed_channels"] == cmp["changed_channels"] == cmp["removed_paths"] == []
+
+
+def test_compare_base_is_read_from_git_objects_only_regular_files(repo):
+    project = repo / "org"
+    write_digest(project, DIGEST_V1)
+    secret = repo.parent / "outside.cls"
+    secret.write_text(DIGEST_V2, encoding="utf-8")
+    (project / "force-app/main/default/classes/Linked.cls").symlink_to(secret)
+    (repo / ".gitattributes").write_text("*.cls filter=evil\n", encoding="utf-8")
+    git(repo, "config", "filter.evil.smudge", f"touch {repo.parent / 'smudged'}; cat")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "with a symbolic link and a smudge filter")
+    base = find_git_base("HEAD", project)
+    with checked_out(base) as folder:
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        assert "force-app/main/default/classes/BalanceDigest.cls" in files
+        assert "force-app/main/default/classes/Linked.cls" not in files  # links are not followed
+        assert (folder / "force-app/main/default/classes/BalanceDigest.cls").read_text("utf-8") == \
+            (project / "force-app/main/default/classes/BalanceDigest.cls").read_text("utf-8")
+    assert not folder.exists()  # removed afterwards
+    assert not (repo.parent / "smudged").exists()  # no filter of the project ran
+
+
+def test_compare_refuses_a_commit_whose_tree_climbs_out(repo, tmp_path):
+    blob = subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo, input="class X {}\n",
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+    def mktree(entries: str) -> str:
+        return subprocess.run(["git", "mktree"], cwd=repo, input=entries, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    inner = mktree(f"100644 blob {blob}\tEscaped.cls\n")
+    org = mktree(f"040000 tree {inner}\t..\n")
+    top = mktree(f"040000 tree {org}\torg\n")
+    commit = git(repo, "commit-tree", top, "-m", "a tree git would not check out").strip()
+    project = repo / "org"
+    write_digest(project, DIGEST_V1)
+    res = CliRunner().invoke(main, ["inventory", str(project), "--compare", commit])
+    assert res.exit_code == 2
+    assert "unsafe path '../Escaped.cls'" in res.stderr and "Traceback" not in res.output
+    assert not list(tmp_path.rglob("Escaped.cls"))
+
+
+@pytest.mark.parametrize("case", ["unknown ref", "option-like ref", "not a repository", "no git"])
+def test_compare_with_a_bad_ref_is_a_one_line_usage_error(case, repo, tmp_path, monkeypatch):
+    project = tmp_path / "plain" if case == "not a repository" else repo / "org"
+    write_digest(project, DIGEST_V1)
+    if case != "not a repository":
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "digest")
+    if case == "no git":
+        empty = tmp_path / "bin"
+        empty.mkdir()
+        monkeypatch.setenv("PATH", str(empty))
+    ref = "--upload-pack=touch" if case == "option-like ref" else "origin/nowhere"
+    res = CliRunner().invoke(main, ["inventory", str(project), f"--compare={ref}"])
+    assert res.exit_code == 2, res.output
+    message, = res.stderr.splitlines()
+    expected = {"unknown ref": "no such file, nor a commit, branch or tag of",
+                "option-like ref": "no such file, nor a git commit, branch or tag",
+                "not a repository": "is not inside a git work tree",
+                "no git": "git was not found on PATH"}[case]
+    assert message.startswith("apexscan: error: --compare ") and expected in message
+
+
+# --- the page in a real browser -----------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--remote-debugging-pipe")
+
+
+class Chromium:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fd 3 in, fd 4 out): no
+    browser-automation package needed. Every event is kept, so console errors can be checked."""
+
+    def __init__(self, profile: Path, log) -> None:
+        commands_r, commands_w = os.pipe()
+        events_r, events_w = os.pipe()
+        # Above 9 first, so that putting one pipe end on fd 3 cannot close the other (posix_spawn,
+        # unlike preexec_fn, is safe in a process with threads).
+        ends = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (commands_r, events_w)]
+        self.pid = os.posix_spawn(CHROMIUM, [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                                  os.environ, file_actions=[
+                                      (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                                      (os.POSIX_SPAWN_DUP2, log.fileno(), 1), (os.POSIX_SPAWN_DUP2, log.fileno(), 2),
+                                      (os.POSIX_SPAWN_DUP2, ends[0], 3), (os.POSIX_SPAWN_DUP2, ends[1], 4)])
+        for fd in (commands_r, events_w, *ends):
+            os.close(fd)
+        self._cmd, self._out, self._buffer, self._id, self.events = commands_w, events_r, b"", 0, []
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Runtime", "Log", "Page"):
+            self.call(f"{domain}.enable", session=self.session)
+
+    def call(self, method: str, session: str | None = None, **params) -> dict:
+        self._id += 1
+        message = {"id": self._id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._cmd, json.dumps(message).encode() + b"\0")
+        while True:
+            answer = self._read()
+            if answer.get("id") == self._id:
+                assert "error" not in answer, (method, answer["error"])
+                return answer["result"]
+            self.events.append(answer)
+
+    def page(self, method: str, **params) -> dict:
+        return self.call(method, session=self.session, **params)
+
+    def evaluate(self, expression: str):
+        result = self.page("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def open(self, url: str) -> None:
+        self.events = [e for e in self.events if e.get("method") != "Page.loadEventFired"]
+        self.page("Page.navigate", url=url)
+        while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
+            self.events.append(self._read())
+
+    def screenshot(self) -> bytes:
+        return base64.b64decode(self.page("Page.captureScreenshot", format="png")["data"])
+
+    def console_errors(self) -> list[str]:
+        out = []
+        for e in self.events:
+            method, params = e.get("method"), e.get("params", {})
+            if method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
+                out.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
+            elif method == "Runtime.exceptionThrown":
+                out.append(params["exceptionDetails"].get("text", "exception"))
+            elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+                out.append(params["entry"]["text"])
+        return out
+
+    def _read(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            assert left > 0 and select.select([self._out], [], [], left)[0], "chromium did not answer"
+            chunk = os.read(self._out, 1 << 20)
+            assert chunk, "chromium closed the DevTools pipe"
+            self._buffer += chunk
+        raw, _, self._buffer = self._buffer.partition(b"\0")
+        return json.loads(raw)
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close")
+        except AssertionError:
+            pass
+        os.close(self._cmd)
+        deadline = time.monotonic() + 30
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.1)
+        os.close(self._out)
+
+
+@pytest.fixture
+def chromium(tmp_path):
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with open(tmp_path / "chromium.log", "wb") as log:
+        browser = Chromium(tmp_path / "profile", log)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_the_browser_check_sees_console_errors(chromium, tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><title>x</title><script>console.error('boom'); undefinedFunction();</script>",
+                    encoding="utf-8")
+    chromium.open(page.as_uri())
+    errors = chromium.console_errors()
+    assert any("boom" in e for e in errors) and any("Uncaught" in e or "undefinedFunction" in e for e in errors)
+
+
+def test_html_renders_in_headless_chromium_and_highlights_a_finding(chromium, doc, tmp_path):
+    page = tmp_path / "inventory.html"
+    html = render_inventory_html(doc)
+    page.write_text(html, encoding="utf-8")
+    chromium.page("Emulation.setDeviceMetricsOverride", width=1400, height=1600, deviceScaleFactor=1, mobile=False)
+    chromium.open(page.as_uri())
+    shot = chromium.screenshot()
+    (tmp_path / "inventory.png").write_bytes(shot)  # look at it: pytest --basetemp=DIR keeps it
+    assert shot.startswith(b"\x89PNG") and len(shot) > 50_000
+    assert chromium.evaluate("document.querySelector('svg').getBBox().width") > 900
+    assert chromium.evaluate("document.documentElement.scrollWidth <= innerWidth")  # no sideways scrolling
+    assert chromium.evaluate("document.querySelectorAll('tbody tr').length") == len(doc["channels"])
+    n = finding_number(html, doc, "apex-callout:RetirementPlanAssistant.explainProjection:Http.send", "APX-LLM-001")
+    style = ("(s => getComputedStyle(document.querySelector(s)))")
+    assert chromium.evaluate(f"{style}('.d-{n}').display") == "none"
+    assert chromium.evaluate(f"{style}('.steps .hint').display") == "block"
+    # select the finding as a click on its link would
+    chromium.evaluate(f"document.querySelector('a.fl.f-{n}').click()")
+    assert chromium.evaluate("location.hash") == f"#finding-{n}"
+    assert chromium.evaluate(f"{style}('.d-{n}').display") == "block"
+    assert chromium.evaluate(f"{style}('.steps .hint').display") == "none"
+    assert chromium.evaluate(f"{style}('path.f-{n}').strokeWidth") == "3px"
+    assert chromium.evaluate(f"{style}('g.f-{n}').opacity") == "1"
+    assert chromium.evaluate(f"{style}('g.n:not(.f-{n})').opacity") == "0.3"
+    assert chromium.evaluate("document.querySelector('.flows').getBoundingClientRect().top") < 200  # scrolled there
+    selected = chromium.screenshot()
+    (tmp_path / f"inventory-finding-{n}.png").write_bytes(selected)
+    assert selected != shot
+    assert chromium.console_errors() == []
