@@ -4,6 +4,12 @@ String values are computed on demand from the definitions `link.py` collected (l
 constants, parameters at every call site, returns, Custom Labels, Custom Metadata records,
 Named Credentials). Anything read at run time stays a hole, named in the message, and the
 destination is then "unknown" — never "safe".
+
+A value also says under which call strings it holds (`StrValue.contexts`): the URL a shared helper
+gets from one caller is pushed with that call site, and popped again when a value is returned to
+its caller. The search then seeds each endpoint in those call strings only, so a helper called with
+an LLM endpoint from one place and with record data and another endpoint from another does not
+send the second caller's data to the first caller's endpoint.
 """
 from __future__ import annotations
 
@@ -13,11 +19,21 @@ from itertools import product
 
 from .facts import Ref, StrExpr
 from .model import Destination, Verdict
+from .taint import K, compatible
 
 HOLE = "\x00"  # a part of the string that cannot be known from the project
 MODEL = "model:"  # prefix of a Salesforce model API name (aiplatform.ModelsAPI), not a URL
+MISSING_ESR = "esr:"  # prefix of the name of an External Service registration that is not in the project
+# In Destination.how: the destination is inferred from names, not read from the project's metadata.
+ASSUMED = "assumed: "
+# Words too common in integration names to tie a registration to a Named Credential.
+GENERIC_NAME_WORDS = frozenset({
+    "send", "hook", "hooks", "webhook", "http", "https", "callout", "service", "services", "named",
+    "credential", "credentials", "external", "integration", "api", "request", "action", "invoke",
+    "post", "flow", "registration", "endpoint", "call", "data", "connector", "connection", "client"})
 MAX_VALUES = 8  # candidate strings kept per expression (a union, e.g. a ternary or several callers)
 MAX_DEPTH = 12
+ANY: tuple[tuple[str, ...], ...] = ((),)  # holds whoever called: the empty call string
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,18 +41,23 @@ class StrValue:
     text: str  # with HOLE where a part is unknown
     how: tuple[str, ...]  # where the known parts came from ("constant OpenAiClient.ENDPOINT" ...)
     unknown: tuple[str, ...]  # what the holes are ("custom setting AI_Settings__c.getOrgDefaults()")
+    # The call strings (call sites, outermost first, at most taint.K) of the function the value is
+    # computed in under which it holds; ANY when it holds whoever called.
+    contexts: tuple[tuple[str, ...], ...] = ANY
 
 
 class Resolver:
     """Evaluates string expressions over a linked program and the project's metadata."""
 
-    def __init__(self, linker, metadata, classify, llm_path, name_hint, classify_model=None):
+    def __init__(self, linker, metadata, classify, llm_path, name_hint, classify_model=None, provider_host=None):
         self.linker = linker
         self.metadata = metadata
         self.classify = classify  # url -> Destination
         self.llm_path = llm_path  # path -> evidence text or ""
         self.name_hint = name_hint  # name -> evidence text or ""
         self.classify_model = classify_model  # Salesforce model API name -> Destination
+        # (credential name, path) -> the fixed host of the provider both point at, or ""
+        self.provider_host = provider_host
         self._memo: dict[str, tuple[StrValue, ...]] = {}
 
     # --- string values --------------------------------------------------------------------------
@@ -45,9 +66,13 @@ class Resolver:
         values: tuple[StrValue, ...] = (StrValue("", (), ()),)
         for part in expr:
             options = self._part(part, context, depth)
-            values = tuple(
-                StrValue(a.text + b.text, _merge(a.how, b.how), _merge(a.unknown, b.unknown))
-                for a, b in product(values, options))[:MAX_VALUES]
+            combined = []
+            for a, b in product(values, options):
+                both = _meet(a.contexts, b.contexts)
+                if both:  # two parameters bound at different call sites never meet
+                    combined.append(StrValue(a.text + b.text, _merge(a.how, b.how),
+                                             _merge(a.unknown, b.unknown), both))
+            values = _dedupe_values(combined)[:MAX_VALUES]
         return values
 
     def _part(self, part: tuple, context: str, depth: int) -> tuple[StrValue, ...]:
@@ -72,11 +97,11 @@ class Resolver:
         if kind == "call":
             return self._node(f"@call:{part[1]}", context, depth, part[1])
         if kind == "model":
-            return tuple(StrValue(MODEL + v.text, v.how, v.unknown) for v in self.evaluate(part[1], context, depth))
+            return tuple(replace(v, text=MODEL + v.text) for v in self.evaluate(part[1], context, depth))
         if kind == "esr":
-            return self._external_service(part[1])
-        if kind == "mapget":
-            return self._map_get(part[1], part[2], context, depth)
+            return self._external_service(part[1], part[2] if len(part) > 2 else "")
+        if kind == "mapget":  # the map may come from another method: no call string is kept
+            return _dedupe_values(replace(v, contexts=ANY) for v in self._map_get(part[1], part[2], context, depth))
         if kind in ("map", "mapentry", "cmdtrec"):
             return (StrValue(HOLE, (), ("a map or record used as text",)),)
         return (StrValue(HOLE, (), (f"value computed at run time: {part[1]}",)),)
@@ -113,7 +138,7 @@ class Resolver:
             if cur.startswith("@call:"):
                 todo.extend((f"{fn.fid}#return", fn.cls) for fn in self.linker.call_targets.get(cur[6:], ()))
                 continue
-            for expr, def_ctx in self.linker.strdefs.get(cur, ()):
+            for expr, def_ctx, _site in self.linker.strdefs.get(cur, ()):
                 if len(expr) != 1:
                     continue
                 part = expr[0]
@@ -148,8 +173,11 @@ class Resolver:
                 return (StrValue(HOLE, (), (f"result of a platform call ({site.split(':', 1)[-1]})",)),)
             out: list[StrValue] = []
             for fn in callees:
-                out.extend(self._node(f"{fn.fid}#return", fn.cls, depth, fn.display))
-            return tuple(out[:MAX_VALUES])
+                for v in self._node(f"{fn.fid}#return", fn.cls, depth, fn.display):
+                    back = _pop(v.contexts, site)
+                    if back:  # values the callee returns only when called from elsewhere are dropped
+                        out.append(replace(v, contexts=back))
+            return tuple(_dedupe_values(out)[:MAX_VALUES])
         if node in self._memo:
             return self._memo[node]
         if depth > MAX_DEPTH:
@@ -157,27 +185,32 @@ class Resolver:
         self._memo[node] = (StrValue(HOLE, (), ("a value that depends on itself",)),)  # cycle guard
         defs = self.linker.strdefs.get(node, ())
         out = []
-        for expr, ctx in defs:
-            out.extend(self.evaluate(expr, ctx, depth + 1))
+        for expr, ctx, site in defs:
+            for v in self.evaluate(expr, ctx, depth + 1):
+                # An argument bound at `site`: it holds in this function when called from there.
+                out.append(replace(v, contexts=_push(v.contexts, site)) if site else v)
+        if node.startswith(("F:", "E:")):  # a field is shared by every caller (the heap)
+            out = [replace(v, contexts=ANY) for v in out]
         if not out:
             out = [StrValue(HOLE, (), (f"{_display_node(node)} is not set in this project",))]
         elif node.startswith("F:"):
             const = self._field_display(node)
             out = [replace(v, how=_merge((f"constant {const}",), v.how)) if HOLE not in v.text else v
                    for v in out]
-        result = tuple(_dedupe(out)[:MAX_VALUES])
+        result = tuple(_dedupe_values(out)[:MAX_VALUES])
         self._memo[node] = result
         return result
 
-    def _external_service(self, name: str) -> tuple[StrValue, ...]:
-        """An External Service registration calls out through its Named Credential."""
+    def _external_service(self, name: str, operation: str = "") -> tuple[StrValue, ...]:
+        """An External Service registration calls out through its Named Credential. One that is not
+        in the project is kept by name (`candidates` looks for a Named Credential of that name)."""
         lookup = getattr(self.metadata, "external_service", None)
         registration = lookup(name) if lookup is not None else None
         nc = getattr(registration, "named_credential", "") if registration is not None else ""
-        if not nc:
+        if registration is None or not nc:
             reason = (f"External Service registration {name} is not in this project" if registration is None
                       else f"External Service registration {name} names no Named Credential")
-            return (StrValue("callout:" + HOLE, (), (reason, name)),)
+            return (StrValue(MISSING_ESR + name, (), (reason,) + tuple(n for n in (operation,) if n)),)
         return (StrValue(f"callout:{nc}", (f"External Service {name}",), ()),)
 
     def _field_display(self, node: str) -> str:
@@ -210,25 +243,56 @@ class Resolver:
     def candidates(self, value: StrValue) -> list[Destination]:
         """Where a value may send the request. A `callout:` whose Named Credential name is read at
         run time may reach any of the project's Named Credentials that point at an LLM API."""
+        if value.text.startswith(MISSING_ESR):
+            return self._missing_registration(value.text[len(MISSING_ESR):], value.unknown[0], value.unknown[1:])
         dest = self.destination(value)
         if dest.verdict != Verdict.UNKNOWN or not dest.how.startswith("unresolved: Named Credential name"):
             return [dest]
         path = value.text[len("callout:"):].split(HOLE, 1)[-1] if HOLE in value.text else ""
+        found = self._llm_credentials(path, "(the name is read at run time)")
+        return found or [dest]
+
+    def _llm_credentials(self, path: str, why: str) -> list[Destination]:
+        """The project's Named Credentials that point at an LLM API by their own URL or name (not
+        merely because the code appends an LLM-style path to, say, a Slack webhook)."""
         found = []
         for nc in sorted(self.metadata.named_credentials.values(), key=lambda n: n.name.lower()):
             if not nc.url:
                 continue
+            own = self._classified(nc.url, nc.url, "")
+            if not (own.provider or own.verdict == Verdict.UNKNOWN or self.name_hint(nc.name)):
+                continue
             option = self._classified(nc.url.rstrip("/") + path, nc.url.rstrip("/") + path,
-                                      f"Named Credential {nc.name}, one of the project's LLM Named "
-                                      "Credentials (the name is read at run time)")
+                                      f"Named Credential {nc.name}, one of the project's LLM Named Credentials {why}")
             if option.provider or option.verdict == Verdict.UNKNOWN:
                 found.append(option)
-        return found or [dest]
+        return found
+
+    def _missing_registration(self, name: str, missing: str, operation: tuple[str, ...]) -> list[Destination]:
+        """A Flow External Service action whose registration, or its Named Credential, is not in
+        the project (retrieved org source often leaves out the registrations that Flow HTTP Callout
+        actions create): the Named Credential of the same name if there is one; the project's LLM
+        Named Credentials only when the registration's or operation's name says LLM; otherwise an
+        unknown endpoint without LLM evidence, which is not reported."""
+        named = [nc for nc in sorted(self.metadata.named_credentials.values(), key=lambda n: n.name.lower())
+                 if nc.url and _same_name(nc.name, name)]
+        if named:
+            return [self._classified(nc.url, nc.url, f"Named Credential {nc.name} ({ASSUMED}{missing}; "
+                                                     "the names match)") for nc in named]
+        hints = _dedupe([h for h in (self.name_hint(name), *(self.name_hint(o) for o in operation)) if h])
+        if hints:
+            found = self._llm_credentials("", f"({ASSUMED}{missing}; {hints[0]})")
+            if found:
+                return found
+        return [Destination(f"callout:{name}", "", "", "", "", Verdict.UNKNOWN, f"unresolved: {missing}",
+                            evidence=tuple(hints))]
 
     def destination(self, value: StrValue) -> Destination:
         text = value.text
         shown = text.replace(HOLE, "{?}")
         how = "; ".join(value.how) or "literal"
+        if text.startswith(MISSING_ESR):
+            return self.candidates(value)[0]
         if text.startswith(MODEL):
             name = text[len(MODEL):]
             if HOLE in name or not name or self.classify_model is None:
@@ -264,12 +328,39 @@ class Resolver:
                 f" ({'; '.join(value.unknown)})" if value.unknown else "")
             return self._unresolved(value, shown, reason, path)
         nc = self.metadata.named_credential(name)
+        if nc is None:
+            assumed = self._missing_credential(name, path)
+            if assumed is not None:
+                return assumed
         if nc is None or not nc.url:
             reason = (f"Named Credential {name} is not in this project" if nc is None
                       else f"Named Credential {name} has no URL in this project")
             return self._unresolved(value, shown, reason, path, name)
         url = nc.url.rstrip("/") + (path if path.startswith(("/", "?")) or not path else "/" + path)
         return self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {nc.name}")
+
+    def _missing_credential(self, name: str, path: str) -> Destination | None:
+        """A Named Credential that is not in the project, attributed to an LLM provider only on
+        agreeing evidence: a Remote Site Setting of the same name that authorises a known LLM host,
+        or a name and an API path that both point at one provider (OpenAI_API + /v1/chat/completions).
+        None otherwise: the destination stays unknown."""
+        missing = "it is not in this project"
+        tail = path if path.startswith(("/", "?")) or not path else "/" + path
+        site = self.metadata.remote_site(name)
+        if site is not None and site.active and site.url:
+            url = site.url.rstrip("/") + tail
+            dest = self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {name} ({ASSUMED}{missing}; "
+                                                                  f"Remote Site Setting {site.name} authorises {site.url})")
+            if dest.provider:
+                return dest
+        host = self.provider_host(name, path.replace(HOLE, "/")) if self.provider_host is not None else ""
+        if host:
+            url = f"https://{host}{tail}"
+            dest = self._classified(url, url.replace(HOLE, "{?}"), "")
+            if dest.provider:
+                return replace(dest, how=f"Named Credential {name} ({ASSUMED}{missing}; its name and the API path "
+                                         f"both point at {dest.provider})")
+        return None
 
     def _unresolved(self, value: StrValue, shown: str, reason: str, path: str, name: str = "") -> Destination:
         if path.startswith("/services/"):  # Salesforce's own REST API, on this org or another one
@@ -288,6 +379,20 @@ class Resolver:
                 evidence.append(hint)
         return Destination(shown, "", "", "", "", Verdict.UNKNOWN, f"unresolved: {reason}",
                            evidence=tuple(_dedupe(evidence)))
+
+
+def _same_name(credential: str, registration: str) -> bool:
+    """Whether a Named Credential and an External Service registration are named alike: one
+    contains the other (OpenAI / OpenAiGpt40, Make / SendHookToMake) or they share a distinctive
+    word (SendGridWebhook / SendGridNamedCredential)."""
+    a, b = re.sub(r"[^a-z0-9]", "", credential.lower()), re.sub(r"[^a-z0-9]", "", registration.lower())
+    if min(len(a), len(b)) >= 4 and (a in b or b in a):
+        return True
+    return bool({w for w in _words(credential) if len(w) >= 4} & _words(registration) - GENERIC_NAME_WORDS)
+
+
+def _words(name: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)}
 
 
 def _has_host(prefix: str) -> bool:
@@ -313,3 +418,38 @@ def _dedupe(items):
             seen.add(i)
             out.append(i)
     return out
+
+
+def _dedupe_values(values) -> tuple[StrValue, ...]:
+    """One value per text and origin, holding in the union of the call strings it was found in."""
+    merged: dict[tuple, tuple] = {}
+    for v in values:
+        key = (v.text, v.how, v.unknown)
+        merged[key] = _minimal(merged[key] + v.contexts) if key in merged else v.contexts
+    return tuple(StrValue(text, how, unknown, contexts) for (text, how, unknown), contexts in merged.items())
+
+
+def _minimal(contexts) -> tuple[tuple[str, ...], ...]:
+    """Drop call strings another one in the set already covers ((x,) covers (y, x))."""
+    unique = set(contexts)
+    return tuple(sorted(c for c in unique
+                        if not any(o != c and len(o) < len(c) and compatible(o, c) for o in unique)))
+
+
+def _meet(a, b) -> tuple[tuple[str, ...], ...]:
+    """The call strings under which both values hold."""
+    if a == ANY:
+        return b
+    if b == ANY:
+        return a
+    return _minimal(x if len(x) >= len(y) else y for x in a for y in b if compatible(x, y))
+
+
+def _push(contexts, site: str) -> tuple[tuple[str, ...], ...]:
+    """A caller's value bound to a parameter at `site`, seen from the callee."""
+    return _minimal((c + (site,))[-K:] for c in contexts)
+
+
+def _pop(contexts, site: str) -> tuple[tuple[str, ...], ...]:
+    """A callee's value returned to its caller at `site`; () when it never holds there."""
+    return _minimal(c[:-1] for c in contexts if not c or c[-1] == site)

@@ -8,14 +8,20 @@ The rule table is the cell (what reached the sink) x (where the sink sends it):
   non-sensitive fields  x foreign LLM  -> APX-LLM-005 (note, for the inventory)
   a literal LLM URL in code (no Named Credential)  -> APX-LLM-006 (note)
 Sovereign, in-org and non-LLM destinations produce no finding.
+
+Records whose object is known only at run time (`Database.query('SELECT ... FROM ' + objectName)`,
+a query string written by the model) are real data of unknown sensitivity: serialized whole they
+are APX-LLM-002 at warning level and medium confidence, and they add no field-level finding.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .endpoints import ASSUMED
 from .model import Destination, FieldClass, FieldRef, Finding, Location, Sensitivity, Step, Verdict
 
 RANK = {Sensitivity.SENSITIVE: 0, Sensitivity.UNKNOWN: 1, Sensitivity.NON_SENSITIVE: 2}
+RUNTIME_OBJECT = "SObject"  # the object of records whose type is known only at run time
 FIELD_RULE = {Sensitivity.SENSITIVE: "APX-LLM-001", Sensitivity.UNKNOWN: "APX-LLM-004",
               Sensitivity.NON_SENSITIVE: "APX-LLM-005"}
 
@@ -54,12 +60,13 @@ def sink_findings(reach: SinkReach) -> list[Finding]:
 
 
 def _foreign(reach: SinkReach, dest: Destination) -> list[Finding]:
-    worst = min(RANK[d.klass.sensitivity] for d in reach.data)
-    rule = FIELD_RULE[next(s for s, r in RANK.items() if r == worst)]
-    out = [_finding(rule, reach, dest, reach.data)]
-    wholes = tuple(d for d in reach.data if d.whole)
-    if wholes:
-        out.append(_finding("APX-LLM-002", reach, dest, wholes))
+    out = []
+    fielded = tuple(d for d in reach.data if not _runtime_record(d))
+    if fielded:
+        worst = min(RANK[d.klass.sensitivity] for d in fielded)
+        rule = FIELD_RULE[next(s for s, r in RANK.items() if r == worst)]
+        out.append(_finding(rule, reach, dest, fielded))
+    out.extend(_whole_records(reach, dest, "high"))
     return out
 
 
@@ -68,14 +75,26 @@ def _unknown(reach: SinkReach, dest: Destination) -> list[Finding]:
     out = []
     if sensitive:
         out.append(_finding("APX-LLM-003", reach, dest, sensitive, confidence="medium"))
-    wholes = tuple(d for d in reach.data if d.whole)
-    if wholes:
-        out.append(_finding("APX-LLM-002", reach, dest, wholes, confidence="medium"))
+    out.extend(_whole_records(reach, dest, "medium"))
     return out
 
 
+def _whole_records(reach: SinkReach, dest: Destination, confidence: str) -> list[Finding]:
+    """APX-LLM-002; records of an object known only at run time alone make it a warning."""
+    wholes = tuple(d for d in reach.data if d.whole)
+    if not wholes:
+        return []
+    if all(_runtime_record(d) for d in wholes):
+        return [_finding("APX-LLM-002", reach, dest, wholes, confidence="medium", level="warning")]
+    return [_finding("APX-LLM-002", reach, dest, wholes, confidence=confidence)]
+
+
+def _runtime_record(d: DataReach) -> bool:
+    return d.field.object == RUNTIME_OBJECT and d.field.field == "*"
+
+
 def _finding(rule: str, reach: SinkReach, dest: Destination, data: tuple[DataReach, ...],
-             confidence: str = "high") -> Finding:
+             confidence: str = "high", level: str = "") -> Finding:
     by_field: dict[FieldRef, DataReach] = {}
     for d in sorted(data, key=lambda d: (str(d.field), len(d.steps))):
         by_field.setdefault(d.field, d)
@@ -84,12 +103,14 @@ def _finding(rule: str, reach: SinkReach, dest: Destination, data: tuple[DataRea
     paths = tuple(d.steps + (sink_step,) if d.steps[-1] != sink_step else d.steps for d in ordered)
     if not all(d.certain for d in ordered) and confidence == "high":
         confidence = "medium"  # the fields come from a query built at run time
+    if ASSUMED in dest.how and confidence == "high":
+        confidence = "medium"  # the destination is inferred from names: its metadata is not in the project
     if dest.verdict == Verdict.UNKNOWN and not dest.provider:
         confidence = "low" if not dest.evidence else confidence
     return Finding(
         rule_id=rule, location=reach.location, message=_message(rule, reach, dest, ordered),
         destination=dest, fields=tuple((d.field, d.klass) for d in ordered), paths=paths,
-        confidence=confidence)
+        confidence=confidence, level=level)
 
 
 def describe(dest: Destination) -> str:
@@ -104,6 +125,8 @@ def describe(dest: Destination) -> str:
 
 def _fields_text(data: list[DataReach], limit: int = 6) -> str:
     def name(d: DataReach) -> str:
+        if _runtime_record(d):
+            return "records of an object chosen at run time"
         return f"every field of {d.field.object}" if d.field.field == "*" else str(d.field)
     names = [f"{name(d)} ({d.klass.category})" if d.klass.sensitivity != Sensitivity.NON_SENSITIVE
              else name(d) for d in data]
@@ -121,7 +144,13 @@ def _message(rule: str, reach: SinkReach, dest: Destination, data: list[DataReac
         return (f"Sensitive data reaches a non-sovereign LLM: {fields} sent to {where} by "
                 f"{reach.api}.{tail}")
     if rule == "APX-LLM-002":
-        objs = sorted({d.field.object for d in data})
+        objs = sorted({d.field.object for d in data if not _runtime_record(d)})
+        if any(_runtime_record(d) for d in data):
+            if not objs:
+                return (f"Records of an object chosen at run time are serialized into an LLM request to "
+                        f"{where}: every field the query selects is sent, whatever object it names, so "
+                        f"their sensitivity cannot be judged here.{tail}")
+            objs.append("run-time chosen object")
         return (f"A whole {', '.join(objs)} record is serialized into an LLM request to {where}: every "
                 f"queried field is sent, including fields added later.{tail}")
     if rule == "APX-LLM-003":

@@ -133,6 +133,18 @@ def classify_model(model_name: str, policy: Policy, registry: Registry) -> Desti
 _UNLISTED_MODEL = ModelRule("Salesforce-managed model", "US", "", "model not in the registry", "", re.compile(".*"))
 
 
+# Names reserved for documentation and tests (RFC 2606, RFC 6761): a request to them never reaches a
+# real service, so such a host is a stand-in (`if (Test.isRunningTest()) { ...example.invalid... }`).
+_RESERVED_TLDS = ("example", "invalid", "test", "localhost")
+_RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def is_placeholder_host(host: str) -> bool:
+    """Whether `host` is a name reserved for examples and tests."""
+    name = host.lower().rstrip(".")
+    return any(name == d or name.endswith("." + d) for d in _RESERVED_TLDS + _RESERVED_DOMAINS)
+
+
 def looks_like_llm_path(path: str, registry: Registry) -> str:
     """Why the path of `path` (a path or a whole URL) looks like an LLM API call, or "" if it does not."""
     _, path = _split(path.strip())
@@ -141,6 +153,50 @@ def looks_like_llm_path(path: str, registry: Registry) -> str:
 
 
 _LITERAL_HOST_REGEX = re.compile(r"(?:[a-z0-9_-]|\\[.-])+")  # what _host_regex makes of a host without tokens
+
+# Words of provider names that do not single out an LLM API: a company's or a product family's name
+# (Google and Amazon run maps and storage too) and generic words.
+_COMMON_PROVIDER_WORDS = frozenset({
+    "api", "google", "amazon", "microsoft", "cloud", "model", "models", "studio", "alibaba", "hugging", "face",
+    "inference", "endpoints", "salesforce", "together", "services", "platform"})
+
+
+def provider_host_named(name: str, path: str, registry: Registry) -> str:
+    """The fixed host of the LLM provider that both a name (of a Named Credential missing from the
+    project) and the API path called through it point at: "OpenAI_API" with "/v1/chat/completions"
+    gives "api.openai.com"; "Google_Gemini_API" with ".../models/x:generateContent" gives
+    "generativelanguage.googleapis.com". The path decides which provider its style belongs to (the
+    most specific one its evidence names: an Azure deployment path is Azure OpenAI, not OpenAI) and
+    the name must name that same provider; otherwise "" (a Groq credential calling an OpenAI-style
+    path, or a provider without exactly one fixed host)."""
+    _, path = _split(path.strip())
+    style = next((p for p in registry.llm_paths if p.pattern.search(path)), None)
+    if style is None:
+        return ""
+    said, shown = _compact(name), _compact(style.evidence)
+    providers: dict[str, tuple[frozenset[str], list[str]]] = {}  # provider -> (its words, fixed hosts)
+    for rule in registry.hosts:
+        words = frozenset(w for w in re.split(r"[^a-z0-9]+", rule.provider.lower()) if len(w) >= 4) \
+            - _COMMON_PROVIDER_WORDS
+        if not words:
+            continue
+        _, fixed = providers.setdefault(rule.provider, (words, []))
+        if not rule.path.pattern and _LITERAL_HOST_REGEX.fullmatch(rule.host.pattern):
+            fixed.append(rule.host.pattern.replace("\\", ""))
+    in_path = {p: v for p, v in providers.items() if all(w in shown for w in v[0])}
+    if not in_path:
+        return ""
+    most = max(len(words) for words, _ in in_path.values())
+    best = [(words, fixed) for words, fixed in in_path.values() if len(words) == most]
+    if len(best) != 1:
+        return ""
+    words, fixed = best[0]
+    # One fixed host only: a provider with regional hosts (Vertex AI, Mistral) leaves the region open.
+    return fixed[0] if len(fixed) == 1 and all(w in said for w in words) else ""
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def hosts_under(wildcard: str, registry: Registry) -> tuple[str, ...]:

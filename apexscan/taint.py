@@ -16,7 +16,11 @@ A label is (source_id, rel, field, whole):
   whole      True once a record was turned into text as a whole (JSON.serialize(acc))
 
 Call strings of length K make the search context-sensitive: data that entered a callee from one
-call site returns only to that site, so a shared helper does not mix its callers.
+call site returns only to that site, so a shared helper does not mix its callers. A call string is a
+tuple of call sites, outermost first; () says nothing about the callers. A source may be seeded in a
+given call string (an endpoint that holds only when the helper was called from one site), and with
+`per_context` the search reports every call string a label reaches a sink in, so two searches can be
+matched per calling context (`compatible`).
 """
 from __future__ import annotations
 
@@ -40,6 +44,14 @@ class Arrival:
     sink: str
     label: Label
     steps: tuple[Step, ...]
+    context: tuple[str, ...] = ()  # the call string it arrived in (only with per_context)
+
+
+def compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two call strings can describe the same stack: the shorter ends the longer (both keep
+    the innermost calls; () allows any)."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return not short or long_[len(long_) - len(short):] == short
 
 
 def apply_ops(label: Label, ops: tuple) -> Label | None:
@@ -82,9 +94,13 @@ def relevant_nodes(graph: nx.MultiDiGraph, sinks: set[str]) -> set[str]:
     return seen
 
 
-def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
-           sinks: set[str]) -> list[Arrival]:
-    """Propagate label sets breadth-first; return each label's first arrival at each sink.
+def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step, tuple[str, ...]]]],
+           sinks: set[str], *, per_context: bool = False) -> list[Arrival]:
+    """Propagate label sets breadth-first; return each label's first arrival at each sink, or with
+    `per_context` its first arrival in each call string it reaches the sink in (shortest call
+    string first, so the first arrival per label is the one a plain search returns).
+
+    `sources` maps a node to (label, step, call string the label starts in).
 
     Label sets are bitsets (Python ints over an intern table), so an edge without operations
     moves every label at once, and pending work for one (node, context) is merged before it is
@@ -125,8 +141,8 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
 
     for node in sorted(sources):
         if node in keep:
-            for label, step in sources[node]:
-                add((node, ()), 1 << bit(label), (None, None, step, None))
+            for label, step, ctx in sources[node]:
+                add((node, tuple(ctx)[-K:]), 1 << bit(label), (None, None, step, None))
     moved_cache: dict[tuple, int] = {}
     batch_cache: dict[tuple, tuple] = {}
     while queue:
@@ -169,19 +185,21 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step]]],
             batch_cache[(ops, delta)] = (out, back)  # the same label sets travel many edges
             if out:
                 add((nxt, new_ctx), out, (node, ctx, step, back))
-    arrivals: dict[tuple[str, Label], tuple] = {}
+    arrivals: dict[tuple, tuple] = {}
     for key in sorted((k for k in held if k[0] in sinks), key=lambda k: (k[0], len(k[1]), k[1])):
         bits = held[key]
         while bits:
             low = bits & -bits
             i = low.bit_length() - 1
             bits ^= low
-            arrivals.setdefault((key[0], _report_key(labels[i])), (key, i))
-    return [Arrival(sink, labels[i], _steps(history, key, i))
-            for (sink, _), (key, i) in sorted(arrivals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1])))]
+            report = (key[0], report_key(labels[i])) + ((key[1],) if per_context else ())
+            arrivals.setdefault(report, (key, i))
+    order = sorted(arrivals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1]), len(kv[1][0][1]), kv[1][0][1]))
+    return [Arrival(report[0], labels[i], _steps(history, key, i), key[1]) for report, (key, i) in order]
 
 
-def _report_key(label: Label) -> Label:
+def report_key(label: Label) -> Label:
+    """What tells two arrivals apart for a report: the source, the field and whether it is whole."""
     src, rel, fld, whole = label
     return (src, fld, whole or "*" in rel)
 

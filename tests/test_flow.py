@@ -163,3 +163,29 @@ def test_bad_flow_files_become_diagnostics():
     assert "not a Flow" in lower_flow("flows/X.flow-meta.xml", b"<Workflow/>").diagnostics[0].message
     unsafe = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Flow>&a;</Flow>'
     assert "DOCTYPE" in lower_flow("flows/X.flow-meta.xml", unsafe).diagnostics[0].message
+
+
+def test_obsolete_and_invalid_flow_versions_never_run_and_are_not_analysed(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/CaseSummarizer.cls": SUMMARIZER.replace("// expect: APX-LLM-001", "// ok: no active caller"),
+        "flows/Case_Summary.flow-meta.xml": RECORD_TRIGGERED.replace("<status>Active</status>",
+                                                                     "<status>Obsolete</status>"),
+        "flows/Case_Summary_Copy.flow-meta.xml": RECORD_TRIGGERED.replace("<status>Active</status>",
+                                                                          "<status>InvalidDraft</status>"),
+    })
+    result = run(root)
+    assert_exact(root, result)
+    facts = lower_flow("flows/Case_Summary.flow-meta.xml",
+                       (root / "force-app/main/default/flows/Case_Summary.flow-meta.xml").read_bytes())
+    assert (facts.sources, facts.calls, facts.functions, facts.diagnostics) == ((), (), (), ())
+
+
+def test_draft_flow_is_still_analysed(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/CaseSummarizer.cls": SUMMARIZER,
+        "flows/Case_Summary.flow-meta.xml": RECORD_TRIGGERED.replace("<status>Active</status>",
+                                                                     "<status>Draft</status>"),
+    })
+    assert_exact(root, run(root))

@@ -22,6 +22,9 @@ CONCAT = ("collapse", "concatenated")
 RECORD_TRIGGERS = {"recordaftersave", "recordbeforesave", "recordbeforedelete", "scheduled"}
 # Flow action types that send data out of the org over HTTP.
 HTTP_ACTIONS = {"externalservice": "External Service action", "httpcallout": "HTTP Callout action"}
+# <status> of a flow version that can never run: no facts at all. (Draft flows are analysed: a draft is
+# often the version about to be activated, and a screen flow can be run from the builder.)
+INACTIVE_STATUSES = {"obsolete", "invaliddraft"}
 # Global variables that are configuration, not data.
 NOT_DATA = {"$label", "$flow", "$api", "$setup", "$permission", "$customMetadata".lower(), "$system"}
 
@@ -40,6 +43,8 @@ def lower_flow(path: str, data: bytes) -> FileFacts:
         return FileFacts(path=path, diagnostics=(root.diagnostic(path),))
     if root.tag != "Flow":
         return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", f"not a Flow (root element <{root.tag}>)"),))
+    if root.findtext("status").strip().lower() in INACTIVE_STATUSES:
+        return FileFacts(path=path)  # an obsolete or invalid version never runs
     return FlowLowerer(path, flow_name(path), root).run()
 
 
@@ -238,12 +243,12 @@ class FlowLowerer:
                                    text=f"prompt template {action}", kind="template", library="none",
                                    arg_names=tuple(n.removeprefix("input:") for n in names)))
         elif kind in HTTP_ACTIONS:
-            registration = action.split("::")[-1].split(".", 1)[0]
+            registration, _, operation = action.split("::")[-1].partition(".")
             for value in values:
                 if value:
                     self.assigns.append(Assign(Ref(result), value, f"sent by {HTTP_ACTIONS[kind]} {name}",
                                                self.loc(e), self.fid))
-            self.endpoints.append(EndpointSet(Ref(result), (("esr", registration),), self.loc(e),
+            self.endpoints.append(EndpointSet(Ref(result), (("esr", registration, operation),), self.loc(e),
                                               f"{HTTP_ACTIONS[kind]} {name} ({action})"))
             self.sinks.append(Sink(Ref(result), "http", f"{HTTP_ACTIONS[kind]} {name}", self.fid,
                                    self.loc(e), action))
