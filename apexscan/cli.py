@@ -1,4 +1,4 @@
-"""Command line: `apexscan scan`, `apexscan rules`, `apexscan inventory`, `apexscan init`.
+"""Command line: `apexscan scan`, `apexscan rules`, `apexscan inventory`, `apexscan init`, `apexscan lsp`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
 Findings suppressed by an `apexscan:ignore` comment, and with --baseline those the baseline already
@@ -6,9 +6,11 @@ had, never make the run fail.
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,12 +18,26 @@ import click
 
 from . import __version__, suppress
 from .baseline import NEW, BaselineError, Comparison, compare, load_baseline
-from .inventory import InventoryError, build_inventory, load_inventory
+from .cache import FactsCache, default_cache_dir
+from .inventory import (
+    GitBase,
+    InventoryError,
+    build_inventory,
+    checked_out,
+    empty_inventory,
+    find_git_base,
+    load_inventory,
+)
 from .inventory import compare as compare_inventories
+from .lowering import default_jobs
 from .model import Finding
 from .policy import PolicyError, load_policy
 from .project import UsageError, discover
-from .report.inventory import render_inventory_html, render_inventory_json, render_inventory_markdown
+from .report.inventory import (
+    render_inventory_html,
+    render_inventory_json,
+    render_inventory_markdown,
+)
 from .report.json_report import render_json
 from .report.sarif import dumps_sarif, render_sarif
 from .report.text import render_diagnostics, render_text
@@ -30,6 +46,38 @@ from .scan import scan as run_scan
 from .staged import could_touch, narrow, selection, skipped
 
 LEVELS = {"note": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class Speed:
+    """--no-cache, --cache-dir and --jobs: how a scan is run, never what it finds."""
+
+    cache_dir: Path | None  # None: no cache
+    jobs: int
+
+    def scan(self, project, policy, **options):
+        cache = FactsCache(self.cache_dir, project.root) if self.cache_dir is not None else None
+        result = run_scan(project, policy, cache=cache, jobs=self.jobs, **options)
+        if cache is not None:
+            cache.save()
+        return result
+
+
+def speed_options(command):
+    """Add the cache and worker options to a command; it receives them as one `speed` argument."""
+    @click.option("--no-cache", is_flag=True,
+                  help="Parse every file again instead of reusing the facts of unchanged files.")
+    @click.option("--cache-dir", type=click.Path(path_type=Path, file_okay=False),
+                  help="Where parsed facts are kept between runs (default: $XDG_CACHE_HOME/apexscan "
+                       "or ~/.cache/apexscan; never inside the scanned project unless you say so).")
+    @click.option("--jobs", type=click.IntRange(min=1), default=None,
+                  help=f"Worker processes for parsing large projects (default: {default_jobs()}; "
+                       "1: parse in this process).")
+    @functools.wraps(command)
+    def wrapper(*args, no_cache: bool, cache_dir: Path | None, jobs: int | None, **kwargs):
+        folder = None if no_cache else (cache_dir or default_cache_dir())
+        return command(*args, speed=Speed(folder, jobs or default_jobs()), **kwargs)
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,9 +107,10 @@ def main() -> None:
               type=click.Path(path_type=Path),
               help="Report only findings whose location or path touches FILE (repeatable).")
 @click.option("--strict", is_flag=True, hidden=True, help="Raise on unknown syntax (for tests).")
+@speed_options
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
          fail_on: str, baseline_path: Path | None, show_suppressed: bool, strict: bool,
-         staged: bool, only_touching: tuple[Path, ...]) -> None:
+         staged: bool, only_touching: tuple[Path, ...], speed: Speed) -> None:
     """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
     try:
         project = discover(list(paths) or [Path(".")])
@@ -71,7 +120,10 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Pa
     except (UsageError, PolicyError, BaselineError) as exc:
         _fail(str(exc))
     _require_files(project)
-    result = run_scan(project, policy, strict=strict) if could_touch(selected, project) else skipped(project)
+    if could_touch(selected, project):
+        result = speed.scan(project, policy, strict=strict)
+    else:
+        result = skipped(project)
     catalog = load_catalog()
     files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
     findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
@@ -123,28 +175,57 @@ INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_j
               help="Write the inventory to this file instead of standard output.")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Policy file (default: apexscan.toml at the project root, if present).")
-@click.option("--compare", "compare_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="An earlier inventory (--format json): list new, removed and changed channels and paths.")
+@click.option("--compare", "compare_with", metavar="BASE_REF_OR_FILE",
+              help="List new, removed and changed channels and paths since a base: an earlier inventory "
+                   "(--format json), or a git commit, branch or tag (HEAD, HEAD~1, origin/main) whose version "
+                   "of the project is read from git and scanned with the same policy.")
+@speed_options
 def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
-              compare_path: Path | None) -> None:
+              compare_with: str | None, speed: Speed) -> None:
     """Every channel through which data can leave the org: where it goes, what reaches it, from where."""
+    base: dict | GitBase | None = None
     try:
         project = discover(list(paths) or [Path(".")])
         policy = load_policy(policy_path, project.root)
-        base = load_inventory(compare_path) if compare_path is not None else None
+        if compare_with is not None:
+            base = load_inventory(Path(compare_with)) if Path(compare_with).is_file() \
+                else find_git_base(compare_with, project.root)
     except (UsageError, PolicyError, InventoryError) as exc:
         _fail(str(exc))
     _require_files(project)
-    result = run_scan(project, policy, inventory=True)
     catalog = load_catalog()
-    files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
-    findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
-    doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
-                          project=project.root.name, generator=f"apexscan {__version__}")
-    if base is not None:
-        doc["comparison"] = compare_inventories(base, doc)
-    if result.diagnostics:
-        click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
+    generator = f"apexscan {__version__}"
+
+    def document(project, speed: Speed):
+        result = speed.scan(project, policy, inventory=True)
+        files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
+        findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
+        doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
+                              project=project.root.name, generator=generator)
+        return doc, result.diagnostics
+
+    doc, diagnostics = document(project, speed)
+    if isinstance(base, GitBase):
+        try:
+            with checked_out(base) as folder:
+                # The same targets, as they are in the base commit (a target it lacks is left out).
+                targets = [folder / p.resolve().relative_to(project.root) for p in (paths or (Path("."),))] \
+                    if folder is not None else []
+                targets = [t for t in targets if t.exists()]
+                base_project = discover(targets) if targets else None
+                if base_project is None or not base_project.files:
+                    name = f"{base.name}, which has no {base.prefix if base.prefix != '.' else 'project'}"
+                    doc["comparison"] = compare_inventories(empty_inventory(generator), doc, name)
+                else:
+                    # no facts cache for a temporary folder: its pack would outlive it
+                    base_doc = document(base_project, Speed(None, speed.jobs))[0]
+                    doc["comparison"] = compare_inventories(base_doc, doc, base.name)
+        except (UsageError, InventoryError) as exc:
+            _fail(str(exc))
+    elif base is not None:
+        doc["comparison"] = compare_inventories(base, doc, compare_with)
+    if diagnostics:
+        click.echo(render_diagnostics(diagnostics), err=True, nl=False)
     text = INVENTORY_RENDERERS[fmt](doc)
     if output is not None:
         _write_atomic(output, text)
@@ -165,6 +246,22 @@ def init(folder: Path, force: bool) -> None:
     template = files("apexscan.data").joinpath("policy_template.toml").read_text("utf-8")
     _write_atomic(target, template)
     click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.option("--stdio", is_flag=True, help="Talk over standard input and output (the default; "
+                                            "accepted because editor clients pass it).")
+@speed_options
+def lsp(stdio: bool, speed: Speed) -> None:
+    """Language server: findings in the editor.
+
+    Speaks LSP over standard input and output. Each time an Apex, LWC, Flow or metadata file is
+    opened or saved, the whole project is scanned and its findings are published as diagnostics
+    (see docs/vscode.md).
+    """
+    del stdio  # stdio is the only transport
+    from .lsp import create_server  # pygls is loaded only by this command
+    create_server(speed.scan).start_io()
 
 
 def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Comparison | None) -> bool:
@@ -189,8 +286,17 @@ def _file_texts(root: Path, findings: tuple[Finding, ...]) -> dict[str, str]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write the whole report or nothing: a crash never leaves half a SARIF file behind."""
+    """Write the whole report or nothing: a crash never leaves half a SARIF file behind.
+
+    A device or pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written to directly: renaming a
+    file over it would replace the device itself (as root) or fail."""
     try:
+        if path.exists() and not path.is_file():
+            if path.is_dir():
+                _fail(f"{path}: is a folder; give a file name for the report")
+            with path.open("w", encoding="utf-8", newline="\n") as out:
+                out.write(text)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:

@@ -27,7 +27,9 @@ class Program:
     graph: nx.MultiDiGraph
     classes: dict[str, ClassInfo]
     functions: dict[str, Function]
-    strdefs: dict[str, list[tuple[StrExpr, str]]]  # node -> [(expr, caller class)]
+    # node -> [(expr, class it is written in, call site)]: the site is set when the definition is an
+    # argument bound to a parameter at that call (so endpoints can be told apart per caller)
+    strdefs: dict[str, list[tuple[StrExpr, str, str]]]
     call_targets: dict[str, list[Function]]  # call site -> resolved project callees
     files: list[FileFacts]
     test_classes: set[str] = field(default_factory=set)
@@ -40,6 +42,10 @@ class ClassTable:
         for name in classes:
             self.by_simple[name.rsplit(".", 1)[-1]].append(name)
         self.fields = {name: dict(c.fields) for name, c in classes.items()}
+        # The table never changes once built, and linking asks the same questions again and
+        # again (NPSP: 285,000 resolutions of a few thousand distinct names).
+        self._resolved: dict[tuple[str, str], str | None] = {}
+        self._owners: dict[tuple[str, str], tuple[str, str] | None] = {}
         self.children: dict[str, set[str]] = defaultdict(set)
         for name, c in classes.items():
             for parent in (c.superclass, *c.interfaces):
@@ -49,6 +55,12 @@ class ClassTable:
 
     def resolve(self, type_name: str, context: str) -> str | None:
         """The project class a (lower-case) type name means inside class `context`, if any."""
+        key = (type_name, context)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(type_name, context)
+        return self._resolved[key]
+
+    def _resolve(self, type_name: str, context: str) -> str | None:
         t = type_name.split("<", 1)[0].strip()
         if not t or t.endswith(SOBJECT_SUFFIXES):
             return None
@@ -86,10 +98,11 @@ class ClassTable:
 
     def field_owner(self, cls: str, name: str) -> tuple[str, str] | None:
         """(declaring class, declared type) of field `name` as seen from `cls`."""
-        for c in self.ancestors(cls):
-            if name in self.fields.get(c, {}):
-                return c, self.fields[c][name]
-        return None
+        key = (cls, name)
+        if key not in self._owners:
+            self._owners[key] = next(((c, self.fields[c][name]) for c in self.ancestors(cls)
+                                      if name in self.fields.get(c, {})), None)
+        return self._owners[key]
 
 
 class Linker:
@@ -107,7 +120,7 @@ class Linker:
         self.methods: dict[str, dict[str, list[Function]]] = defaultdict(lambda: defaultdict(list))
         for fn in self.functions.values():
             self.methods[fn.cls][fn.name].append(fn)
-        self.strdefs: dict[str, list[tuple[StrExpr, str]]] = defaultdict(list)
+        self.strdefs: dict[str, list[tuple[StrExpr, str, str]]] = defaultdict(list)
         self.call_targets: dict[str, list[Function]] = {}
         self.sanitizers = {s.lower() for s in sanitizers}
         self.result_types: dict[str, tuple[str, str]] = {}  # call result node -> (type, class it is written in)
@@ -182,7 +195,7 @@ class Linker:
                 cls = self._context(d.caller + "#")
                 node, _, rest = self.place(d.target, cls)
                 # `req.modelName = 'sfdc_ai__...'` on a platform object: kept under node|field.
-                self.strdefs[node if not rest else f"{node}|{'.'.join(rest)}"].append((d.expr, cls))
+                self.strdefs[node if not rest else f"{node}|{'.'.join(rest)}"].append((d.expr, cls, ""))
         for cls in self.table.classes:
             for name, _ in self.table.classes[cls].fields:
                 # The object as a whole holds its fields' data as text would (reads of `obj.f` go
@@ -245,7 +258,7 @@ class Linker:
                     self.flow(inflow, target, f"{inflow.text} passed to {fn.display}({param.name})",
                               c.location, context, kind="call", site=c.site)
                 if i < len(c.arg_strs) and c.arg_strs[i]:
-                    self.strdefs[target.node].append((c.arg_strs[i], context))
+                    self.strdefs[target.node].append((c.arg_strs[i], context, c.site))
                 if param.type not in VALUE_TYPES and len(values) == 1 and not values[0].ops:
                     # Records, collections and objects are passed by reference: what the callee
                     # adds to them is seen by the caller afterwards.
@@ -256,7 +269,8 @@ class Linker:
                                   kind="ret", site=c.site)
             self.edge(f"{fn.fid}#return", c.result, (), Step(c.location, f"returned from {fn.display}"),
                       kind="ret", site=c.site)
-            self.strdefs[c.result].append(((("ref", Ref(f"{fn.fid}#return")),), fn.cls))
+        # What the callees return, back in this caller (the resolver matches the call site).
+        self.strdefs[c.result].append(((("call", c.site),), context, ""))
 
     def _bindings(self, c: Call, fn: Function):
         """(index, argument value, parameter, place it lands) for each argument of a call."""
@@ -299,7 +313,7 @@ class Linker:
             return [self.functions[fid]] if fid in self.functions else []
         if c.arg_names and c.static_type:  # called by parameter name (LWC -> @AuraEnabled Apex)
             cls = self.table.resolve(c.static_type, context)
-            return [fn for fn in self.methods.get(cls, {}).get(c.name, [])] if cls else []
+            return self._any_arity(cls, c.name) if cls else []
         if c.kind in ("new", "this", "super"):
             if c.kind == "new":
                 cls = self.table.resolve(c.static_type, context)
@@ -315,8 +329,8 @@ class Linker:
                     for fn in self.methods.get(k, {}).get(c.name, [])]
         if c.static_type:
             cls = self.table.resolve(c.static_type, context)
-            if cls and cls.startswith("lwc:"):  # JavaScript passes as many arguments as it likes
-                return list(self.methods.get(cls, {}).get(c.name, []))
+            if cls and cls.startswith(("lwc:", "aura:")):  # JavaScript passes as many arguments as it likes
+                return self._any_arity(cls, c.name)
             return self._lookup(cls, c.name, arity, virtual=False) if cls else []
         if c.receiver:
             cls = self.table.resolve(c.receiver_type, context) if c.receiver_type else None
@@ -351,6 +365,15 @@ class Linker:
                 seen.add(fn.fid)
                 out.append(fn)
         return out
+
+    def _any_arity(self, cls: str, name: str) -> list[Function]:
+        """Every method `name` of the class or of its nearest ancestor that has one: JavaScript and
+        calls by parameter name do not count arguments. (An Aura component's class, from
+        frontends/aura.py, has its .cmp's Apex controller as superclass.)"""
+        for k in self.table.ancestors(cls):
+            if self.methods.get(k, {}).get(name):
+                return list(self.methods[k][name])
+        return []
 
     @staticmethod
     def _by_arity(fns: list[Function], arity: int) -> list[Function]:

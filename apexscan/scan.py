@@ -4,28 +4,28 @@ Stages neither print nor write files; the CLI does the I/O with what `scan` retu
 """
 from __future__ import annotations
 
+import gc
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import hosts
-from .config_rules import config_findings
-from .endpoints import Resolver
-from .facts import FileFacts
-from .findings import DataReach, SinkReach, hardcoded_endpoint, sink_findings
 from .apex_models import DYNAMIC_QUERY_APIS
-from .frontends.apex import lower_apex
-from .frontends.flow import lower_flow
-from .frontends.lwc import lower_lwc
-from .frontends.prompt_template import lower_prompt_template
-from .frontends.metadata import ProjectMetadata, merge, parse_metadata_file
+from .cache import FactsCache
+from .config_rules import config_findings
+from .endpoints import HOLE, Resolver
+from .facts import FileFacts
+from .findings import RUNTIME_OBJECT, DataReach, SinkReach, hardcoded_endpoint, sink_findings
+from .frontends.metadata import ProjectMetadata, merge
 from .inventory import SinkRecord, affordable, sink_contexts
 from .link import Linker
-from .model import Destination, Diagnostic, FieldRef, Finding, Step, Verdict
+from .lowering import CODE_FRONTENDS, lower_all
+from .model import Destination, Diagnostic, FieldClass, FieldRef, Finding, Sensitivity, Step, Verdict
 from .policy import Policy
-from .project import Project, SourceFile
+from .project import Project
 from .sensitivity import FieldCatalog
-from .taint import search
+from .taint import compatible, report_key, search
 
 # Names that say a class, credential or setting talks to an LLM (evidence for unresolved hosts).
 LLM_NAME = re.compile(r"(open_?ai|chat_?gpt|gpt|claude|anthropic|gemini|mistral|llm|copilot|"
@@ -50,55 +50,42 @@ class Analysis:
     sinks: tuple[SinkRecord, ...]  # empty unless asked for (the egress inventory)
 
 
-def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
-    try:
-        return path.read_bytes(), None
-    except OSError as exc:
-        return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}")
-
-
-# Frontends whose facts join the project graph: file kind -> lower(path, bytes, strict).
-CODE_FRONTENDS = {
-    "apex": lambda path, data, strict: lower_apex(path, data, strict=strict),
-    "flow": lambda path, data, strict: lower_flow(path, data),
-    "template": lambda path, data, strict: lower_prompt_template(path, data),
-    "lwc": lambda path, data, strict: lower_lwc(path, data, strict=strict),
-}
-
-
-def lower_file(f: SourceFile, strict: bool = False):
-    """One file -> its facts and diagnostics (pure: depends on this file alone)."""
-    data, problem = read_file(f.path, f.rel)
-    if problem is not None:
-        return None, (problem,)
-    if f.kind in CODE_FRONTENDS:
-        facts = CODE_FRONTENDS[f.kind](f.rel, data, strict)
-        return facts, facts.diagnostics
-    return parse_metadata_file(f.rel, data)
-
-
-def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: bool = False) -> ScanResult:
-    # One process: on NPSP, pickling the facts back from worker processes (45 MB) costs more than
-    # the second core saves; a facts cache keyed by file hash is the better lever.
-    diags: list[Diagnostic] = list(project.diagnostics)
-    apex: list[FileFacts] = []
-    metadata_facts = []
-    for f in project.files:
-        facts, file_diags = lower_file(f, strict)
-        diags.extend(file_diags)
-        if facts is None:
-            continue
-        if f.kind in CODE_FRONTENDS:
-            if facts.classes and all(c.is_test for c in facts.classes):
-                continue  # test classes and their mocks never run in production
-            apex.append(facts)
-        else:
-            metadata_facts.append(facts)
-    metadata = merge(metadata_facts)
-    diags.extend(metadata.diagnostics)
-    analysis = analyse_all(apex, metadata, policy, inventory=inventory)
+def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: bool = False,
+         cache: FactsCache | None = None, jobs: int = 1) -> ScanResult:
+    """The whole pipeline. `cache` reuses the facts of unchanged files; `jobs` > 1 lowers the other
+    files in that many worker processes (on large projects). Neither changes the result."""
+    with _fewer_gc_passes():
+        lowered = lower_all(project.files, strict=strict, cache=cache, jobs=jobs)
+        diags: list[Diagnostic] = list(project.diagnostics)
+        code: list[FileFacts] = []
+        metadata_facts = []
+        for item in lowered:
+            diags.extend(item.diagnostics)
+            if item.facts is None:
+                continue
+            if item.file.kind in CODE_FRONTENDS:
+                if item.facts.classes and all(c.is_test for c in item.facts.classes):
+                    continue  # test classes and their mocks never run in production
+                code.append(item.facts)
+            else:
+                metadata_facts.append(item.facts)
+        metadata = merge(metadata_facts)
+        diags.extend(metadata.diagnostics)
+        analysis = analyse_all(code, metadata, policy, inventory=inventory)
     return ScanResult(project.root, tuple(sorted(set(analysis.findings), key=_order)), tuple(sorted(set(diags))),
                       len(project.files), analysis.sinks, metadata if inventory else None)
+
+
+@contextmanager
+def _fewer_gc_passes():
+    """A scan allocates millions of small objects that live until it ends, and few cycles: with
+    the default thresholds the collector keeps re-walking them (a quarter of the time on NPSP)."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _order(f: Finding):
@@ -127,7 +114,8 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         classify=lambda url: hosts.classify_url(url, policy, registry),
         llm_path=lambda path: hosts.looks_like_llm_path(path, registry),
         name_hint=name_hint,
-        classify_model=lambda name: hosts.classify_model(name, policy, registry))
+        classify_model=lambda name: hosts.classify_model(name, policy, registry),
+        provider_host=lambda name, path: hosts.provider_host_named(name, path, registry))
     excluded = _excluded_classes(program)
 
     def class_in_scope(cls: str) -> bool:
@@ -141,9 +129,12 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
     data_sources: dict[str, list] = {}
     config_sources: dict[str, list] = {}  # endpoints and LLM evidence
 
-    def add(node: str, label: tuple, step: Step) -> None:
+    def add(node: str, label: tuple, step: Step, contexts: tuple = ((),)) -> None:
+        """Seed `label` at `node` in each call string of `contexts` (a value that holds only when
+        the function was called from certain sites); a field (the heap) is shared by all callers."""
         into = data_sources if table[label[0]][0] == "data" else config_sources
-        into.setdefault(node, []).append((label, step))
+        for ctx in (((),) if node.startswith(("F:", "E:")) else contexts):
+            into.setdefault(node, []).append((label, step, ctx))
 
     findings: list[Finding] = []
     trigger_objects = _trigger_objects(program, apex)
@@ -165,22 +156,36 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             if not in_scope(fid):
                 continue
             context = program.functions[fid].cls if fid in program.functions else ""
+            if _inline_query(q.query):
+                # Database.getQueryLocator([SELECT ...]): the records of the static query inside it.
+                for src in facts.sources:
+                    if src.node.startswith(fid + "#") and _inside(src.location, q.location) \
+                            and not _is_setting(metadata, src.object):
+                        _add_source(table, add, q.node, src.object, src.fields, src.display, src.how,
+                                    src.location, src.scalar)
+                continue
             for value in resolver.evaluate(q.query, context):
                 obj, fields, display = parse_soql(value.text)
+                if not obj and HOLE in value.text:
+                    # FROM an object named at run time, or a query string from elsewhere (a model's
+                    # tool call): records all the same, of an object nobody can classify here.
+                    obj, fields, display = RUNTIME_OBJECT, (("*",),), ("*",)
                 if obj:
-                    _add_source(table, add, q.node, obj, fields, display, q.how, q.location)
+                    _add_source(table, add, q.node, obj, fields, display, q.how, q.location,
+                                contexts=value.contexts)
         for e in facts.endpoints:
             context = _context(program, e.target.node)
             if not class_in_scope(context):
                 continue  # an HTTP mock's endpoint never leaves the org
             node, _ops = linker.target_end(e.target, context)
-            for dest in resolver.destinations(resolver.evaluate(e.expr, context)):
-                table.append(("endpoint", dest))
-                add(node, (len(table) - 1, (), (), False),
-                    Step(e.location, f"endpoint set to {dest.url or '?'} ({dest.how})"))
-                if dest.provider and _hard_coded(dest.how) \
-                        and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG):
-                    findings.append(hardcoded_endpoint(e.location, dest, e.text))
+            for value in resolver.evaluate(e.expr, context):
+                for dest in resolver.candidates(value):
+                    table.append(("endpoint", dest))
+                    add(node, (len(table) - 1, (), (), False),
+                        Step(e.location, f"endpoint set to {dest.url or '?'} ({dest.how})"), value.contexts)
+                    if dest.provider and _hard_coded(dest.how) \
+                            and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG):
+                        findings.append(hardcoded_endpoint(e.location, dest, e.text))
         for ev in facts.evidence:
             node, _ = linker.target_end(ev.target, _context(program, ev.target.node))
             table.append(("evidence", ev.text))
@@ -203,14 +208,24 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
 
     # Two searches: first where each request goes (few labels), then the data, only towards
     # the sinks whose destination can yield a finding (most callouts in most orgs go elsewhere).
-    destinations: dict[str, list[Destination]] = {}
-    evidence: dict[str, list[str]] = {}
-    for a in search(program.graph, config_sources, set(sinks) | set(guarded_sinks)):
+    # Both keep the call string each label arrives in, so that data is reported only with the
+    # destinations set in the same calling context (a helper shared by several callers).
+    routes: dict[str, dict[Destination, set[tuple]]] = {}  # sink -> destination -> call strings
+    shapes: dict[str, list[tuple[tuple, str]]] = {}  # sink -> (call string, LLM request shape)
+    for a in search(program.graph, config_sources, set(sinks) | set(guarded_sinks), per_context=True):
         kind, payload = table[a.label[0]]
         if kind == "endpoint":
-            destinations.setdefault(a.sink, []).append(payload)
+            routes.setdefault(a.sink, {}).setdefault(payload, set()).add(a.context)
         else:
-            evidence.setdefault(a.sink, []).append(f"request body has {payload}")
+            shapes.setdefault(a.sink, []).append((a.context, f"request body has {payload}"))
+    for node, by_dest in routes.items():
+        # A stand-in host next to a real one in the same calling context is the test-only branch
+        # (`Test.isRunningTest() ? 'https://example.invalid' : 'callout:Gemini/...'`).
+        real_ctxs = [c for d, ctxs in by_dest.items() if not hosts.is_placeholder_host(d.host) for c in ctxs]
+        routes[node] = {d: ctxs for d, ctxs in by_dest.items() if not hosts.is_placeholder_host(d.host)
+                        or not all(any(compatible(c, r) for r in real_ctxs) for c in ctxs)}
+    destinations = {node: list(by_dest) for node, by_dest in routes.items()}
+    evidence = {node: _unique([text for _, text in found]) for node, found in shapes.items()}
     per_sink: dict[str, list[tuple]] = {}
     every_sink: list[tuple] = []  # (node, sink, destinations, guarded) for the inventory
     for node, sink_facts, is_guarded in [(n, f, False) for n, f in sorted(sinks.items())] + \
@@ -219,24 +234,31 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             fn = program.functions.get(s.caller)
             hints = [h for h in (name_hint(fn.display if fn else ""),) if h]
             dest_list = _grouped(destinations.get(node, [])) or [Destination(
-                "", "", "", "", "", Verdict.UNKNOWN,
-                "unresolved: no endpoint set on this request is visible in the project")]
+                "", "", "", "", "", Verdict.UNKNOWN, NO_ENDPOINT)]
             dest_list = [replace(d, evidence=tuple(_unique(list(d.evidence) + evidence.get(node, []) + hints)))
                          if d.verdict == Verdict.UNKNOWN else d for d in dest_list]
             if inventory:
                 every_sink.append((node, s, tuple(dest_list), is_guarded))
             if any(_reportable(d) for d in dest_list) and not is_guarded:
-                per_sink.setdefault(node, []).append((s, tuple(dest_list)))
-    data: dict[str, list[DataReach]] = {}
+                per_sink.setdefault(node, []).append((s, hints))
+    data: dict[str, list[DataReach]] = {}  # the first arrival of each datum, whatever the context
+    in_context: dict[str, list[tuple[tuple, DataReach]]] = {}  # every call string it arrives in
     classes: dict = {}  # memo: the same field reaches many sinks
-    for a in search(program.graph, data_sources, set(per_sink)):
-        data.setdefault(a.sink, []).append(_data_reach(catalog, table[a.label[0]][1], a, classes))
+    first: set[tuple] = set()
+    for a in search(program.graph, data_sources, set(per_sink), per_context=True):
+        reach = _data_reach(catalog, table[a.label[0]][1], a, classes)
+        in_context.setdefault(a.sink, []).append((a.context, reach))
+        if (a.sink, report_key(a.label)) not in first:  # shortest call string first
+            first.add((a.sink, report_key(a.label)))
+            data.setdefault(a.sink, []).append(reach)
     for node, entries in sorted(per_sink.items()):
-        for s, dest_list in entries:
-            found = sink_findings(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list))
-            if "/lwc/" in f"/{s.location.path}":
-                found = [_with_csp_site(f, metadata) for f in found]
-            findings.extend(found)
+        for s, hints in entries:
+            for dest, reached in _routed(routes.get(node, {}), shapes.get(node, []), hints,
+                                         in_context.get(node, [])):
+                found = sink_findings(SinkReach(s.location, s.api, reached, (dest,)))
+                if "/lwc/" in f"/{s.location.path}" or "/aura/" in f"/{s.location.path}":  # browser code
+                    found = [_with_csp_site(f, metadata) for f in found]
+                findings.extend(found)
     findings.extend(config_findings(metadata, policy, registry, catalog))
     if not inventory:
         return Analysis(findings, ())
@@ -292,6 +314,12 @@ def _is_setting(metadata: ProjectMetadata, obj: str) -> bool:
 def _grouped(dests: list[Destination]) -> list[Destination]:
     """One destination per host (and one for every endpoint that cannot be determined): a request
     built for several paths of one API, or several run-time configurations, is one finding."""
+    return [d for d, _members, folded in _groups(dests) if not folded]
+
+
+def _groups(dests: list[Destination]) -> list[tuple[Destination, tuple[Destination, ...], bool]]:
+    """(shown destination, the destinations it stands for, folded): `folded` marks an endpoint that
+    cannot be determined and is only noted on the known foreign destinations of the same request."""
     groups: dict[tuple, list[Destination]] = {}
     for d in _unique(dests):
         if RUNTIME_NC in d.how:  # candidates for a name read at run time: one finding, worst first
@@ -299,7 +327,7 @@ def _grouped(dests: list[Destination]) -> list[Destination]:
         else:
             key = (d.host, d.verdict if d.host else Verdict.UNKNOWN)
         groups.setdefault(key, []).append(d)
-    out = []
+    out: list[tuple[Destination, tuple[Destination, ...]]] = []
     for members in groups.values():
         members.sort(key=lambda d: (d.verdict != Verdict.FOREIGN, d.url, d.how))
         first = members[0]
@@ -307,16 +335,59 @@ def _grouped(dests: list[Destination]) -> list[Destination]:
             others = ", ".join(m.url or "?" for m in members[1:4]) + (" …" if len(members) > 4 else "")
             first = replace(first, note=(first.note + " " if first.note else "") + f"Also sent to: {others}.",
                             evidence=tuple(_unique([e for m in members for e in m.evidence])))
-        out.append(first)
-    foreign = [d for d in out if d.verdict == Verdict.FOREIGN]
-    unresolved = [d for d in out if d.verdict == Verdict.UNKNOWN and not d.host]
+        out.append((first, tuple(members)))
+    foreign = [d for d, _ in out if d.verdict == Verdict.FOREIGN]
+    unresolved = [d for d, _ in out if d.verdict == Verdict.UNKNOWN and not d.host]
     if foreign and unresolved:
         # `settings.Endpoint__c != null ? settings.Endpoint__c : 'https://api.openai.com/...'`:
         # the known foreign default is the finding; the run-time alternative is noted on it.
         alt = unresolved[0].how.removeprefix("unresolved: ")
-        out = [replace(d, note=(d.note + " " if d.note else "") + f"The endpoint may also be set at run time ({alt}).")
-               if d.verdict == Verdict.FOREIGN else d for d in out if d not in unresolved]
-    return sorted(out, key=lambda d: (d.host, d.url))
+        out = [(replace(d, note=(d.note + " " if d.note else "") + f"The endpoint may also be set at run time ({alt}).")
+                if d.verdict == Verdict.FOREIGN else d, members) for d, members in out]
+    return sorted(((d, members, d in unresolved and bool(foreign)) for d, members in out),
+                  key=lambda g: (g[0].host, g[0].url))
+
+
+NO_ENDPOINT = "unresolved: no endpoint set on this request is visible in the project"
+
+
+def _routed(routes: dict[Destination, set[tuple]], shapes: list[tuple[tuple, str]], hints: list[str],
+            reached: list[tuple[tuple, DataReach]]) -> list[tuple[Destination, tuple[DataReach, ...]]]:
+    """The reportable destinations of one sink, each with the data sent there.
+
+    A datum that reaches the sink in some call string goes to the destinations that reach it in a
+    compatible one (a helper called with an LLM endpoint from one place and with record data and
+    another endpoint from another); only when none does is it sent to all of them. LLM request
+    shapes count as evidence only in the call strings they reach the sink in."""
+    if not routes:
+        dest = Destination("", "", "", "", "", Verdict.UNKNOWN, NO_ENDPOINT,
+                           evidence=tuple(_unique([text for _, text in shapes] + hints)))
+        data = tuple(d for _, d in reached)
+        return [(dest, data)] if data and _reportable(dest) else []
+    where: dict[tuple, set[Destination]] = {}
+    for ctx, _ in reached:
+        if ctx not in where:
+            where[ctx] = {dest for dest, ctxs in routes.items() if any(compatible(ctx, c) for c in ctxs)} \
+                or set(routes)
+    out: list[tuple[Destination, tuple[DataReach, ...]]] = []
+    sent_abroad: set[int] = set()  # data already reported with a known foreign destination
+    groups = _groups(list(routes))
+    for dest, members, folded in sorted(groups, key=lambda g: g[2]):  # folded ones last
+        indexes = [i for i, (ctx, _) in enumerate(reached) if where[ctx] & set(members)]
+        if folded:
+            # Noted on the foreign destinations; reported on its own only for data sent there alone.
+            indexes = [i for i in indexes if i not in sent_abroad]
+        if not indexes:
+            continue
+        if dest.verdict == Verdict.FOREIGN:
+            sent_abroad.update(indexes)
+        if dest.verdict == Verdict.UNKNOWN:
+            ctxs = {c for m in members for c in routes[m]}
+            shown = [text for ctx, text in shapes if any(compatible(ctx, c) for c in ctxs)]
+            dest = replace(dest, evidence=tuple(_unique(list(dest.evidence) + shown + hints)))
+        if _reportable(dest):
+            out.append((dest, tuple(reached[i][1] for i in indexes)))
+    return out
 
 
 def _hard_coded(how: str) -> bool:
@@ -373,22 +444,26 @@ def _trigger_objects(program, apex: list[FileFacts]) -> dict[str, set[str]]:
     return out
 
 
-def _add_source(table, add, node, obj, fields, display, how, location, scalar=False) -> None:
+def _add_source(table, add, node, obj, fields, display, how, location, scalar=False, contexts=((),)) -> None:
     for path, shown in zip(fields, display):
         table.append(("data", (obj, how, shown)))
         if path == ("*",):
-            add(node, (len(table) - 1, ("*",), (), False),
-                Step(location, f"every field of {obj} read by {how}"))
+            what = "records of an object chosen at run time" if obj == RUNTIME_OBJECT and how in DYNAMIC_QUERY_APIS \
+                else f"every field of {obj}"
+            add(node, (len(table) - 1, ("*",), (), False), Step(location, f"{what} read by {how}"), contexts)
         else:
             add(node, (len(table) - 1, () if scalar else path, path, False),
-                Step(location, f"{obj}.{shown} read by {how}"))
+                Step(location, f"{obj}.{shown} read by {how}"), contexts)
 
 
 def _data_reach(catalog: FieldCatalog, payload, arrival, memo: dict) -> DataReach:
     obj, how, shown = payload
     _src, _rel, fld, whole = arrival.label
     if (obj, fld) not in memo:
-        if not fld:
+        if not fld and obj == RUNTIME_OBJECT:
+            memo[(obj, fld)] = (FieldRef(obj, "*"), FieldClass(
+                Sensitivity.UNKNOWN, "other", "records of an object known only at run time"))
+        elif not fld:
             memo[(obj, fld)] = (FieldRef(obj, "*"), catalog.classify_object(obj))
         else:
             ref = catalog.resolve(obj, fld)
@@ -402,6 +477,17 @@ def _data_reach(catalog: FieldCatalog, payload, arrival, memo: dict) -> DataReac
     whole = whole or not fld
     certain = not (how in DYNAMIC_QUERY_APIS and (not fld or "*" in arrival.label[1]))
     return DataReach(ref, klass, whole or "*" in arrival.label[1], arrival.steps, certain)
+
+
+def _inside(inner, outer) -> bool:
+    """Whether location `inner` lies within the span of `outer` (same file)."""
+    return inner.path == outer.path and (inner.line, inner.col) >= (outer.line, outer.col) and \
+        (inner.end_line, inner.end_col) <= (outer.end_line, outer.end_col)
+
+
+def _inline_query(expr) -> bool:
+    """`Database.getQueryLocator([SELECT ...])`: the argument is a static query, not a string."""
+    return len(expr) == 1 and expr[0][0] == "unknown" and str(expr[0][1]).lstrip().startswith("[")
 
 
 def _excluded_classes(program) -> set[str]:

@@ -3,56 +3,83 @@
     python benchmarks/bench_scan.py PATH [PATH ...]
 
 PATH is any SFDX project on this machine (for example a public repository you fetched yourself;
-none is shipped). For each: files and lines, time spent parsing alone (tree-sitter, one process),
-full scan wall time, files per second, graph size, and peak RSS of the process.
+none is shipped). For each, it prints the files and lines scanned, then one row per way of running:
+
+  parse only    tree-sitter alone over every Apex and JavaScript file, in this process
+  cold, N job   `apexscan scan --no-cache --jobs N`: every file parsed and lowered
+  cold + cache  the first run with an empty cache folder (parses, and writes the cache)
+  warm          the same project again: every file's facts come from the cache
+  warm, 1 edit  after one Apex file changed: that file is parsed again, the rest comes from the cache
+
+Each scan runs in a fresh `python -m apexscan` process, so wall time includes start-up and peak
+RSS is that process's own (os.wait4). The project is copied to a temporary folder first, so the
+one-file edit never touches your checkout.
 """
 from __future__ import annotations
 
-import resource
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from apexscan.link import Linker
 from apexscan.parsing import parser_for
-from apexscan.policy import load_policy
 from apexscan.project import discover
-from apexscan.scan import scan
-from apexscan.frontends.apex import lower_apex
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def run_scan(project: Path, *options: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `apexscan scan` in a new process."""
+    command = [sys.executable, "-m", "apexscan", "scan", str(project), "--format", "json",
+               "-o", os.devnull, "--fail-on", "never", *options]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    errors = process.stderr.read().decode(errors="replace")
+    process.stderr.close()
+    if process.returncode != 0:
+        raise SystemExit(f"apexscan failed ({process.returncode}) on {project}:\n{errors}")
+    return wall, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def parse_only(project: Path) -> tuple[float, int, int]:
+    """Seconds to parse every Apex and LWC file with tree-sitter alone, files, lines."""
+    sources = [(f.kind, f.path.read_bytes()) for f in discover([project]).files if f.kind in ("apex", "lwc")]
+    parsers = {"apex": parser_for("apex"), "lwc": parser_for("javascript")}
+    start = time.perf_counter()
+    for kind, data in sources:
+        parsers[kind].parse(data)
+    return time.perf_counter() - start, len(sources), sum(data.count(b"\n") for _, data in sources)
 
 
 def bench(path: Path) -> None:
-    project = discover([path])
-    apex = [f for f in project.files if f.kind == "apex"]
-    blobs = [(f.rel, f.path.read_bytes()) for f in apex]
-    lines = sum(b.count(b"\n") for _, b in blobs)
-
-    parser = parser_for("apex")
-    t0 = time.perf_counter()
-    for _, data in blobs:
-        parser.parse(data)
-    parse_only = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    facts = [lower_apex(rel, data) for rel, data in blobs]
-    lowering = time.perf_counter() - t0
-    program = Linker(facts).link()
-
-    t0 = time.perf_counter()
-    result = scan(project, load_policy(None, project.root))
-    wall = time.perf_counter() - t0
-
-    print(f"{path.name}: {len(project.files)} files ({len(apex)} Apex, {lines:,} lines of Apex)")
-    print(f"  parse only (tree-sitter, 1 process): {parse_only:6.2f} s")
-    print(f"  parse + lower to facts:              {lowering:6.2f} s")
-    print(f"  full scan (wall):                    {wall:6.2f} s   {len(project.files) / wall:,.0f} files/s")
-    print(f"  graph: {program.graph.number_of_nodes():,} nodes, {program.graph.number_of_edges():,} edges")
-    print(f"  findings: {len(result.findings)}, diagnostics: {len(result.diagnostics)}")
-    print(f"  peak RSS so far: {peak_rss_mb():,.0f} MB")
+    with tempfile.TemporaryDirectory(prefix="apexscan-bench-") as temp:
+        project = Path(temp) / path.name
+        shutil.copytree(path, project, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        cache = Path(temp) / "cache"
+        files = discover([project]).files
+        seconds, code_files, lines = parse_only(project)
+        print(f"{path.name}: {len(files):,} files scanned ({code_files:,} Apex/JS, {lines:,} lines)")
+        print(f"  {'parse only (tree-sitter, 1 process)':38} {seconds:6.2f} s")
+        rows = [
+            ("cold, 1 job", ("--no-cache", "--jobs", "1")),
+            ("cold, 2 jobs", ("--no-cache", "--jobs", "2")),
+            ("cold + cache (empty), 2 jobs", ("--cache-dir", str(cache), "--jobs", "2")),
+            ("warm (nothing changed)", ("--cache-dir", str(cache))),
+        ]
+        for label, options in rows:
+            wall, rss = run_scan(project, *options)
+            print(f"  {label:38} {wall:6.2f} s   peak RSS {rss:6,.0f} MB")
+        apex = [f for f in files if f.kind == "apex"]
+        if apex:
+            edited = max(apex, key=lambda f: f.path.stat().st_size)
+            with edited.path.open("a", encoding="utf-8") as out:
+                out.write("\n// edited by the benchmark\n")
+            wall, rss = run_scan(project, "--cache-dir", str(cache))
+            print(f"  {'warm, 1 file edited':38} {wall:6.2f} s   peak RSS {rss:6,.0f} MB   ({edited.rel})")
 
 
 def main(argv: list[str]) -> int:

@@ -27,6 +27,12 @@ OPENAI_NC = """
 </NamedCredential>
 """
 
+@pytest.fixture(autouse=True)
+def _private_cache_folder(tmp_path_factory, monkeypatch):
+    """The CLI keeps parsed facts in the user's cache folder: give each test its own, empty one."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 SFDX = '{"packageDirectories": [{"path": "force-app", "default": true}]}\n'
 
 

@@ -89,3 +89,25 @@ def test_init_writes_a_policy_the_scanner_accepts(tmp_path):
     (tmp_path / "Foo.cls").write_text("public class Foo {}\n", encoding="utf-8")
     assert invoke("scan", str(tmp_path)).exit_code == 0
     assert invoke("init", str(tmp_path)).exit_code == 2  # never overwrites without --force
+
+
+def test_output_to_a_pipe_writes_into_the_pipe_and_leaves_it_a_pipe(tmp_path):
+    import stat
+    import threading
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    r = invoke("scan", str(SAMPLE), "--format", "json", "-o", str(fifo))
+    reader.join(timeout=30)
+    assert r.exit_code == 1
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # not replaced by a regular file
+    assert json.loads(received[0])["findings"]
+    assert not list(tmp_path.glob(".report.pipe.*"))
+
+
+def test_output_to_a_folder_is_a_usage_error(tmp_path):
+    r = invoke("scan", str(SAMPLE), "--format", "json", "-o", str(tmp_path))
+    assert r.exit_code == 2
+    assert "is a directory" in r.output

@@ -18,9 +18,10 @@ from conftest import OPENAI_NC, assert_exact, found, run
 from apexscan.facts import FileFacts, Ref
 from apexscan.frontends.lwc import StrictError, bundle_of, lower_lwc
 from apexscan.frontends.metadata import merge
+from apexscan.lowering import lower_file
 from apexscan.policy import load_policy
 from apexscan.project import discover
-from apexscan.scan import analyse, lower_file
+from apexscan.scan import analyse
 
 LWC = "lwc/contactAssistant/contactAssistant.js"
 

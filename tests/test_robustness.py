@@ -1318,18 +1318,19 @@ def test_cli_writes_nothing_but_the_requested_report(tmp_path, monkeypatch, fmt)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
-    invoke("scan", str(project), "--format", fmt, "-o", str(tmp_path / "warm-up.out"))  # late imports
+    cache = tmp_path / "cache"
+    # late imports; fills the facts cache, which the next run only reads (no file changed)
+    invoke("scan", str(project), "--format", fmt, "-o", str(tmp_path / "warm-up.out"), "--cache-dir", str(cache))
+    assert any(cache.rglob("*.marshal"))
     report = project / "reports" / f"apexscan.{fmt}"
-    before_project, before_cwd = _snapshot(project), _snapshot(cwd)
+    before_project, before_cwd, before_cache = _snapshot(project), _snapshot(cwd), _snapshot(cache)
     with audited() as events:
-        r = invoke("scan", str(project), "--format", fmt, "-o", str(report))
+        r = invoke("scan", str(project), "--format", fmt, "-o", str(report), "--cache-dir", str(cache))
     assert r.exit_code == 1 and report.is_file() and report.stat().st_size > 0
     after_project = _snapshot(project)
     changed = {k for k in set(before_project) | set(after_project) if before_project.get(k) != after_project.get(k)}
-    # the cache folder is the one other place apexscan may write (issue 6); none exists yet
-    changed = {k for k in changed if not k.startswith(".apexscan-cache")}
     assert changed == {"reports", f"reports/apexscan.{fmt}"}
-    assert _snapshot(cwd) == before_cwd
+    assert _snapshot(cwd) == before_cwd and _snapshot(cache) == before_cache
     for event, paths in writes(events):
         for p in paths:
             p = Path(p)

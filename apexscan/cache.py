@@ -1,0 +1,173 @@
+"""The parsed-facts cache: a file whose bytes did not change is not parsed again.
+
+Facts depend on one file alone (facts.py), so each file's facts are cached under
+(relative path, kind, SHA-256 of its bytes). A whole project's entries live in one pack file, read
+at the start of a scan and rewritten (atomically) only when something changed.
+
+Where: the user's cache folder ($XDG_CACHE_HOME/apexscan, else ~/.cache/apexscan), one pack per
+project root, never inside the scanned repository (a repository could otherwise ship a crafted
+cache). `--cache-dir` moves it, `--no-cache` turns it off.
+
+Format: `marshal` of plain tuples, lists, strings and ints, not pickle: loading it cannot run code,
+and it is several times faster than unpickling 700,000 frozen dataclasses (NPSP: 1.2 s vs 3 s).
+A dataclass is written as a list [tag, field values...]; a tuple holding dataclasses as a list
+[0, items...]; a tuple of plain values as itself. The pack is keyed by a fingerprint of apexscan's
+own code and data, so any change to the analyzer (an upgrade, an editable checkout being edited)
+starts a fresh cache.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import marshal
+import operator
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from . import facts, model
+from .frontends import metadata
+
+FORMAT = 1
+PACK_NAME = "facts.marshal"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "apexscan"
+
+
+# --- codec ---------------------------------------------------------------------------------------
+
+
+def _codec_classes() -> list[type]:
+    """Every dataclass and enum a facts tree can hold, in a fixed order (a tag is an index + 1)."""
+    found = {}
+    for module in (model, facts, metadata):
+        for value in vars(module).values():
+            if isinstance(value, type) and value.__module__ == module.__name__ and (
+                    dataclasses.is_dataclass(value) or issubclass(value, enum.Enum)):
+                found[f"{value.__module__}.{value.__qualname__}"] = value
+    return [found[name] for name in sorted(found)]
+
+
+CLASSES = _codec_classes()
+# type -> (tag, a getter of every field value at once); enums have no getter.
+_SPEC = {cls: (tag, operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+               if dataclasses.is_dataclass(cls) else None)
+         for tag, cls in enumerate(CLASSES, start=1)}
+_COMPOSITE = frozenset(_SPEC) | {tuple}
+
+
+def encode(value):
+    """A facts value -> marshal-able plain data (see the module docstring)."""
+    kind = type(value)
+    if kind is tuple:
+        items = [encode(item) if type(item) in _COMPOSITE else item for item in value]
+        if any(type(item) is list for item in items):
+            return [0, *items]
+        return value
+    spec = _SPEC.get(kind)
+    if spec is None:
+        return value  # str, int, bool, None
+    tag, fields = spec
+    if fields is None:
+        return [tag, value.value]
+    values = fields(value)
+    if type(values) is not tuple:  # attrgetter of a single field
+        values = (values,)
+    return [tag, *[encode(v) if type(v) in _COMPOSITE else v for v in values]]
+
+
+def decode(data):
+    """The inverse of `encode`. Raises (IndexError, TypeError, ...) on data it did not write."""
+    if type(data) is not list:
+        return data
+    items = [decode(item) if type(item) is list else item for item in data[1:]]
+    tag = data[0]
+    if tag == 0:
+        return tuple(items)
+    return CLASSES[tag - 1](*items)
+
+
+@lru_cache(maxsize=1)
+def analyzer_fingerprint() -> str:
+    """A hash of apexscan's own files: facts made by other code are never reused."""
+    digest = hashlib.sha256(f"format {FORMAT}".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".toml", ".scm") and path.is_file():
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --- the pack ------------------------------------------------------------------------------------
+
+
+class FactsCache:
+    """Facts of one project's files, looked up by (path, kind, content hash)."""
+
+    def __init__(self, folder: Path, root: Path):
+        key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
+        self.pack = folder / key / PACK_NAME
+        self._old: dict[str, tuple] | None = None  # read on first use, inside the scan
+        self._new: dict[str, tuple] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _entries(self) -> dict[str, tuple]:
+        if self._old is None:
+            self._old = {}
+            try:
+                document = marshal.loads(self.pack.read_bytes())
+            except (OSError, ValueError, EOFError, TypeError):
+                return self._old  # no cache yet, or unreadable: start afresh
+            if type(document) is dict and document.get("analyzer") == analyzer_fingerprint():
+                entries = document.get("entries")
+                if type(entries) is dict:
+                    self._old = entries
+        return self._old
+
+    @staticmethod
+    def key(kind: str, data: bytes) -> str:
+        return f"{kind}:{hashlib.sha256(data).hexdigest()}"
+
+    def get(self, rel: str, key: str):
+        """The cached (facts, diagnostics) of this file, or None."""
+        entry = self._entries().get(rel)
+        if type(entry) is tuple and len(entry) == 3 and entry[0] == key:
+            try:
+                found = decode(entry[1]), decode(entry[2])
+            except (IndexError, TypeError, ValueError, KeyError):
+                found = None  # a damaged entry: parse the file again
+            if found is not None:
+                self.hits += 1
+                self._new[rel] = entry
+                return found
+        self.misses += 1
+        return None
+
+    def put_encoded(self, rel: str, key: str, encoded_facts, encoded_diagnostics) -> None:
+        self._new[rel] = (key, encoded_facts, encoded_diagnostics)
+
+    def save(self) -> None:
+        """Keep exactly this scan's files. Nothing is written when nothing changed; a cache that
+        cannot be written (read-only home, full disk) is skipped silently, as the scan is complete."""
+        if self._new == self._entries():
+            return
+        document = {"analyzer": analyzer_fingerprint(), "entries": self._new}
+        try:
+            self.pack.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle, temp = tempfile.mkstemp(dir=self.pack.parent, prefix=".facts-")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    marshal.dump(document, out)
+                os.replace(temp, self.pack)
+            except BaseException:
+                os.unlink(temp)
+                raise
+        except OSError:
+            pass

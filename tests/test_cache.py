@@ -1,0 +1,165 @@
+"""The parsed-facts cache and worker processes: faster runs, never different results."""
+from __future__ import annotations
+
+import marshal
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import apexscan.lowering as lowering
+from apexscan import cache as cache_module
+from apexscan.cache import FactsCache, decode, encode
+from apexscan.cli import main
+from apexscan.lowering import lower_all, lower_file
+from apexscan.policy import load_policy
+from apexscan.project import discover
+from apexscan.scan import scan
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    root = tmp_path / "org"
+    shutil.copytree(SAMPLE, root)
+    return root
+
+
+def scan_with(root: Path, cache: FactsCache | None, jobs: int = 1):
+    project = discover([root])
+    return scan(project, load_policy(None, project.root), cache=cache, jobs=jobs)
+
+
+def sarif(root: Path, *options: str) -> str:
+    result = CliRunner().invoke(main, ["scan", str(root), "--format", "sarif", *options])
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
+def test_every_sample_file_survives_encoding_unchanged():
+    kinds = set()
+    for f in discover([SAMPLE]).files:
+        facts, diagnostics = lower_file(f)
+        blob = marshal.dumps((encode(facts), encode(tuple(diagnostics))))
+        encoded_facts, encoded_diagnostics = marshal.loads(blob)
+        assert decode(encoded_facts) == facts, f.rel
+        assert decode(encoded_diagnostics) == tuple(diagnostics)
+        kinds.add(f.kind)
+    assert kinds == {"apex", "flow", "lwc", "aura", "template", "metadata"}
+
+
+def test_a_warm_scan_reuses_every_file_and_finds_the_same(project, tmp_path):
+    cold_cache = FactsCache(tmp_path / "cache", project)
+    cold = scan_with(project, cold_cache)
+    cold_cache.save()
+    assert cold_cache.hits == 0 and cold_cache.misses == cold.files_scanned
+
+    warm_cache = FactsCache(tmp_path / "cache", project)
+    warm = scan_with(project, warm_cache)
+    assert warm_cache.hits == warm.files_scanned and warm_cache.misses == 0
+    assert warm.findings == cold.findings and warm.diagnostics == cold.diagnostics
+    assert warm.findings == scan_with(project, None).findings
+
+
+def test_an_edited_file_is_parsed_again_and_its_new_leak_found(project, tmp_path):
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    before = scan_with(project, first)
+    first.save()
+    kyc = project / "force-app/main/default/classes/clients/KycSummaryService.cls"
+    kyc.write_text(kyc.read_text().replace("'callout:Mistral_EU/v1", "'callout:OpenAI/v1"))
+
+    again = FactsCache(folder, project)
+    after = scan_with(project, again)
+    assert again.misses == 1 and again.hits == after.files_scanned - 1
+    new = {str(f.location) for f in after.findings} - {str(f.location) for f in before.findings}
+    assert {"force-app/main/default/classes/clients/KycSummaryService.cls:30:28"} == new
+    assert after.findings == scan_with(project, None).findings
+
+
+def test_a_damaged_pack_is_ignored_and_replaced(project, tmp_path):
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    expected = scan_with(project, first).findings
+    first.save()
+    first.pack.write_bytes(b"\x00not marshal at all" * 10)
+    second = FactsCache(folder, project)
+    assert scan_with(project, second).findings == expected
+    second.save()
+    assert FactsCache(folder, project)._entries()  # rewritten, readable again
+
+
+def test_an_entry_written_by_something_else_is_parsed_again(project, tmp_path):
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    expected = scan_with(project, first).findings
+    first.save()
+    document = marshal.loads(first.pack.read_bytes())
+    for rel, (key, _facts, diagnostics) in document["entries"].items():
+        document["entries"][rel] = (key, [999, "no such class"], diagnostics)
+    first.pack.write_bytes(marshal.dumps(document))
+    second = FactsCache(folder, project)
+    assert scan_with(project, second).findings == expected
+    assert second.hits == 0
+
+
+def test_another_version_of_apexscan_does_not_reuse_the_facts(project, tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    scan_with(project, first)
+    first.save()
+    monkeypatch.setattr(cache_module, "analyzer_fingerprint", lambda: "some other build")
+    second = FactsCache(folder, project)
+    scan_with(project, second)
+    assert second.hits == 0
+
+
+def test_an_unwritable_cache_folder_does_not_fail_the_scan(project, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    out = sarif(project, "--cache-dir", str(blocker / "cache"))
+    assert '"ruleId": "APX-LLM-001"' in out
+
+
+def test_the_cli_caches_in_the_users_cache_folder_not_in_the_project(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    before = sorted(p.relative_to(project) for p in project.rglob("*"))
+    cold = sarif(project)
+    packs = list((tmp_path / "xdg" / "apexscan").rglob("*.marshal"))
+    assert len(packs) == 1
+    assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
+    assert sarif(project) == cold
+
+
+def test_no_cache_writes_no_cache(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    sarif(project, "--no-cache")
+    assert not (tmp_path / "xdg").exists()
+
+
+def test_strict_runs_bypass_the_cache(project, tmp_path):
+    cache = FactsCache(tmp_path / "cache", project)
+    files = discover([project]).files
+    lower_all(files, strict=True, cache=cache)
+    assert cache.hits == cache.misses == 0
+
+
+def test_worker_processes_give_byte_identical_sarif(project, monkeypatch):
+    monkeypatch.setattr(lowering, "POOL_MIN_BYTES", 0)  # the sample is small: use workers anyway
+    single = sarif(project, "--no-cache", "--jobs", "1")
+    pooled = sarif(project, "--no-cache", "--jobs", "2")
+    assert pooled == single
+
+
+def test_worker_processes_fill_the_cache_with_the_same_facts(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(lowering, "POOL_MIN_BYTES", 0)
+    files = discover([project]).files
+    pooled_cache = FactsCache(tmp_path / "pooled", project)
+    pooled = lower_all(files, cache=pooled_cache, jobs=2)
+    pooled_cache.save()
+    assert [item.facts for item in pooled] == [item.facts for item in lower_all(files)]
+    reread = FactsCache(tmp_path / "pooled", project)
+    assert [item.facts for item in lower_all(files, cache=reread)] == [item.facts for item in pooled]
+    assert reread.hits == len(files)
