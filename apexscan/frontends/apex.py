@@ -14,16 +14,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 from tree_sitter import Node
 
 from ..facts import (
     Assign, Call, ClassInfo, DynamicQuery, EndpointSet, Evidence, FileFacts, Function, Inflow, Param,
-    Ref, Sink, Source, StrDef, StrExpr,
+    Ref, Sink, Source, StrDef, StrExpr, StrPart,
 )
 from ..model import Diagnostic
 from .. import apex_models as M
-from .visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
+from .visitor import StrictError, TreeLowerer, shorten  # noqa: F401  (StrictError: re-exported)
 from ..parsing import captures, parse, run_deep
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
@@ -54,7 +55,7 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     tree, data, diags = parse("apex", path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
-    sink_calls = {n.id for n in captures("apex", "apex-sinks", tree.root_node).get("sink", ())}
+    sink_calls = _sink_calls(tree.root_node, data)
 
     def lower() -> Lowerer:
         low = Lowerer(path, data, strict)
@@ -70,6 +71,22 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     except RecursionError:
         return FileFacts(path=path, diagnostics=diags + (
             Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
+
+
+# The method names queries/apex-sinks.scm matches, in lower case (keep the two in step). The query
+# walks the whole tree, which costs a fifth of the parse; an ASCII file that never spells one of
+# the names cannot match. (A file with other characters is always queried: the query's
+# case-insensitive match knows more case pairs than `bytes.lower()`.)
+SINK_METHOD_NAMES = (b"send", b"addhttprequest")
+
+
+def _sink_calls(root: Node, data: bytes) -> set[int]:
+    """Ids of the call nodes matched by queries/apex-sinks.scm."""
+    if data.isascii():
+        lowered = data.lower()
+        if not any(name in lowered for name in SINK_METHOD_NAMES):
+            return set()
+    return {n.id for n in captures("apex", "apex-sinks", root).get("sink", ())}
 
 
 # Node types without a statement handler that are lowered as expressions.
@@ -95,6 +112,7 @@ class Lowerer(TreeLowerer):
         self.evidence: list[Evidence] = []
         self.sinks: list[Sink] = []
         self.cls: ClassCtx | None = None
+        self.test_classes: set[str] = set()  # names of the test classes declared so far
         self.scope: Scope | None = None
         self.fn_display = ""
         self.sink_calls: set[int] = set()  # ids of call nodes matched by queries/apex-sinks.scm
@@ -180,10 +198,12 @@ class Lowerer(TreeLowerer):
                         names.append(self.text(fname))
         kind = {"class_declaration": "class", "interface_declaration": "interface"}.get(n.type, "enum")
         ctx = ClassCtx(qual, qual_display, fields, outer, superclass=superclass)
+        is_test = "istest" in annotations or (outer is not None and outer.name in self.test_classes)
+        if is_test:
+            self.test_classes.add(qual)
         self.classes.append(ClassInfo(
             name=qual, display=qual_display, kind=kind, superclass=superclass,
-            interfaces=tuple(interfaces), fields=tuple(sorted(fields.items())),
-            is_test="istest" in annotations or (outer is not None and self._outer_is_test(outer)),
+            interfaces=tuple(interfaces), fields=tuple(sorted(fields.items())), is_test=is_test,
             location=self.loc(name_node), field_names=tuple(names)))
         saved = self.cls
         self.cls = ctx
@@ -192,9 +212,6 @@ class Lowerer(TreeLowerer):
                 self.member(m, ctx)
         finally:
             self.cls = saved
-
-    def _outer_is_test(self, outer: ClassCtx) -> bool:
-        return any(c.name == outer.name and c.is_test for c in self.classes)
 
     def member(self, m: Node, ctx: ClassCtx) -> None:
         t = m.type
@@ -371,11 +388,14 @@ class Lowerer(TreeLowerer):
 
     def assign(self, target: Ref, value: Node, verb: str, at: Node) -> None:
         inflows = self.expr(value)
-        for lit in _descendants(value, "string_literal"):
-            found = M.LLM_BODY_LITERAL.search(self.text(lit))
-            if found:  # hand-written JSON such as '{"model": "' + name + '", "messages": ['
-                self.evidence.append(Evidence(target, f"JSON text {found.group(0)}", self.loc(lit)))
-                break
+        # Hand-written JSON such as '{"model": "' + name + '", "messages": ['. Text inside a
+        # literal is text of the whole value, so most values are ruled out without a walk.
+        if M.LLM_BODY_LITERAL.search(self.text(value)):
+            for lit in _descendants(value, "string_literal"):
+                found = M.LLM_BODY_LITERAL.search(self.text(lit))
+                if found:
+                    self.evidence.append(Evidence(target, f"JSON text {found.group(0)}", self.loc(lit)))
+                    break
         if inflows:
             self.assigns.append(Assign(target, inflows, verb, self.loc(at), self.scope.fid))
         s = self.strexpr(value)
@@ -401,8 +421,9 @@ class Lowerer(TreeLowerer):
     expr_map_initializer = _children
 
     def expr_identifier(self, n: Node) -> tuple[Inflow, ...]:
-        ref = self.name_ref(self.text(n))
-        return (Inflow(ref, (), self.text(n)),) if ref is not None else ()
+        name = self.text(n)
+        ref = self.name_ref(name)
+        return (Inflow(ref, (), name),) if ref is not None else ()
 
     def name_ref(self, name: str) -> Ref | None:
         lname = name.lower()
@@ -426,16 +447,34 @@ class Lowerer(TreeLowerer):
     expr_super = expr_this
 
     def expr_binary_expression(self, n: Node) -> tuple[Inflow, ...]:
-        op = n.child_by_field_name("operator")
-        op_text = self.text(op) if op is not None else (
-            self.text(n.children[1]) if n.child_count > 2 else "")
+        op_text = self.operator(n)
+        if op_text == "+":
+            return self.concatenation(n)
         left = self.expr(n.child_by_field_name("left"))
         right = self.expr(n.child_by_field_name("right"))
         if op_text in M.NO_FLOW_OPERATORS:
             return ()
-        if op_text == "+":
-            return _collapse(left + right)
         return left + right  # arithmetic on a balance is still the balance; ?? picks either side
+
+    def operator(self, n: Node) -> str:
+        """A binary expression's operator as written."""
+        op = n.child_by_field_name("operator")
+        return self.text(op) if op is not None else (self.text(n.children[1]) if n.child_count > 2 else "")
+
+    def concatenation(self, n: Node) -> tuple[Inflow, ...]:
+        """`a + b + c`: each term's value, turned into text once for every `+` above it. The terms
+        are gathered first: turning everything below into text again at each `+` costs the cube
+        of the number of terms."""
+        terms: list[tuple[tuple[Inflow, ...], int]] = []  # (value, how many `+` above it)
+        self._concatenated_terms(n, 1, terms)
+        return tuple(Inflow(i.ref, i.ops + (CONCAT,) * depth, i.text) for value, depth in terms for i in value)
+
+    def _concatenated_terms(self, n: Node, depth: int, terms: list) -> None:
+        for side in (n.child_by_field_name("left"), n.child_by_field_name("right")):
+            if side is not None and side.type == "binary_expression" and self.operator(side) == "+":
+                self._concatenated_terms(side, depth + 1, terms)
+            else:
+                terms.append((self.expr(side), depth))
 
     def expr_unary_expression(self, n: Node) -> tuple[Inflow, ...]:
         op = self.text(n.children[0]) if n.child_count else ""
@@ -463,7 +502,10 @@ class Lowerer(TreeLowerer):
         self.expr(n.child_by_field_name("index"))
         return self.expr(n.child_by_field_name("array"))  # collections are transparent
 
-    def expr_assignment_expression(self, n: Node) -> tuple[Inflow, ...]:
+    def stmt_assignment_expression(self, n: Node) -> None:
+        self.expr_assignment_expression(n, want_value=False)  # `x = y;`: the value is dropped
+
+    def expr_assignment_expression(self, n: Node, want_value: bool = True) -> tuple[Inflow, ...]:
         left = n.child_by_field_name("left")
         right = n.child_by_field_name("right")
         op = n.child_by_field_name("operator")
@@ -472,7 +514,9 @@ class Lowerer(TreeLowerer):
             return self.expr(right)
         verb = "concatenated into" if op is not None and self.text(op) == "+=" else "assigned to"
         self.assign(target, right, f"{verb} {self.short(left, 40)}", n)
-        return self.expr(left)
+        if not want_value and left.type == "identifier":
+            return ()  # reading a name back emits no fact
+        return self.expr(left)  # (lowered again for the facts it emits, as when it was the target)
 
     def expr_field_access(self, n: Node) -> tuple[Inflow, ...]:
         obj = n.child_by_field_name("object")
@@ -480,12 +524,13 @@ class Lowerer(TreeLowerer):
         if obj is None or fld is None:
             return ()
         fname = self.text(fld)
-        if _is_trigger_context(self, n):
+        if fname.lower() in TRIGGER_FIELDS and _is_trigger_context(self, n):
             return self.trigger_source(n, "")
-        qualifier = self.text(obj).lower()
+        obj_text = self.text(obj)
+        qualifier = obj_text.lower()
         if qualifier in ("label", "system.label"):
             return ()  # a Custom Label: configuration text, not record data
-        if obj.type == "identifier" and not self.is_value_name(self.text(obj)):
+        if obj.type == "identifier" and not self.is_value_name(obj_text):
             # A class name: a static field (`Constants.ENDPOINT`) or a platform namespace.
             return (Inflow(Ref(f"F:{qualifier}.{fname.lower()}"), (), self.short(n)),)
         return _get(self.expr(obj), fname.lower(), self.short(n))
@@ -513,14 +558,14 @@ class Lowerer(TreeLowerer):
         args = args_node.named_children if args_node is not None else []
         # `new Account(Name = x, AnnualRevenue = y)`: named field initialisers build a record.
         if args and all(a.type == "assignment_expression" for a in args):
-            out: tuple[Inflow, ...] = ()
+            out: list[Inflow] = []
             for a in args:
                 left, right = a.child_by_field_name("left"), a.child_by_field_name("right")
                 if left is None or right is None:
                     continue
-                for i in self.expr(right):
-                    out += (Inflow(i.ref, i.ops + (("put", self.text(left).lower()),), i.text),)
-            return out
+                put = ("put", self.text(left).lower())
+                out.extend(Inflow(i.ref, i.ops + (put,), i.text) for i in self.expr(right))
+            return tuple(out)
         result = self.temp(n)
         self.calls.append(self.make_call(n, "<init>", (), ctype, args, result, kind="new"))
         for a in args:
@@ -535,7 +580,7 @@ class Lowerer(TreeLowerer):
         value = n.child_by_field_name("value")
         if value is None:
             return ()
-        out: tuple[Inflow, ...] = ()
+        out: list[Inflow] = []
         evidence: list[str] = []
         for pair in value.named_children:
             kids = pair.named_children
@@ -543,12 +588,13 @@ class Lowerer(TreeLowerer):
                 key = _literal(self, kids[0])
                 if key is not None and key.lower() in M.LLM_BODY_KEYS:
                     evidence.append(key)
-                out += self.expr(kids[1]) + self.expr(kids[0])
+                out.extend(self.expr(kids[1]))
+                out.extend(self.expr(kids[0]))
         if evidence:
             temp = self.temp(n)
             self.evidence.append(Evidence(Ref(temp), f"map key '{evidence[0]}'", self.loc(n)))
-            out += (Inflow(Ref(temp), (), self.short(n)),)
-        return out
+            out.append(Inflow(Ref(temp), (), self.short(n)))
+        return tuple(out)
 
     def expr_explicit_constructor_invocation(self, n: Node) -> tuple[Inflow, ...]:
         args_node = n.child_by_field_name("arguments")
@@ -637,7 +683,10 @@ class Lowerer(TreeLowerer):
 
     # --- method invocations ---------------------------------------------------------------------
 
-    def expr_method_invocation(self, n: Node) -> tuple[Inflow, ...]:
+    def stmt_method_invocation(self, n: Node) -> None:
+        self.expr_method_invocation(n, want_value=False)  # `log(x);`: the call's value is dropped
+
+    def expr_method_invocation(self, n: Node, want_value: bool = True) -> tuple[Inflow, ...]:
         obj = n.child_by_field_name("object")
         name_node = n.child_by_field_name("name")
         if name_node is None or self.scope is None:
@@ -646,15 +695,16 @@ class Lowerer(TreeLowerer):
         lname = name.lower()
         args_node = n.child_by_field_name("arguments")
         args = args_node.named_children if args_node is not None else []
-        qualifier = self.text(obj).lower() if obj is not None else ""
         static_type = ""
         receiver: tuple[Inflow, ...] = ()
         receiver_type = ""
         if obj is not None:
-            is_class_name = obj.type == "identifier" and not self.is_value_name(self.text(obj))
-            if obj.type in ("field_access", "scoped_identifier") and _looks_qualified_type(qualifier):
+            obj_text, obj_type = self.text(obj), obj.type
+            qualifier = obj_text.lower()
+            is_class_name = obj_type == "identifier" and not self.is_value_name(obj_text)
+            if obj_type in ("field_access", "scoped_identifier") and _looks_qualified_type(qualifier):
                 is_class_name = True
-            if obj.type == "super" and self.cls is not None and self.cls.superclass:
+            if obj_type == "super" and self.cls is not None and self.cls.superclass:
                 static_type = self.cls.superclass  # super.m(): the parent's method, no dispatch
             elif is_class_name:
                 static_type = qualifier
@@ -670,7 +720,6 @@ class Lowerer(TreeLowerer):
         call = self.make_call(n, lname, receiver, static_type, args, result,
                               receiver_type=receiver_type)
         self.calls.append(call)
-        out: tuple[Inflow, ...] = ((Inflow(Ref(result), (), self.short(n)),))
         if lname in M.MUTATORS and receiver:
             target = receiver[0].ref if len(receiver) == 1 and not receiver[0].ops else None
             if target is not None:
@@ -684,12 +733,13 @@ class Lowerer(TreeLowerer):
                 if lname == "put" and len(args) == 2 and not target.path:
                     self.strdefs.append(StrDef(target, (("mapentry", self.strexpr(args[0]),
                                                          self.strexpr(args[1])),), self.scope.fid))
-        return out
+        # call.text is self.short(n, 80): cut further, it is self.short(n).
+        return (Inflow(Ref(result), (), shorten(call.text)),) if want_value else ()
 
     def make_call(self, n, lname, receiver, static_type, args, result, *, kind="call",
                   receiver_type="") -> Call:
-        arg_values = tuple(self.expr(a) for a in args)
-        arg_strs = tuple(self.strexpr(a) for a in args)
+        arg_values = tuple([self.expr(a) for a in args])
+        arg_strs = tuple([self.strexpr(a) for a in args])
         return Call(site=self.site(n), caller=self.scope.fid, name=lname, receiver=receiver,
                     static_type=static_type, receiver_type=receiver_type, args=arg_values,
                     arg_strs=arg_strs, result=result, location=self.loc(n), text=self.short(n, 80),
@@ -814,84 +864,121 @@ class Lowerer(TreeLowerer):
                                           self.loc(a)))
 
     # --- string expressions (for endpoints) -----------------------------------------------------
+    # `strexpr(n)` is dispatched like `expr`: a `str_<node type>` handler per node type that can
+    # name a string, ("unknown", text) for any other expression.
+
+    _str_handlers: dict[int, Callable] = {}  # kind_id -> handler, filled on first use
 
     def strexpr(self, n: Node | None) -> StrExpr:
         if n is None:
             return ()
-        t = n.type
-        if t == "string_literal":
-            return (("lit", _unquote(self.text(n))),)
-        if t == "parenthesized_expression" and n.named_children:
-            return self.strexpr(n.named_children[0])
-        if t == "binary_expression":
-            op = n.child_by_field_name("operator")
-            op_text = self.text(op) if op is not None else ""
-            if op_text == "+":
-                return self.strexpr(n.child_by_field_name("left")) + self.strexpr(n.child_by_field_name("right"))
-            return (("unknown", self.short(n)),)
-        if t == "ternary_expression":
-            a = self.strexpr(n.child_by_field_name("consequence"))
-            b = self.strexpr(n.child_by_field_name("alternative"))
-            return (("choice", a, b),)
-        if t == "identifier":
-            ref = self.name_ref(self.text(n))
-            return (("ref", ref),) if ref is not None else (("unknown", self.short(n)),)
-        if t == "field_access":
-            obj = n.child_by_field_name("object")
-            fld = n.child_by_field_name("field")
-            q = self.text(obj).lower() if obj is not None else ""
-            f = self.text(fld) if fld is not None else ""
-            if q in ("label", "system.label"):
-                return (("label", f),)
-            if obj is not None and obj.type == "method_invocation":
-                rec = self.cmdt_record(obj)
-                if rec is not None:
-                    return (("cmdt", rec[0], rec[1], f.lower()),)
-                setting = self.custom_setting(obj)
-                if setting:
-                    return (("setting", self.short(n)),)
-            ref = self.static_ref(n)
-            return (("ref", ref),) if ref is not None else (("unknown", self.short(n)),)
-        if t == "method_invocation":
-            name = n.child_by_field_name("name")
-            obj = n.child_by_field_name("object")
-            lname = self.text(name).lower() if name is not None else ""
-            q = self.text(obj).lower() if obj is not None else ""
-            if q.startswith("url.") and ("getorgdomainurl" in q or "getsalesforcebaseurl" in q):
-                return (("orgurl",),)
-            if q in ("url",) and lname in ("getorgdomainurl", "getsalesforcebaseurl"):
-                return (("orgurl",),)
-            if lname in ("toexternalform", "tostring", "trim") and obj is not None:
-                return self.strexpr(obj)
-            rec = self.cmdt_record(n)
+        handler = self._str_handlers.get(n.kind_id)
+        if handler is None:
+            handler = self._str_handlers[n.kind_id] = getattr(Lowerer, "str_" + n.type, Lowerer._str_unknown)
+        return handler(self, n)
+
+    def _str_unknown(self, n: Node) -> StrExpr:
+        return (("unknown", self.short(n)),)
+
+    def str_string_literal(self, n: Node) -> StrExpr:
+        return (("lit", _unquote(self.text(n))),)
+
+    def str_parenthesized_expression(self, n: Node) -> StrExpr:
+        inner = n.named_children
+        return self.strexpr(inner[0]) if inner else self._str_unknown(n)
+
+    def str_binary_expression(self, n: Node) -> StrExpr:
+        if not self._is_concatenation(n):
+            return self._str_unknown(n)
+        parts: list[StrPart] = []
+        self._concatenated_parts(n, parts)  # (a list: `a + b + c ...` nests one level per term)
+        return tuple(parts)
+
+    def _is_concatenation(self, n: Node) -> bool:
+        # The operator field only: unlike `operator()`, string expressions never fell back to the
+        # second child when the field is missing.
+        op = n.child_by_field_name("operator")
+        return op is not None and self.text(op) == "+"
+
+    def _concatenated_parts(self, n: Node, parts: list[StrPart]) -> None:
+        for side in (n.child_by_field_name("left"), n.child_by_field_name("right")):
+            if side is not None and side.type == "binary_expression" and self._is_concatenation(side):
+                self._concatenated_parts(side, parts)
+            else:
+                parts.extend(self.strexpr(side))
+
+    def str_ternary_expression(self, n: Node) -> StrExpr:
+        a = self.strexpr(n.child_by_field_name("consequence"))
+        b = self.strexpr(n.child_by_field_name("alternative"))
+        return (("choice", a, b),)
+
+    def str_identifier(self, n: Node) -> StrExpr:
+        ref = self.name_ref(self.text(n))
+        return (("ref", ref),) if ref is not None else self._str_unknown(n)
+
+    def str_field_access(self, n: Node) -> StrExpr:
+        obj = n.child_by_field_name("object")
+        fld = n.child_by_field_name("field")
+        q = self.text(obj).lower() if obj is not None else ""
+        f = self.text(fld) if fld is not None else ""
+        if q in ("label", "system.label"):
+            return (("label", f),)
+        if obj is not None and obj.type == "method_invocation":
+            rec = self.cmdt_record(obj)
             if rec is not None:
-                return (("cmdtrec", rec[0], rec[1]),)
+                return (("cmdt", rec[0], rec[1], f.lower()),)
+            setting = self.custom_setting(obj)
+            if setting:
+                return (("setting", self.short(n)),)
+        ref = self.static_ref(n)
+        return (("ref", ref),) if ref is not None else self._str_unknown(n)
+
+    def str_method_invocation(self, n: Node) -> StrExpr:
+        name = n.child_by_field_name("name")
+        obj = n.child_by_field_name("object")
+        lname = self.text(name).lower() if name is not None else ""
+        q = self.text(obj).lower() if obj is not None else ""
+        if q.startswith("url.") and ("getorgdomainurl" in q or "getsalesforcebaseurl" in q):
+            return (("orgurl",),)
+        if q in ("url",) and lname in ("getorgdomainurl", "getsalesforcebaseurl"):
+            return (("orgurl",),)
+        if lname in ("toexternalform", "tostring", "trim") and obj is not None:
+            return self.strexpr(obj)
+        rec = self.cmdt_record(n) if lname in CMDT_METHODS else None
+        if rec is not None:
+            return (("cmdtrec", rec[0], rec[1]),)
+        if lname == "get" and obj is not None:
             args_node = n.child_by_field_name("arguments")
             args = args_node.named_children if args_node is not None else []
-            if lname == "get" and len(args) == 1 and obj is not None:
-                base = self.static_ref(obj)
-                if base is not None:  # settings.get(Constants.ENDPOINT) on a map filled with constants
-                    return (("mapget", base, self.strexpr(args[0])),)
-            if self.custom_setting(n):
-                return (("setting", self.short(n)),)
-            if lname == "format" and q == "string":
-                return (("unknown", self.short(n)),)
-            return (("call", self.site(n)),)
-        if t == "cast_expression":
-            return self.strexpr(n.child_by_field_name("value"))
-        if t == "map_creation_expression":
-            value = n.child_by_field_name("value")
-            pairs = [p.named_children for p in value.named_children] if value is not None else []
-            return (("map", tuple((self.strexpr(k), self.strexpr(v)) for k, v in
-                                  (p for p in pairs if len(p) == 2))),)
-        if t == "query_expression" and n.named_children and n.named_children[0].type == "soql_query_body":
-            frm = n.named_children[0].child_by_field_name("from_clause")
+            base = self.static_ref(obj) if len(args) == 1 else None
+            if base is not None:  # settings.get(Constants.ENDPOINT) on a map filled with constants
+                return (("mapget", base, self.strexpr(args[0])),)
+        if q.endswith("__c") and lname in SETTING_METHODS:  # self.custom_setting(n), names read above
+            return (("setting", self.short(n)),)
+        if lname == "format" and q == "string":
+            return self._str_unknown(n)
+        return (("call", self.site(n)),)
+
+    def str_cast_expression(self, n: Node) -> StrExpr:
+        return self.strexpr(n.child_by_field_name("value"))
+
+    def str_map_creation_expression(self, n: Node) -> StrExpr:
+        value = n.child_by_field_name("value")
+        pairs = [p.named_children for p in value.named_children] if value is not None else []
+        return (("map", tuple((self.strexpr(k), self.strexpr(v)) for k, v in
+                              (p for p in pairs if len(p) == 2))),)
+
+    def str_query_expression(self, n: Node) -> StrExpr:
+        body = n.named_children[0] if n.named_children else None
+        if body is not None and body.type == "soql_query_body":
+            frm = body.child_by_field_name("from_clause")
             obj = self.text(frm.named_children[0]).lower() if frm is not None and frm.named_children else ""
             if obj.endswith("__mdt"):  # [SELECT Endpoint__c FROM AI_Config__mdt ...]: every record
                 return (("cmdtrec", obj[: -len("__mdt")], None),)
-        if t == "array_access":
-            return self.strexpr(n.child_by_field_name("array"))
-        return (("unknown", self.short(n)),)
+        return self._str_unknown(n)
+
+    def str_array_access(self, n: Node) -> StrExpr:
+        return self.strexpr(n.child_by_field_name("array"))
 
     def static_ref(self, n: Node) -> Ref | None:
         """The Ref a name or field chain denotes, worked out without emitting any fact."""
@@ -911,7 +998,8 @@ class Lowerer(TreeLowerer):
         return Ref(base.node, base.type, base.path + (fname,)) if base is not None else None
 
     def cmdt_record(self, n: Node) -> tuple[str, str | None] | None:
-        """`X__mdt.getInstance('Rec')` -> ("x", "rec"); `X__mdt.getAll().get('Rec')` likewise."""
+        """`X__mdt.getInstance('Rec')` -> ("x", "rec"); `X__mdt.getAll().get('Rec')` likewise
+        (so only calls named in CMDT_METHODS)."""
         name = n.child_by_field_name("name")
         obj = n.child_by_field_name("object")
         if name is None or obj is None:
@@ -937,15 +1025,14 @@ class Lowerer(TreeLowerer):
         obj = n.child_by_field_name("object")
         if name is None or obj is None:
             return False
-        return self.text(obj).lower().endswith("__c") and self.text(name).lower() in (
-            "getorgdefaults", "getinstance", "getvalues", "getall")
+        return self.text(obj).lower().endswith("__c") and self.text(name).lower() in SETTING_METHODS
+
+
+CMDT_METHODS = ("getinstance", "get")  # the calls `cmdt_record` can recognise
+SETTING_METHODS = ("getorgdefaults", "getinstance", "getvalues", "getall")  # on a custom setting
 
 
 # --- small pure helpers ---------------------------------------------------------------------------
-
-
-def _collapse(inflows: tuple[Inflow, ...]) -> tuple[Inflow, ...]:
-    return tuple(Inflow(i.ref, i.ops + (CONCAT,), i.text) for i in inflows)
 
 
 def _get(inflows: tuple[Inflow, ...], field_name: str, text: str) -> tuple[Inflow, ...]:
@@ -958,9 +1045,14 @@ def _get(inflows: tuple[Inflow, ...], field_name: str, text: str) -> tuple[Inflo
     return tuple(out)
 
 
+ESCAPE = re.compile(r"\\(.)")
+
+
 def _unquote(lit: str) -> str:
     body = lit[1:-1] if len(lit) >= 2 and lit[0] == lit[-1] == "'" else lit
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+    if "\\" not in body:
+        return body
+    return ESCAPE.sub(lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
 
 
 def _literal(low: Lowerer, n: Node) -> str | None:
@@ -968,7 +1060,10 @@ def _literal(low: Lowerer, n: Node) -> str | None:
 
 
 def _all_unknown(s: StrExpr) -> bool:
-    return all(p[0] == "unknown" for p in s)
+    for part in s:  # (a plain loop: this runs for every assignment)
+        if part[0] != "unknown":
+            return False
+    return True
 
 
 def _returns(n: Node):
@@ -991,6 +1086,8 @@ def _descendants(n: Node, kind: str):
 
 
 TRIGGER_CONTEXT = {"trigger.new", "trigger.old", "trigger.newmap", "trigger.oldmap"}
+# A field access ends with its field: one whose field is none of these is none of the above.
+TRIGGER_FIELDS = {name.split(".")[1] for name in TRIGGER_CONTEXT}
 
 
 def _is_trigger_context(low: Lowerer, n: Node) -> bool:

@@ -2,13 +2,27 @@
 dispatch — `stmt_<node type>` handlers for statements, `expr_<node type>` handlers returning an
 expression's value as a tuple of Inflows. An unknown node type walks its children, or raises
 StrictError under `strict=True` (the test suite), so a grammar update degrades gently and the
-tests still notice."""
+tests still notice.
+
+Handlers are looked up once per node kind and cached on the lowerer class, as pyflakes does,
+instead of by name on every node (a name built, a getattr, and a failed one for each expression
+used as a statement). The cache is keyed by `Node.kind_id`, which is numbered per grammar, so one
+lowerer class reads one grammar."""
 from __future__ import annotations
+
+from typing import Callable
 
 from tree_sitter import Node
 
 from ..facts import Inflow
 from ..model import Location
+
+SHORT = 60  # characters of source text kept for a message
+
+
+def shorten(text: str, limit: int = SHORT) -> str:
+    """`text` cut to `limit` characters; shortening a text cut to a larger limit gives the same."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class StrictError(Exception):
@@ -18,6 +32,14 @@ class StrictError(Exception):
 class TreeLowerer:
     # Node types without a statement handler that are lowered as expressions (grammar-specific).
     EXPRESSION_TYPES: frozenset[str] = frozenset()
+    # kind_id -> handler function, filled on first use; each subclass gets its own (below).
+    _stmt_handlers: dict[int, Callable] = {}
+    _expr_handlers: dict[int, Callable] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._stmt_handlers = {}
+        cls._expr_handlers = {}
 
     def __init__(self, path: str, src: bytes, strict: bool):
         self.path = path
@@ -29,13 +51,27 @@ class TreeLowerer:
     # --- text and positions ---------------------------------------------------------------------
 
     def text(self, n: Node) -> str:
-        if self.ascii is not None:  # most source is ASCII: byte offsets are string offsets
+        if self.ascii is not None:  # (span_text inlined: this runs for most nodes)
             return self.ascii[n.start_byte:n.end_byte]
         return self.src[n.start_byte:n.end_byte].decode("utf-8", "replace")
 
-    def short(self, n: Node, limit: int = 60) -> str:
-        t = " ".join(self.text(n).split())
-        return t if len(t) <= limit else t[: limit - 1] + "…"
+    def span_text(self, start: int, end: int) -> str:
+        """The source text between two byte offsets."""
+        if self.ascii is not None:  # most source is ASCII: byte offsets are string offsets
+            return self.ascii[start:end]
+        return self.src[start:end].decode("utf-8", "replace")
+
+    def short(self, n: Node, limit: int = SHORT) -> str:
+        """The node's text on one line, cut to `limit` characters (for messages)."""
+        # Only a prefix of a long node is read (a call chain can span the whole file): with
+        # whitespace collapsed, a prefix of the text is a prefix of the whole, so once it is
+        # longer than `limit` the rest cannot change the result.
+        start, end = n.start_byte, n.end_byte
+        cut = min(end, start + 4 * limit)
+        t = " ".join(self.span_text(start, cut).split())
+        if len(t) <= limit and cut < end:
+            t = " ".join(self.span_text(start, end).split())
+        return shorten(t, limit)
 
     def loc(self, n: Node) -> Location:
         (l1, c1), (l2, c2) = n.start_point, n.end_point
@@ -59,14 +95,26 @@ class TreeLowerer:
     def stmt(self, n: Node | None) -> None:
         if n is None:
             return
-        handler = getattr(self, "stmt_" + n.type, None)
+        handler = self._stmt_handlers.get(n.kind_id)
         if handler is None:
-            if n.type.endswith("expression") or n.type in self.EXPRESSION_TYPES:
-                self.expr(n)
-                return
-            self.unknown(n)
-            handler = self._walk
-        handler(n)
+            handler = self._stmt_handlers[n.kind_id] = self._stmt_handler(n.type)
+        handler(self, n)
+
+    @classmethod
+    def _stmt_handler(cls, kind: str) -> Callable:
+        handler = getattr(cls, "stmt_" + kind, None)
+        if handler is not None:
+            return handler
+        if kind.endswith("expression") or kind in cls.EXPRESSION_TYPES:
+            return TreeLowerer._stmt_as_expression
+        return TreeLowerer._stmt_unknown
+
+    def _stmt_as_expression(self, n: Node) -> None:
+        self.expr(n)
+
+    def _stmt_unknown(self, n: Node) -> None:
+        self.unknown(n)
+        self._walk(n)
 
     def _walk(self, n: Node) -> None:
         for c in n.named_children:
@@ -78,11 +126,18 @@ class TreeLowerer:
     def expr(self, n: Node | None) -> tuple[Inflow, ...]:
         if n is None:
             return ()
-        handler = getattr(self, "expr_" + n.type, None)
+        handler = self._expr_handlers.get(n.kind_id)
         if handler is None:
-            self.unknown(n)
-            return self._children(n)
-        return handler(n)
+            handler = self._expr_handlers[n.kind_id] = self._expr_handler(n.type)
+        return handler(self, n)
+
+    @classmethod
+    def _expr_handler(cls, kind: str) -> Callable:
+        return getattr(cls, "expr_" + kind, TreeLowerer._expr_unknown)
+
+    def _expr_unknown(self, n: Node) -> tuple[Inflow, ...]:
+        self.unknown(n)
+        return self._children(n)
 
     def _no_value(self, n: Node) -> tuple[Inflow, ...]:
         return ()
