@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 import threading
 from functools import lru_cache
-
 from importlib.resources import files
 from pathlib import Path
 

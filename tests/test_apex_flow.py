@@ -5,7 +5,7 @@ Each source file marks the line where a finding must be reported with `// expect
 """
 from __future__ import annotations
 
-from conftest import OPENAI_NC, assert_exact, data_findings, found, run
+from conftest import OPENAI_NC, assert_exact, data_findings, run
 
 OPENAI_CLIENT = """
 public with sharing class LlmClient {

@@ -6,8 +6,7 @@ import dataclasses
 import pytest
 
 from apexscan.fingerprints import finding_fingerprint, line_hash, line_hashes
-from apexscan.model import (Destination, FieldClass, FieldRef, Finding, Location, Sensitivity, Step,
-                            Verdict)
+from apexscan.model import Destination, FieldClass, FieldRef, Finding, Location, Sensitivity, Step, Verdict
 
 # Expected values from github/codeql-action src/fingerprints.test.ts.
 CODEQL_ACTION_VECTORS = [

@@ -6,7 +6,6 @@ from conftest import OPENAI_NC, assert_exact, run
 
 from apexscan.frontends.flow import lower_flow
 
-
 SUMMARIZER = """
 public with sharing class CaseSummarizer {
     public class Request {

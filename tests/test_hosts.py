@@ -5,8 +5,14 @@ import dataclasses
 
 import pytest
 
-from apexscan.hosts import (RegistryError, classify_model, classify_url, load_registry, looks_like_llm_path,
-                            parse_registry)
+from apexscan.hosts import (
+    RegistryError,
+    classify_model,
+    classify_url,
+    load_registry,
+    looks_like_llm_path,
+    parse_registry,
+)
 from apexscan.model import Verdict
 from apexscan.policy import Policy
 

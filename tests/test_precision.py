@@ -325,6 +325,90 @@ def test_stand_in_endpoint_alone_is_still_reported_as_unknown(project):
     assert_exact(root, run(root))
 
 
+def test_branch_taken_only_in_apex_tests_is_not_lowered(project):
+    """The mock host is no documentation host: only the Test.isRunningTest() branch rules it out."""
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/CaseSummarizer.cls": """
+            public with sharing class CaseSummarizer {
+                public static String summarize(Id caseId) {
+                    Case c = [SELECT Subject, Description FROM Case WHERE Id = :caseId];
+                    HttpRequest req = new HttpRequest();
+                    String host = Test.isRunningTest() ? 'https://mock-llm.northbank.dev' : 'callout:OpenAI';
+                    req.setEndpoint(host + '/v1/chat/completions');
+                    if (!Test.isRunningTest()) {
+                        req.setHeader('X-Trace', 'prod');
+                    } else {
+                        req.setEndpoint('https://mock-llm.northbank.dev/v1/chat/completions');
+                    }
+                    req.setBody(JSON.serialize(new Map<String, Object>{ 'model' => 'gpt-4o', 'messages' => c.Description }));
+                    return new Http().send(req).getBody(); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert [f.destination.host for f in data_findings(result)] == ["api.openai.com"]
+
+
+def test_data_sent_only_inside_a_test_branch_is_not_a_leak(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/ContactAdvisor.cls": """
+            public with sharing class ContactAdvisor {
+                public static String advise(Id contactId) {
+                    Contact c = [SELECT Email, Birthdate FROM Contact WHERE Id = :contactId];
+                    String prompt = 'Suggest a product';
+                    if (Test.isRunningTest()) {
+                        prompt += ' for ' + c.Email;
+                    }
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(JSON.serialize(new Map<String, Object>{ 'model' => 'gpt-4o', 'messages' => prompt }));
+                    return new Http().send(req).getBody();
+                }
+            }
+        """,
+    })
+    assert data_findings(run(root)) == []
+
+
+# --- records grouped in a map of lists -----------------------------------------------------------
+
+def test_records_grouped_with_map_get_add_keep_their_fields(project):
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/HouseholdBriefing.cls": """
+            public with sharing class HouseholdBriefing {
+                public static String brief(Set<Id> accountIds) {
+                    Map<Id, List<Contact>> membersByAccount = new Map<Id, List<Contact>>();
+                    for (Contact c : [SELECT AccountId, Email, Birthdate FROM Contact WHERE AccountId IN :accountIds]) {
+                        if (!membersByAccount.containsKey(c.AccountId)) {
+                            membersByAccount.put(c.AccountId, new List<Contact>());
+                        }
+                        membersByAccount.get(c.AccountId).add(c);
+                    }
+                    String prompt = '';
+                    for (Id accountId : accountIds) {
+                        for (Contact member : membersByAccount.get(accountId)) {
+                            prompt += member.Email + ' born ' + String.valueOf(member.Birthdate) + '\n';
+                        }
+                    }
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setBody(JSON.serialize(new Map<String, Object>{ 'model' => 'gpt-4o', 'messages' => prompt }));
+                    return new Http().send(req).getBody(); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    (finding,) = data_findings(result)
+    assert {str(f) for f, _ in finding.fields} >= {"Contact.Email", "Contact.Birthdate"}
+
+
 # --- Named Credentials: read at run time, or missing ---------------------------------------------
 
 SLACK_NC = """

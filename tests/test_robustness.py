@@ -35,10 +35,9 @@ from xml.sax.saxutils import escape
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_project
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-
-from conftest import write_project
 
 from apexscan.cli import main
 from apexscan.facts import FileFacts
@@ -1377,10 +1376,6 @@ def scan_in_child(root: Path, timeout: float) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/scan.py:356 SOQL = r'\\bselect\\s+(?P<fields>.+?)\\s+from\\s+...' (re.DOTALL) is searched "
-    "in every dynamic query text (parse_soql, called from analyse); with many 'select' and no 'from' "
-    "each start scans to the end: quadratic (8,000 x 'select ' = 11 s, 60,000 = about 10 min)"))
 def test_dynamic_query_text_full_of_select_finishes(tmp_path):
     project_at(tmp_path, {"classes/Q.cls": "public class Q {\n    public static void go() {\n"
                                               f"        Database.query('{'select ' * 60_000}');\n    }}\n}}\n"})
@@ -1388,10 +1383,6 @@ def test_dynamic_query_text_full_of_select_finishes(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/frontends/flow.py:19 MERGE_FIELD = r'\\{!\\s*([^}]+?)\\s*\\}' is run over formulas, "
-    "templates and string values; text with many '{!' and no '}' is quadratic (20,000 x '{!a ' = 21 s "
-    "for an 80 KB flow; 100,000 = about 9 min)"))
 def test_flow_text_full_of_unclosed_merge_fields_finishes(tmp_path):
     project_at(tmp_path, {"flows/F.flow-meta.xml": (
         '<?xml version="1.0" encoding="UTF-8"?>\n<Flow xmlns="http://soap.sforce.com/2006/04/metadata">\n'
@@ -1401,10 +1392,6 @@ def test_flow_text_full_of_unclosed_merge_fields_finishes(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "apexscan/frontends/apex.py:1047 `_element_type` searches r'([\\w.]+)>*$' in a type name; a long "
-    "name followed by '[]' is quadratic (20,000 chars = 4.6 s, 150,000 = about 4 min), reached from "
-    "EventBus.publish(x) (apex.py:804) and (T[]) Trigger.new casts (apex.py:685)"))
 def test_long_type_name_finishes(tmp_path):
     name = "A" * 150_000
     project_at(tmp_path, {

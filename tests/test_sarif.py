@@ -11,8 +11,7 @@ import jsonschema
 import pytest
 
 from apexscan.fingerprints import finding_fingerprint, line_hash
-from apexscan.model import (Destination, Diagnostic, FieldClass, FieldRef, Finding, Location,
-                            Sensitivity, Step, Verdict)
+from apexscan.model import Destination, Diagnostic, FieldClass, FieldRef, Finding, Location, Sensitivity, Step, Verdict
 from apexscan.report import sarif as sarif_module
 from apexscan.report.json_report import render_json
 from apexscan.report.sarif import dumps_sarif, render_sarif

@@ -16,6 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from conftest import run, write_project
 
 from apexscan.baseline import NEW, UNCHANGED, BaselineError, compare, parse_baseline
 from apexscan.cli import main
@@ -24,7 +25,6 @@ from apexscan.report.json_report import render_json
 from apexscan.report.text import render_text
 from apexscan.rules import load_catalog
 from apexscan.suppress import RULE_ID, apply, collect, read_suppressions, referenced_paths
-from conftest import run, write_project
 
 SCHEMA = Path(__file__).resolve().parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
 CATALOG = load_catalog()

@@ -18,16 +18,32 @@ from typing import Callable
 
 from tree_sitter import Node
 
+from .. import apex_models as M
 from ..facts import (
-    Assign, Call, ClassInfo, DynamicQuery, EndpointSet, Evidence, FileFacts, Function, Inflow, Param,
-    Ref, Sink, Source, StrDef, StrExpr, StrPart,
+    Assign,
+    Call,
+    ClassInfo,
+    DynamicQuery,
+    EndpointSet,
+    Evidence,
+    FileFacts,
+    Function,
+    Inflow,
+    Param,
+    Ref,
+    Sink,
+    Source,
+    StrDef,
+    StrExpr,
+    StrPart,
 )
 from ..model import Diagnostic
-from .. import apex_models as M
-from .visitor import StrictError, TreeLowerer, shorten  # noqa: F401  (StrictError: re-exported)
 from ..parsing import captures, parse, run_deep
+from .visitor import StrictError, TreeLowerer, shorten  # noqa: F401  (StrictError: re-exported)
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
+# Calls that read a collection held inside another: what is added to their result goes into it.
+ELEMENT_ACCESSORS = frozenset({"get", "values"})
 
 
 @dataclass
@@ -306,7 +322,7 @@ class Lowerer(TreeLowerer):
     # --- statements -----------------------------------------------------------------------------
 
     stmt_block = stmt_trigger_body = stmt_constructor_body = stmt_expression_statement = _walk
-    stmt_if_statement = stmt_while_statement = stmt_do_statement = stmt_try_statement = _walk
+    stmt_while_statement = stmt_do_statement = stmt_try_statement = _walk
     stmt_catch_clause = stmt_finally_clause = stmt_switch_block = stmt_switch_rule = _walk
     stmt_labeled_statement = stmt_parenthesized_expression = stmt_accessor_list = _walk
     stmt_try_with_resources_statement = stmt_when_clause = stmt_static_initializer = _walk
@@ -476,6 +492,14 @@ class Lowerer(TreeLowerer):
             else:
                 terms.append((self.expr(side), depth))
 
+    def stmt_if_statement(self, n: Node) -> None:
+        if _test_only_condition(self, n.child_by_field_name("condition")) is None:
+            self._walk(n)
+            return
+        branch = _production_branch(self, n)  # the other branch runs only in Apex tests
+        if branch is not None:
+            self.stmt(branch)
+
     def expr_unary_expression(self, n: Node) -> tuple[Inflow, ...]:
         op = self.text(n.children[0]) if n.child_count else ""
         inner = self.expr(n.child_by_field_name("operand"))
@@ -485,6 +509,9 @@ class Lowerer(TreeLowerer):
         return ()
 
     def expr_ternary_expression(self, n: Node) -> tuple[Inflow, ...]:
+        branch = _production_branch(self, n)
+        if branch is not None:
+            return self.expr(branch)
         self.expr(n.child_by_field_name("condition"))
         return self.expr(n.child_by_field_name("consequence")) + self.expr(
             n.child_by_field_name("alternative"))
@@ -721,7 +748,10 @@ class Lowerer(TreeLowerer):
                               receiver_type=receiver_type)
         self.calls.append(call)
         if lname in M.MUTATORS and receiver:
-            target = receiver[0].ref if len(receiver) == 1 and not receiver[0].ops else None
+            # `byAccount.get(id).add(c)`: the list lives inside the map, so c goes into the map.
+            target = self._element_holder(obj)
+            if target is None:
+                target = receiver[0].ref if len(receiver) == 1 and not receiver[0].ops else None
             if target is not None:
                 value: tuple[Inflow, ...] = ()
                 for a in args:
@@ -735,6 +765,19 @@ class Lowerer(TreeLowerer):
                                                          self.strexpr(args[1])),), self.scope.fid))
         # call.text is self.short(n, 80): cut further, it is self.short(n).
         return (Inflow(Ref(result), (), shorten(call.text)),) if want_value else ()
+
+    def _element_holder(self, obj: Node) -> Ref | None:
+        """`m` in `m.get(k)` / `m.values()` (a collection read out of a variable or field), else None."""
+        base, stepped = obj, False
+        while base.type == "method_invocation" and base.child_by_field_name("object") is not None:
+            name = base.child_by_field_name("name")
+            if name is None or self.text(name).lower() not in ELEMENT_ACCESSORS:
+                return None
+            base, stepped = base.child_by_field_name("object"), True
+        if not stepped or base.type not in ("identifier", "field_access"):
+            return None
+        flows = self.expr(base)
+        return flows[0].ref if len(flows) == 1 and not flows[0].ops else None
 
     def make_call(self, n, lname, receiver, static_type, args, result, *, kind="call",
                   receiver_type="") -> Call:
@@ -908,6 +951,9 @@ class Lowerer(TreeLowerer):
                 parts.extend(self.strexpr(side))
 
     def str_ternary_expression(self, n: Node) -> StrExpr:
+        branch = _production_branch(self, n)
+        if branch is not None:
+            return self.strexpr(branch)
         a = self.strexpr(n.child_by_field_name("consequence"))
         b = self.strexpr(n.child_by_field_name("alternative"))
         return (("choice", a, b),)
@@ -1095,6 +1141,36 @@ def _is_trigger_context(low: Lowerer, n: Node) -> bool:
 
 
 @lru_cache(maxsize=4096)
+def _test_only_condition(lowerer, cond: Node | None) -> bool | None:
+    """True for `Test.isRunningTest()`, False for `!Test.isRunningTest()` (parentheses allowed),
+    None for any other condition."""
+    negated = False
+    while cond is not None:
+        if cond.type == "parenthesized_expression" and cond.named_child_count == 1:
+            cond = cond.named_children[0]
+        elif cond.type == "unary_expression" and cond.child_count and lowerer.text(cond.children[0]) == "!":
+            negated, cond = not negated, cond.child_by_field_name("operand")
+        else:
+            break
+    if cond is None or cond.type != "method_invocation":
+        return None
+    obj, name = cond.child_by_field_name("object"), cond.child_by_field_name("name")
+    if obj is None or name is None:
+        return None
+    if lowerer.text(obj).lower() != "test" or lowerer.text(name).lower() != "isrunningtest":
+        return None
+    return not negated
+
+
+def _production_branch(lowerer, n: Node) -> Node | None:
+    """The branch of an `if` or `?:` on Test.isRunningTest() that runs in production, else None.
+    The other branch (a dummy endpoint, a mock response) never runs outside Apex tests."""
+    in_test = _test_only_condition(lowerer, n.child_by_field_name("condition"))
+    if in_test is None:
+        return None
+    return n.child_by_field_name("alternative" if in_test else "consequence")
+
+
 def _element_type(t: str) -> str:
     """'list<account>' -> 'account'; 'map<id,contact>' -> 'contact'; 'account[]' -> 'account'."""
     inner = t.replace(" ", "").rstrip(">").replace("[]", "")

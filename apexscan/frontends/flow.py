@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 
-from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Param, Ref, Sink, Source
 from ..apex_models import is_config_object
+from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Param, Ref, Sink, Source
 from ..model import Diagnostic, Location
-from ..xmlsafe import Element, XmlError, parse as parse_xml
+from ..xmlsafe import Element, XmlError
+from ..xmlsafe import parse as parse_xml
 
 MERGE_FIELD = re.compile(r"\{!([^{}]*)\}")  # no braces inside: linear even on unclosed `{!`
 REFERENCE = re.compile(r"^\$?[A-Za-z][\w$]*(?:\.[\w$]+)*$")

@@ -36,15 +36,27 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from .. import lwc_models as M
 from ..apex_models import LLM_BODY_KEYS, LLM_BODY_LITERAL
 from ..facts import (
-    Assign, Call, ClassInfo, EndpointSet, Evidence, FileFacts, Function, Inflow, Param, Ref, Sink,
-    Source, StrDef, StrExpr,
+    Assign,
+    Call,
+    ClassInfo,
+    EndpointSet,
+    Evidence,
+    FileFacts,
+    Function,
+    Inflow,
+    Param,
+    Ref,
+    Sink,
+    Source,
+    StrDef,
+    StrExpr,
 )
-from .. import lwc_models as M
 from ..model import Diagnostic, Location
-from .visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
 from ..parsing import parse
+from .visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 SERIALIZED = ("collapse", "serialized")

@@ -12,7 +12,8 @@ import re
 
 from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Param, Ref, Sink, Source
 from ..model import Diagnostic, Location
-from ..xmlsafe import Element, XmlError, parse as parse_xml
+from ..xmlsafe import Element, XmlError
+from ..xmlsafe import parse as parse_xml
 
 MERGE_FIELD = re.compile(r"\{!\s*\$([A-Za-z]+):([^}]+?)\s*\}")
 USER_FIELD = re.compile(r"\{!\s*\$User\.([\w.]+)\s*\}")
