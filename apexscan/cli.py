@@ -86,7 +86,7 @@ def main() -> None:
     """Find paths from sensitive Salesforce data to LLM APIs outside your jurisdiction."""
 
 
-@main.command()
+@main.command(short_help="Report paths from sensitive data to LLMs outside your jurisdiction.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "sarif", "json"]), default="text",
               show_default=True, help="Output format.")
@@ -167,7 +167,7 @@ INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_j
                        "markdown": render_inventory_markdown}
 
 
-@main.command()
+@main.command(short_help="Every channel out of the org: HTML, JSON or markdown for auditors.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(sorted(INVENTORY_RENDERERS)), default="html",
               show_default=True, help="html: one self-contained file; json: for scripts; markdown: for PRs.")

@@ -50,9 +50,6 @@ SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.Diagnostic
             "note": types.DiagnosticSeverity.Information, "none": types.DiagnosticSeverity.Hint}
 # Files that change what the scan does without being scanned themselves.
 PROJECT_FILES = frozenset({"sfdx-project.json", ".forceignore", POLICY_FILE_NAME})
-# tree-sitter frontends (Apex, JavaScript) report columns in UTF-8 bytes; the XML reader (expat)
-# reports them in characters.
-BYTE_COLUMN_SUFFIXES = (".cls", ".trigger", ".js")
 
 T = TypeVar("T")
 Runner = Callable[[Project, Policy], ScanResult]  # how a project is scanned (with or without a cache)
@@ -172,10 +169,7 @@ class _Texts:
             return types.Position(line=index, character=max(col - 1, 0))
         text = lines[index].rstrip("\r")
         offset = max(col - 1, 0)
-        if rel.endswith(BYTE_COLUMN_SUFFIXES):
-            chars = text.encode("utf-8")[:offset].decode("utf-8", errors="ignore")
-        else:
-            chars = text[:offset]
+        chars = text[:offset]  # every frontend counts columns in characters
         return types.Position(line=index, character=codec.client_num_units(chars))
 
 

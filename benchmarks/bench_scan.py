@@ -75,7 +75,9 @@ def bench(path: Path) -> None:
             print(f"  {label:38} {wall:6.2f} s   peak RSS {rss:6,.0f} MB")
         apex = [f for f in files if f.kind == "apex"]
         if apex:
-            edited = max(apex, key=lambda f: f.path.stat().st_size)
+            # A production class (tests drop out of the analysis): the largest, to be fair.
+            production = [f for f in apex if "test" not in f.rel.lower()] or apex
+            edited = max(production, key=lambda f: f.path.stat().st_size)
             with edited.path.open("a", encoding="utf-8") as out:
                 out.write("\n// edited by the benchmark\n")
             wall, rss = run_scan(project, "--cache-dir", str(cache))

@@ -599,3 +599,29 @@ def test_missing_registration_named_like_the_llm_credential_reaches_it(project):
     assert finding.destination.host == "api.openai.com"
     assert finding.confidence == "medium"
     assert "External Service registration OpenAiGpt4o is not in this project" in finding.message
+
+
+# --- positions -----------------------------------------------------------------------------------
+
+def test_columns_count_characters_on_lines_with_accents(project):
+    """tree-sitter counts bytes; editors, SARIF viewers and GitHub count characters."""
+    line = "        /* Überweisungsprüfung */ return new Http().send(req).getBody(); // expect: APX-LLM-001"
+    root = project({
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+        "classes/TransferCheck.cls": "\n".join([
+            "public with sharing class TransferCheck {",
+            "    public static String check(Id contactId) {",
+            "        Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];",
+            "        HttpRequest req = new HttpRequest();",
+            "        req.setEndpoint('callout:OpenAI/v1/chat/completions');",
+            "        req.setBody('Prüfe: ' + c.Email);",
+            line,
+            "    }",
+            "}",
+        ]),
+    })
+    result = run(root)
+    assert_exact(root, result)
+    (finding,) = data_findings(result)
+    assert (finding.location.line, finding.location.col) == (7, line.index("new Http()") + 1)
+    assert finding.location.end_col == line.index(".getBody()") + 1

@@ -74,8 +74,15 @@ class TreeLowerer:
         return shorten(t, limit)
 
     def loc(self, n: Node) -> Location:
+        """Where `n` is, columns counted in characters (tree-sitter counts bytes): what editors,
+        SARIF viewers and the XML frontends count, even on lines with accents or umlauts."""
         (l1, c1), (l2, c2) = n.start_point, n.end_point
-        return Location(self.path, l1 + 1, c1 + 1, l2 + 1, c2 + 1)
+        return Location(self.path, l1 + 1, self._chars(n.start_byte, c1) + 1,
+                        l2 + 1, self._chars(n.end_byte, c2) + 1)
+
+    def _chars(self, offset: int, byte_col: int) -> int:
+        prefix = self.src[offset - byte_col:offset]
+        return byte_col if prefix.isascii() else len(prefix.decode("utf-8", "replace"))
 
     def temp(self, n: Node, tag: str = "") -> str:
         """A node for the value of expression `n` (its span keeps nested calls apart)."""
