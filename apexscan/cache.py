@@ -10,10 +10,11 @@ cache). `--cache-dir` moves it, `--no-cache` turns it off.
 
 Format: `marshal` of plain tuples, lists, strings and ints, not pickle: loading it cannot run code,
 and it is several times faster than unpickling 700,000 frozen dataclasses (NPSP: 1.2 s vs 3 s).
-A dataclass is written as a list [tag, field values...]; a tuple holding dataclasses as a list
-[0, items...]; a tuple of plain values as itself. The pack is keyed by a fingerprint of apexscan's
-own code and data, so any change to the analyzer (an upgrade, an editable checkout being edited)
-starts a fresh cache.
+A dataclass is written as a list [tag, field values...], or [-tag, ...] when no field holds another
+dataclass (most objects: decoded in one call); a tuple holding dataclasses as a list [0, items...];
+a tuple of plain values as itself. The pack is keyed by a fingerprint of apexscan's own code and
+data, so any change to the analyzer (an upgrade, an editable checkout being edited) starts a fresh
+cache.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from pathlib import Path
 from . import facts, model
 from .frontends import metadata
 
-FORMAT = 1
+FORMAT = 2
 PACK_NAME = "facts.marshal"
 
 
@@ -78,15 +79,20 @@ def encode(value):
     values = fields(value)
     if type(values) is not tuple:  # attrgetter of a single field
         values = (values,)
-    return [tag, *[encode(v) if type(v) in _COMPOSITE else v for v in values]]
+    items = [encode(v) if type(v) in _COMPOSITE else v for v in values]
+    if any(type(item) is list for item in items):
+        return [tag, *items]
+    return [-tag, *items]  # a leaf: no field needs decoding (Location, Ref, Param ... most objects)
 
 
 def decode(data):
     """The inverse of `encode`. Raises (IndexError, TypeError, ...) on data it did not write."""
     if type(data) is not list:
         return data
-    items = [decode(item) if type(item) is list else item for item in data[1:]]
     tag = data[0]
+    if tag < 0:
+        return CLASSES[-tag - 1](*data[1:])
+    items = [decode(item) if type(item) is list else item for item in data[1:]]
     if tag == 0:
         return tuple(items)
     return CLASSES[tag - 1](*items)
