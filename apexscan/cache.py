@@ -114,13 +114,17 @@ def analyzer_fingerprint() -> str:
 
 
 class FactsCache:
-    """Facts of one project's files, looked up by (path, kind, content hash)."""
+    """Facts of one project's files, looked up by (path, kind, content hash).
+
+    One object can serve several scans in a row (the language server keeps one per project):
+    facts it has already decoded are handed out again without touching the pack."""
 
     def __init__(self, folder: Path, root: Path):
         key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
         self.pack = folder / key / PACK_NAME
         self._old: dict[str, tuple] | None = None  # read on first use, inside the scan
         self._new: dict[str, tuple] = {}
+        self._decoded: dict[str, tuple] = {}  # rel -> (key, facts, diagnostics), this process only
         self.hits = 0
         self.misses = 0
 
@@ -145,26 +149,38 @@ class FactsCache:
         """The cached (facts, diagnostics) of this file, or None."""
         entry = self._entries().get(rel)
         if type(entry) is tuple and len(entry) == 3 and entry[0] == key:
-            try:
-                found = decode(entry[1]), decode(entry[2])
-            except (IndexError, TypeError, ValueError, KeyError):
-                found = None  # a damaged entry: parse the file again
+            known = self._decoded.get(rel)
+            if known is not None and known[0] == key:
+                found = known[1:]
+            else:
+                try:
+                    found = decode(entry[1]), decode(entry[2])
+                except (IndexError, TypeError, ValueError, KeyError):
+                    found = None  # a damaged entry: parse the file again
             if found is not None:
                 self.hits += 1
                 self._new[rel] = entry
+                self._decoded[rel] = (key, *found)
                 return found
         self.misses += 1
         return None
 
-    def put_encoded(self, rel: str, key: str, encoded_facts, encoded_diagnostics) -> None:
+    def put_encoded(self, rel: str, key: str, encoded_facts, encoded_diagnostics, facts_value=None,
+                    diagnostics=()) -> None:
+        """Record a file's facts (encoded for the pack; decoded too when the caller has them)."""
         self._new[rel] = (key, encoded_facts, encoded_diagnostics)
+        if facts_value is not None:
+            self._decoded[rel] = (key, facts_value, tuple(diagnostics))
 
     def save(self) -> None:
         """Keep exactly this scan's files. Nothing is written when nothing changed; a cache that
         cannot be written (read-only home, full disk) is skipped silently, as the scan is complete."""
-        if self._new == self._entries():
+        before, entries = self._entries(), self._new
+        self._old, self._new = entries, {}  # ready for the next scan by this object
+        self._decoded = {rel: known for rel, known in self._decoded.items() if rel in entries}
+        if entries == before:
             return
-        document = {"analyzer": analyzer_fingerprint(), "entries": self._new}
+        document = {"analyzer": analyzer_fingerprint(), "entries": entries}
         try:
             self.pack.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             handle, temp = tempfile.mkstemp(dir=self.pack.parent, prefix=".facts-")

@@ -10,7 +10,7 @@ import functools
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
@@ -54,9 +54,14 @@ class Speed:
 
     cache_dir: Path | None  # None: no cache
     jobs: int
+    # One cache object per project root: a long-running command (the language server) reuses the
+    # facts it has already decoded instead of reading the pack again at each save.
+    caches: dict = field(default_factory=dict)
 
     def scan(self, project, policy, **options):
-        cache = FactsCache(self.cache_dir, project.root) if self.cache_dir is not None else None
+        cache = None
+        if self.cache_dir is not None:
+            cache = self.caches.setdefault(project.root, FactsCache(self.cache_dir, project.root))
         result = run_scan(project, policy, cache=cache, jobs=self.jobs, **options)
         if cache is not None:
             cache.save()

@@ -101,7 +101,7 @@ def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: Fac
         facts, diagnostics = lower_bytes(f.rel, f.kind, data, strict)
         done[index] = Lowered(f, facts, tuple(diagnostics))
         if use_cache:
-            cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)))
+            cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)), facts, diagnostics)
     return [done[index] for index in range(len(files))]
 
 
@@ -121,9 +121,9 @@ def _lower_in_pool(files, todo, done, cache, jobs, strict):
             for (index, key, _), blob in zip(order, pool.map(_worker, tasks, chunksize=8)):
                 encoded_facts, encoded_diags = marshal.loads(blob)
                 f = files[index]
-                done[index] = Lowered(f, decode(encoded_facts), decode(encoded_diags))
+                done[index] = lowered = Lowered(f, decode(encoded_facts), decode(encoded_diags))
                 if cache is not None:
-                    cache.put_encoded(f.rel, key, encoded_facts, encoded_diags)
+                    cache.put_encoded(f.rel, key, encoded_facts, encoded_diags, lowered.facts, lowered.diagnostics)
                 finished.add(index)
     except (BrokenProcessPool, OSError):
         pass  # a worker died or could not start: lower the rest here

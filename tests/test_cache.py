@@ -163,3 +163,21 @@ def test_worker_processes_fill_the_cache_with_the_same_facts(project, tmp_path, 
     reread = FactsCache(tmp_path / "pooled", project)
     assert [item.facts for item in lower_all(files, cache=reread)] == [item.facts for item in pooled]
     assert reread.hits == len(files)
+
+
+def test_one_cache_object_serves_scans_in_a_row_without_rereading_the_pack(project, tmp_path):
+    """What the language server does: one FactsCache per project, a scan at each save."""
+    cache = FactsCache(tmp_path / "cache", project)
+    first = scan_with(project, cache)
+    cache.save()
+    cache.pack.unlink()  # the next scans must not need it
+    kyc = project / "force-app/main/default/classes/clients/KycSummaryService.cls"
+    kyc.write_text(kyc.read_text().replace("'callout:Mistral_EU/v1", "'callout:OpenAI/v1"))
+    hits_before = cache.hits
+    second = scan_with(project, cache)
+    assert cache.hits - hits_before == second.files_scanned - 1
+    assert second.findings == scan_with(project, None).findings != first.findings
+    cache.save()
+    third = scan_with(project, cache)
+    assert third.findings == second.findings
+    assert cache.pack.is_file()  # rewritten once the edited file's facts were new
