@@ -39,7 +39,6 @@ from tree_sitter import Node
 from .. import lwc_models as M
 from ..facts import Call, ClassInfo, FileFacts, Inflow, Ref
 from ..model import Diagnostic, Location
-from ..parsing import parse
 from .lwc import (
     FUNCTION_TYPES,
     Binding,
@@ -49,6 +48,7 @@ from .lwc import (
     _key_name,
     _params_node,
     _string_value,
+    lower_javascript,
 )
 
 A = M.AURA
@@ -63,16 +63,7 @@ def lower_aura(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     """One file of an Aura bundle -> facts. Never raises except in strict mode."""
     if path.lower().endswith((".cmp", ".app")):
         return lower_markup(path, data)
-    tree, data, diags = parse("javascript", path, data)
-    if tree is None:
-        return FileFacts(path=path, diagnostics=diags)
-    low = AuraLowerer(path, data, strict)
-    try:
-        low.module(tree.root_node)
-    except RecursionError:
-        return FileFacts(path=path, diagnostics=diags + (
-            Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
-    return low.facts(diags)
+    return lower_javascript(AuraLowerer, path, data, strict)
 
 
 def aura_bundle(path: str) -> tuple[str, str]:

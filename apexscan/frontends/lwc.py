@@ -115,10 +115,15 @@ class Scope:
 
 def lower_lwc(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     """Parse and lower one LWC JavaScript file. Never raises except in strict mode."""
+    return lower_javascript(Lowerer, path, data, strict)
+
+
+def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool) -> FileFacts:
+    """Parse one JavaScript file and lower it with `lowerer` (LWC's, or Aura's subclass)."""
     tree, data, diags = parse("javascript", path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
-    low = Lowerer(path, data, strict)
+    low = lowerer(path, data, strict)
     try:
         low.module(tree.root_node)
     except RecursionError:
