@@ -686,7 +686,8 @@ def load_inventory(path) -> Json:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InventoryError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise InventoryError(f"{path}: not an apexscan inventory: not JSON ({exc.msg} at line {exc.lineno}); "
+                             "give a git ref, or a file written with `apexscan inventory --format json`") from exc
     return check_document(doc, str(path))
 
 

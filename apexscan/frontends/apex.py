@@ -753,9 +753,8 @@ class Lowerer(TreeLowerer):
             if target is None:
                 target = receiver[0].ref if len(receiver) == 1 and not receiver[0].ops else None
             if target is not None:
-                value: tuple[Inflow, ...] = ()
+                value = tuple(inflow for arg in call.args for inflow in arg)  # lowered once, by make_call
                 for a in args:
-                    value += self.expr(a)
                     self.evidence_for(target, a)
                 if value:
                     self.assigns.append(Assign(target, value, f"{M.MUTATORS[lname]} {self.short(obj, 40)}",
