@@ -234,12 +234,6 @@ class Resolver:
 
     # --- destinations ---------------------------------------------------------------------------
 
-    def destinations(self, values: tuple[StrValue, ...]) -> tuple[Destination, ...]:
-        out: list[Destination] = []
-        for v in values:
-            out.extend(self.candidates(v))
-        return tuple(out)
-
     def candidates(self, value: StrValue) -> list[Destination]:
         """Where a value may send the request. A `callout:` whose Named Credential name is read at
         run time may reach any of the project's Named Credentials that point at an LLM API."""
@@ -288,11 +282,10 @@ class Resolver:
                             evidence=tuple(hints))]
 
     def destination(self, value: StrValue) -> Destination:
+        """One destination for a value; `candidates` handles missing registrations before this."""
         text = value.text
         shown = text.replace(HOLE, "{?}")
         how = "; ".join(value.how) or "literal"
-        if text.startswith(MISSING_ESR):
-            return self.candidates(value)[0]
         if text.startswith(MODEL):
             name = text[len(MODEL):]
             if HOLE in name or not name or self.classify_model is None:

@@ -7,6 +7,7 @@ pure functions of their arguments. The registry's header comment documents the p
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -309,8 +310,10 @@ def _listing(codes: tuple[str, ...]) -> str:
 # --- loading --------------------------------------------------------------------------------------
 
 
+@functools.cache
 def load_registry() -> Registry:
-    """The shipped registry (apexscan/data/llm_hosts.toml); raises RegistryError if it is malformed."""
+    """The shipped registry (apexscan/data/llm_hosts.toml), read once per process (it is frozen);
+    raises RegistryError if it is malformed."""
     resource = files("apexscan.data").joinpath(REGISTRY_FILE)
     return parse_registry(resource.read_text(encoding="utf-8"), f"apexscan/data/{REGISTRY_FILE}")
 
