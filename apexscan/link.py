@@ -213,12 +213,7 @@ class Linker:
                        {n for n, c in self.table.classes.items() if c.is_test})
 
     def _context(self, node: str) -> str:
-        """The class a node belongs to (for resolving names written inside it)."""
-        if node.startswith("F:"):
-            return node[2:].rpartition(".")[0]
-        fid = node.split("#", 1)[0]
-        fn = self.functions.get(fid)
-        return fn.cls if fn else fid.rpartition(".")[0]
+        return context_of(self.functions, node)
 
     def assign(self, a: Assign) -> None:
         context = self._context(a.caller + "#")
@@ -389,3 +384,12 @@ class Linker:
                         self.edge(f"{start.fid}#return", scope, (),
                                   Step(execute.location, f"records returned by {start.display} "
                                                          f"handed to {execute.display} in batches"))
+
+
+def context_of(functions: dict[str, Function], node: str) -> str:
+    """The class a node belongs to (for resolving names written inside it)."""
+    if node.startswith("F:"):
+        return node[2:].rpartition(".")[0]
+    fid = node.split("#", 1)[0]
+    fn = functions.get(fid)
+    return fn.cls if fn else fid.rpartition(".")[0]

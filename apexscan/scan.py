@@ -19,7 +19,7 @@ from .facts import FileFacts
 from .findings import RUNTIME_OBJECT, DataReach, SinkReach, hardcoded_endpoint, sink_findings
 from .frontends.metadata import ProjectMetadata, merge
 from .inventory import SinkRecord, affordable, sink_contexts
-from .link import Linker
+from .link import Linker, context_of
 from .lowering import CODE_FRONTENDS, lower_all
 from .model import Destination, Diagnostic, FieldClass, FieldRef, Finding, Sensitivity, Step, Verdict
 from .policy import Policy
@@ -174,7 +174,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
                     _add_source(table, add, q.node, obj, fields, display, q.how, q.location,
                                 contexts=value.contexts)
         for e in facts.endpoints:
-            context = _context(program, e.target.node)
+            context = context_of(program.functions, e.target.node)
             if not class_in_scope(context):
                 continue  # an HTTP mock's endpoint never leaves the org
             node, _ops = linker.target_end(e.target, context)
@@ -187,7 +187,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
                             and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG):
                         findings.append(hardcoded_endpoint(e.location, dest, e.text))
         for ev in facts.evidence:
-            node, _ = linker.target_end(ev.target, _context(program, ev.target.node))
+            node, _ = linker.target_end(ev.target, context_of(program.functions, ev.target.node))
             table.append(("evidence", ev.text))
             add(node, (len(table) - 1, (), (), False), Step(ev.location, f"LLM request shape: {ev.text}"))
 
@@ -198,7 +198,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         for s in facts.sinks:
             if not in_scope(s.caller):
                 continue
-            node, _ = linker.source_end(s.arg, _context(program, s.caller + "#"))
+            node, _ = linker.source_end(s.arg, context_of(program.functions, s.caller + "#"))
             if any(fid == s.caller and line <= s.location.line and node == guarded_node
                    for fid, guarded_node, line in guarded):
                 if inventory:
@@ -413,7 +413,7 @@ def _guarded_requests(program, linker, apex: list[FileFacts], guards: tuple[str,
                 names.add(f"{c.static_type.rsplit('.', 1)[-1]}.{c.name}")
             if not names & wanted:
                 continue
-            context = _context(program, c.caller + "#")
+            context = context_of(program.functions, c.caller + "#")
             for values in c.args:
                 for inflow in values:
                     out.append((c.caller, linker.source_end(inflow.ref, context)[0], c.location.line))
@@ -497,14 +497,6 @@ def _excluded_classes(program) -> set[str]:
         if any(i.split(".")[-1] in ("httpcalloutmock", "webservicemock") for i in c.interfaces):
             out.add(name)
     return out
-
-
-def _context(program, node: str) -> str:
-    if node.startswith("F:"):
-        return node[2:].rpartition(".")[0]
-    fid = node.split("#", 1)[0]
-    fn = program.functions.get(fid)
-    return fn.cls if fn else fid.rpartition(".")[0]
 
 
 def _unique(items: list) -> list:
