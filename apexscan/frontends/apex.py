@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Callable
 
 from tree_sitter import Node
@@ -493,10 +492,12 @@ class Lowerer(TreeLowerer):
                 terms.append((self.expr(side), depth))
 
     def stmt_if_statement(self, n: Node) -> None:
-        if _test_only_condition(self, n.child_by_field_name("condition")) is None:
+        in_test = _test_only_condition(self, n.child_by_field_name("condition"))
+        if in_test is None:
             self._walk(n)
             return
-        branch = _production_branch(self, n)  # the other branch runs only in Apex tests
+        # Only the branch that runs in production: the other runs only in Apex tests.
+        branch = n.child_by_field_name("alternative" if in_test else "consequence")
         if branch is not None:
             self.stmt(branch)
 
@@ -775,8 +776,7 @@ class Lowerer(TreeLowerer):
             base, stepped = base.child_by_field_name("object"), True
         if not stepped or base.type not in ("identifier", "field_access"):
             return None
-        flows = self.expr(base)
-        return flows[0].ref if len(flows) == 1 and not flows[0].ops else None
+        return self.static_ref(base)  # `base` was lowered already, as the call's receiver
 
     def make_call(self, n, lname, receiver, static_type, args, result, *, kind="call",
                   receiver_type="") -> Call:
@@ -1139,7 +1139,6 @@ def _is_trigger_context(low: Lowerer, n: Node) -> bool:
     return n.type == "field_access" and "".join(low.text(n).split()).lower() in TRIGGER_CONTEXT
 
 
-@lru_cache(maxsize=4096)
 def _test_only_condition(lowerer, cond: Node | None) -> bool | None:
     """True for `Test.isRunningTest()`, False for `!Test.isRunningTest()` (parentheses allowed),
     None for any other condition."""
