@@ -11,9 +11,7 @@ endpoints are resolved in `link.py`.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Callable
 
 from tree_sitter import Node
 
@@ -38,9 +36,9 @@ from ..facts import (
 )
 from ..model import Diagnostic
 from ..parsing import captures, parse, run_deep
-from .visitor import StrictError, TreeLowerer, shorten  # noqa: F401  (StrictError: re-exported)
+from .common import APEX_ESCAPES, CONCAT, all_unknown, get_field, unescape
+from .visitor import StrictError, TreeLowerer, descendants, shorten  # noqa: F401  (StrictError: re-exported)
 
-CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 # Calls that read a collection held inside another: what is added to their result goes into it.
 ELEMENT_ACCESSORS = frozenset({"get", "values"})
 
@@ -348,7 +346,7 @@ class Lowerer(TreeLowerer):
         saved = self.scope.fid
         self.scope.fid = f"{self.cls.name}.{self.text(fname).lower()}.accessor/0"
         self.stmt(body)
-        for ret in _returns(body):
+        for ret in descendants(body, "return_statement"):
             value = ret.named_children[0] if ret.named_children else None
             if value is not None:
                 self.assign(Ref(f"F:{self.cls.name}.{self.text(fname).lower()}"), value,
@@ -406,7 +404,7 @@ class Lowerer(TreeLowerer):
         # Hand-written JSON such as '{"model": "' + name + '", "messages": ['. Text inside a
         # literal is text of the whole value, so most values are ruled out without a walk.
         if M.LLM_BODY_LITERAL.search(self.text(value)):
-            for lit in _descendants(value, "string_literal"):
+            for lit in _outermost(value, "string_literal"):
                 found = M.LLM_BODY_LITERAL.search(self.text(lit))
                 if found:
                     self.evidence.append(Evidence(target, f"JSON text {found.group(0)}", self.loc(lit)))
@@ -414,15 +412,8 @@ class Lowerer(TreeLowerer):
         if inflows:
             self.assigns.append(Assign(target, inflows, verb, self.loc(at), self.scope.fid))
         s = self.strexpr(value)
-        if s and not _all_unknown(s):
+        if s and not all_unknown(s):
             self.strdefs.append(StrDef(target, s, self.scope.fid))
-
-    def place(self, n: Node) -> Ref | None:
-        """The Ref written by an assignment's left-hand side."""
-        inflows = self.expr(n)
-        if len(inflows) == 1 and not inflows[0].ops:
-            return inflows[0].ref
-        return None
 
     # --- expressions ----------------------------------------------------------------------------
 
@@ -530,21 +521,19 @@ class Lowerer(TreeLowerer):
         self.expr(n.child_by_field_name("index"))
         return self.expr(n.child_by_field_name("array"))  # collections are transparent
 
-    def stmt_assignment_expression(self, n: Node) -> None:
-        self.expr_assignment_expression(n, want_value=False)  # `x = y;`: the value is dropped
-
-    def expr_assignment_expression(self, n: Node, want_value: bool = True) -> tuple[Inflow, ...]:
+    def expr_assignment_expression(self, n: Node) -> tuple[Inflow, ...]:
         left = n.child_by_field_name("left")
         right = n.child_by_field_name("right")
         op = n.child_by_field_name("operator")
-        target = self.place(left) if left is not None else None
+        # The left-hand side is lowered once: it names the place written (`getAcc().Name`), and
+        # its value is the value of the whole assignment.
+        place = self.expr(left)
+        target = place[0].ref if len(place) == 1 and not place[0].ops else None
         if target is None or right is None:
             return self.expr(right)
         verb = "concatenated into" if op is not None and self.text(op) == "+=" else "assigned to"
         self.assign(target, right, f"{verb} {self.short(left, 40)}", n)
-        if not want_value and left.type == "identifier":
-            return ()  # reading a name back emits no fact
-        return self.expr(left)  # (lowered again for the facts it emits, as when it was the target)
+        return place
 
     def expr_field_access(self, n: Node) -> tuple[Inflow, ...]:
         obj = n.child_by_field_name("object")
@@ -561,7 +550,7 @@ class Lowerer(TreeLowerer):
         if obj.type == "identifier" and not self.is_value_name(obj_text):
             # A class name: a static field (`Constants.ENDPOINT`) or a platform namespace.
             return (Inflow(Ref(f"F:{qualifier}.{fname.lower()}"), (), self.short(n)),)
-        return _get(self.expr(obj), fname.lower(), self.short(n))
+        return get_field(self.expr(obj), fname.lower(), self.short(n))
 
     def is_value_name(self, name: str) -> bool:
         """A local, a parameter or a field of this class or an enclosing one (else: a class name)."""
@@ -646,7 +635,7 @@ class Lowerer(TreeLowerer):
             if obj and paths and not M.is_config_object(obj):
                 self.sources.append(Source(node, obj, paths, display, "SOQL", self.loc(n)))
         elif body.type == "sosl_query_body":
-            for ret in _descendants(body, "sobject_return"):
+            for ret in _outermost(body, "sobject_return"):
                 kids = ret.named_children
                 if not kids:
                     continue
@@ -657,7 +646,7 @@ class Lowerer(TreeLowerer):
                 disp = tuple(self.text(f) for f in fields)
                 if paths and not M.is_config_object(obj):
                     self.sources.append(Source(node, obj, paths, disp, "SOSL", self.loc(n)))
-        for bound in _descendants(body, "bound_apex_expression"):
+        for bound in _outermost(body, "bound_apex_expression"):
             for c in bound.named_children:
                 self.expr(c)
         return (Inflow(Ref(node), (), self.short(n)),)
@@ -678,7 +667,7 @@ class Lowerer(TreeLowerer):
                 paths.append(tuple(p.lower() for p in t.split(".")))
                 display.append(t)
             elif item.type == "alias_expression" or item.type == "function_expression":
-                for f in _descendants(item, "field_identifier"):
+                for f in _outermost(item, "field_identifier"):
                     t = self.text(f)
                     paths.append(tuple(p.lower() for p in t.split(".")))
                     display.append(t)
@@ -865,7 +854,7 @@ class Lowerer(TreeLowerer):
                 _is_record_type(receiver_type):
             field_name = _literal(self, args[0])
             if field_name is not None:
-                return _get(receiver, field_name.lower(), self.short(n))
+                return get_field(receiver, field_name.lower(), self.short(n))
         if static_type in ("system", "") and lname in M.ASYNC_STARTERS and args:
             # System.enqueueJob(new Job(data)) -> Job.execute(...) runs later with the job's fields.
             job = self.expr(args[0])
@@ -906,21 +895,8 @@ class Lowerer(TreeLowerer):
                                           self.loc(a)))
 
     # --- string expressions (for endpoints) -----------------------------------------------------
-    # `strexpr(n)` is dispatched like `expr`: a `str_<node type>` handler per node type that can
+    # `strexpr(n)` (visitor.py) dispatches to a `str_<node type>` handler per node type that can
     # name a string, ("unknown", text) for any other expression.
-
-    _str_handlers: dict[int, Callable] = {}  # kind_id -> handler, filled on first use
-
-    def strexpr(self, n: Node | None) -> StrExpr:
-        if n is None:
-            return ()
-        handler = self._str_handlers.get(n.kind_id)
-        if handler is None:
-            handler = self._str_handlers[n.kind_id] = getattr(Lowerer, "str_" + n.type, Lowerer._str_unknown)
-        return handler(self, n)
-
-    def _str_unknown(self, n: Node) -> StrExpr:
-        return (("unknown", self.short(n)),)
 
     def str_string_literal(self, n: Node) -> StrExpr:
         return (("lit", _unquote(self.text(n))),)
@@ -1080,47 +1056,17 @@ SETTING_METHODS = ("getorgdefaults", "getinstance", "getvalues", "getall")  # on
 # --- small pure helpers ---------------------------------------------------------------------------
 
 
-def _get(inflows: tuple[Inflow, ...], field_name: str, text: str) -> tuple[Inflow, ...]:
-    out = []
-    for i in inflows:
-        if not i.ops:
-            out.append(Inflow(Ref(i.ref.node, i.ref.type, i.ref.path + (field_name,)), (), text))
-        else:
-            out.append(Inflow(i.ref, i.ops + (("get", field_name),), text))
-    return tuple(out)
-
-
-ESCAPE = re.compile(r"\\(.)")
-
-
 def _unquote(lit: str) -> str:
     body = lit[1:-1] if len(lit) >= 2 and lit[0] == lit[-1] == "'" else lit
-    if "\\" not in body:
-        return body
-    return ESCAPE.sub(lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+    return unescape(body, APEX_ESCAPES)
 
 
 def _literal(low: Lowerer, n: Node) -> str | None:
     return _unquote(low.text(n)) if n.type == "string_literal" else None
 
 
-def _all_unknown(s: StrExpr) -> bool:
-    for part in s:  # (a plain loop: this runs for every assignment)
-        if part[0] != "unknown":
-            return False
-    return True
-
-
-def _returns(n: Node):
-    stack = [n]
-    while stack:
-        cur = stack.pop()
-        if cur.type == "return_statement":
-            yield cur
-        stack.extend(cur.named_children)
-
-
-def _descendants(n: Node, kind: str):
+def _outermost(n: Node, kind: str):
+    """The nodes of type `kind` under `n` (`n` included) that are not inside another, in source order."""
     stack = [n]
     while stack:
         cur = stack.pop()

@@ -16,10 +16,9 @@ from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, I
 from ..model import Diagnostic, Location
 from ..xmlsafe import Element, XmlError
 from ..xmlsafe import parse as parse_xml
+from .common import CONCAT, MERGE_FIELD
 
-MERGE_FIELD = re.compile(r"\{!([^{}]*)\}")  # no braces inside: linear even on unclosed `{!`
 REFERENCE = re.compile(r"^\$?[A-Za-z][\w$]*(?:\.[\w$]+)*$")
-CONCAT = ("collapse", "concatenated")
 RECORD_TRIGGERS = {"recordaftersave", "recordbeforesave", "recordbeforedelete", "scheduled"}
 # Flow action types that send data out of the org over HTTP.
 HTTP_ACTIONS = {"externalservice": "External Service action", "httpcallout": "HTTP Callout action"}

@@ -56,9 +56,9 @@ from ..facts import (
 )
 from ..model import Diagnostic, Location
 from ..parsing import parse
-from .visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
+from .common import CONCAT, JS_ESCAPES, all_unknown, get_field, unescape
+from .visitor import StrictError, TreeLowerer, descendants  # noqa: F401  (StrictError: re-exported)
 
-CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 SERIALIZED = ("collapse", "serialized")
 FUNCTION_TYPES = ("arrow_function", "function_expression", "generator_function")
 PATTERN_TYPES = ("object_pattern", "array_pattern", "assignment_pattern", "rest_pattern")
@@ -244,7 +244,7 @@ class Lowerer(TreeLowerer):
                     self.declare_module_function(self.text(name), decl)
             elif decl.type in ("class_declaration", "class"):  # `export default class extends ...`
                 self.declare_class(decl)
-        for n in _descendants(root, "new_expression"):
+        for n in descendants(root, "new_expression"):
             ctor = n.child_by_field_name("constructor")
             spec = M.REQUEST_OBJECTS.get(self.text(ctor)) if ctor is not None else None
             if spec is None:
@@ -458,16 +458,16 @@ class Lowerer(TreeLowerer):
         elif t == "object_pattern":
             for c in p.named_children:
                 if c.type == "shorthand_property_identifier_pattern":
-                    self.bind_pattern(c, _get(value, self.text(c).lower(), self.text(c)), verb, at)
+                    self.bind_pattern(c, get_field(value, self.text(c).lower(), self.text(c)), verb, at)
                 elif c.type == "pair_pattern":
                     key, inner = c.child_by_field_name("key"), c.child_by_field_name("value")
                     name = _key_name(self, key)
                     if inner is not None:
-                        self.bind_pattern(inner, _get(value, name, self.short(c, 40)) if name else value, verb, at)
+                        self.bind_pattern(inner, get_field(value, name, self.short(c, 40)) if name else value, verb, at)
                 elif c.type == "object_assignment_pattern":
                     left, right = c.child_by_field_name("left"), c.child_by_field_name("right")
                     if left is not None:
-                        got = _get(value, self.text(left).lower(), self.text(left)) if left.type.startswith(
+                        got = get_field(value, self.text(left).lower(), self.text(left)) if left.type.startswith(
                             "shorthand") else value
                         self.bind_pattern(left, got + (self.expr(right) if right is not None else ()), verb, at)
                 elif c.type == "rest_pattern":
@@ -821,7 +821,7 @@ class Lowerer(TreeLowerer):
         if not target.path:
             self.keys[target.node].update(_object_keys(self, value))
         s = self.strexpr(value)
-        if s and not _all_unknown(s):
+        if s and not all_unknown(s):
             self.strdefs.append(StrDef(target, s, self.scope.fid))
 
     def place(self, n: Node) -> Ref | None:
@@ -916,14 +916,14 @@ class Lowerer(TreeLowerer):
         base = self.expr(obj)
         if name in M.NO_FLOW_PROPERTIES:
             return ()
-        return _get(base, name.lower(), self.short(n))
+        return get_field(base, name.lower(), self.short(n))
 
     def expr_subscript_expression(self, n: Node) -> tuple[Inflow, ...]:
         index = n.child_by_field_name("index")
         self.expr(index)
         base = self.expr(n.child_by_field_name("object"))
         key = _string_value(self, index) if index is not None and index.type == "string" else None
-        return _get(base, key.lower(), self.short(n)) if key else base  # arrays are transparent
+        return get_field(base, key.lower(), self.short(n)) if key else base  # arrays are transparent
 
     def expr_binary_expression(self, n: Node) -> tuple[Inflow, ...]:
         op = n.child_by_field_name("operator")
@@ -1341,7 +1341,7 @@ class Lowerer(TreeLowerer):
         base = self.place_of_value(a)
         keys = sorted(self.keys.get(base.node, ())) if base is not None and not base.path else []
         if keys:  # params = { recordId: id }; params.notes = n; method(params)
-            return (tuple(keys), tuple(_get(value, k, f"{self.short(a, 30)}.{k}") for k in keys),
+            return (tuple(keys), tuple(get_field(value, k, f"{self.short(a, 30)}.{k}") for k in keys),
                     tuple(() for _ in keys))
         return (), (value,), (self.strexpr(a),)
 
@@ -1370,7 +1370,7 @@ class Lowerer(TreeLowerer):
             names = _expand(shape, path, join, "")
         out = record
         for name in names:
-            out = _get(out, name.lower(), self.short(n))
+            out = get_field(out, name.lower(), self.short(n))
         return out
 
     def field_path(self, n: Node) -> tuple[str, ...] | None:
@@ -1400,83 +1400,87 @@ class Lowerer(TreeLowerer):
 
     # --- string expressions (for endpoints) -----------------------------------------------------
 
-    def strexpr(self, n: Node | None) -> StrExpr:
-        if n is None:
-            return ()
-        t = n.type
-        if t == "string":
-            value = _string_value(self, n)
-            return (("lit", value),) if value is not None else (("unknown", self.short(n)),)
-        if t == "template_string":
-            return self.template_strexpr(n)
-        if t == "parenthesized_expression" and n.named_children:
-            return self.strexpr(n.named_children[-1])
-        if t == "binary_expression":
-            op = n.child_by_field_name("operator")
-            if op is not None and self.text(op) == "+":
-                return self.strexpr(n.child_by_field_name("left")) + self.strexpr(n.child_by_field_name("right"))
-            if op is not None and self.text(op) in ("||", "??"):
-                return (("choice", self.strexpr(n.child_by_field_name("left")),
-                         self.strexpr(n.child_by_field_name("right"))),)
-            return (("unknown", self.short(n)),)
-        if t == "ternary_expression":
-            return (("choice", self.strexpr(n.child_by_field_name("consequence")),
-                     self.strexpr(n.child_by_field_name("alternative"))),)
-        if t == "identifier":
-            b = self.scope.lookup(self.text(n))
-            if b is not None and b.kind == "label":
-                return (("label", b.detail[0]),)
-            if b is not None and b.kind in ("value", "import"):
-                return (("ref", Ref(b.node)),)
-            return (("unknown", self.short(n)),)
-        if t == "member_expression":
-            obj, prop = n.child_by_field_name("object"), n.child_by_field_name("property")
-            if obj is None or prop is None:
-                return (("unknown", self.short(n)),)
-            if obj.type == "this":
-                return (("ref", Ref(self.field_node(self.text(prop)))),)
-            namespace = self.namespace_of(obj)
-            if namespace:
-                return (("ref", Ref(f"F:{namespace}.{self.text(prop).lower()}")),)
-            base = self.place_of_value(obj)
-            if base is not None and not base.path:  # CONFIG.url with CONFIG = { url: '...' }
-                return (("mapget", base, (("lit", self.text(prop)),)),)
-            return (("unknown", self.short(n)),)
-        if t == "object":
-            entries = []
-            for c in n.named_children:
-                if c.type == "pair":
-                    key, value = c.child_by_field_name("key"), c.child_by_field_name("value")
-                    name = _key_name(self, key, lower=False)
-                    if name:
-                        entries.append(((("lit", name),), self.strexpr(value)))
-            return (("map", tuple(entries)),) if entries else (("unknown", self.short(n)),)
-        if t == "call_expression":
-            fn = n.child_by_field_name("function")
-            if fn is not None and fn.type == "member_expression":
-                prop = fn.child_by_field_name("property")
-                obj = fn.child_by_field_name("object")
-                if prop is not None and obj is not None and self.text(prop) in ("toString", "trim"):
-                    return self.strexpr(obj)
-            return (("unknown", self.short(n)),)
-        if t == "await_expression" and n.named_children:
-            return self.strexpr(n.named_children[0])
-        return (("unknown", self.short(n)),)
+    # `strexpr(n)` (visitor.py) dispatches to a `str_<node type>` handler per node type that can
+    # name a string, ("unknown", text) for any other expression.
 
-    def template_strexpr(self, n: Node) -> StrExpr:
+    def str_string(self, n: Node) -> StrExpr:
+        value = _string_value(self, n)
+        return (("lit", value),) if value is not None else self._str_unknown(n)
+
+    def str_parenthesized_expression(self, n: Node) -> StrExpr:
+        return self.strexpr(n.named_children[-1]) if n.named_children else self._str_unknown(n)
+
+    def str_binary_expression(self, n: Node) -> StrExpr:
+        op = n.child_by_field_name("operator")
+        if op is not None and self.text(op) == "+":
+            return self.strexpr(n.child_by_field_name("left")) + self.strexpr(n.child_by_field_name("right"))
+        if op is not None and self.text(op) in ("||", "??"):
+            return (("choice", self.strexpr(n.child_by_field_name("left")),
+                     self.strexpr(n.child_by_field_name("right"))),)
+        return self._str_unknown(n)
+
+    def str_ternary_expression(self, n: Node) -> StrExpr:
+        return (("choice", self.strexpr(n.child_by_field_name("consequence")),
+                 self.strexpr(n.child_by_field_name("alternative"))),)
+
+    def str_identifier(self, n: Node) -> StrExpr:
+        b = self.scope.lookup(self.text(n))
+        if b is not None and b.kind == "label":
+            return (("label", b.detail[0]),)
+        if b is not None and b.kind in ("value", "import"):
+            return (("ref", Ref(b.node)),)
+        return self._str_unknown(n)
+
+    def str_member_expression(self, n: Node) -> StrExpr:
+        obj, prop = n.child_by_field_name("object"), n.child_by_field_name("property")
+        if obj is None or prop is None:
+            return self._str_unknown(n)
+        if obj.type == "this":
+            return (("ref", Ref(self.field_node(self.text(prop)))),)
+        namespace = self.namespace_of(obj)
+        if namespace:
+            return (("ref", Ref(f"F:{namespace}.{self.text(prop).lower()}")),)
+        base = self.place_of_value(obj)
+        if base is not None and not base.path:  # CONFIG.url with CONFIG = { url: '...' }
+            return (("mapget", base, (("lit", self.text(prop)),)),)
+        return self._str_unknown(n)
+
+    def str_object(self, n: Node) -> StrExpr:
+        entries = []
+        for c in n.named_children:
+            if c.type == "pair":
+                key, value = c.child_by_field_name("key"), c.child_by_field_name("value")
+                name = _key_name(self, key, lower=False)
+                if name:
+                    entries.append(((("lit", name),), self.strexpr(value)))
+        return (("map", tuple(entries)),) if entries else self._str_unknown(n)
+
+    def str_call_expression(self, n: Node) -> StrExpr:
+        fn = n.child_by_field_name("function")
+        if fn is not None and fn.type == "member_expression":
+            prop = fn.child_by_field_name("property")
+            obj = fn.child_by_field_name("object")
+            if prop is not None and obj is not None and self.text(prop) in ("toString", "trim"):
+                return self.strexpr(obj)
+        return self._str_unknown(n)
+
+    def str_await_expression(self, n: Node) -> StrExpr:
+        return self.strexpr(n.named_children[0]) if n.named_children else self._str_unknown(n)
+
+    def str_template_string(self, n: Node) -> StrExpr:
         out: list[tuple] = []
         pos = n.start_byte + 1
         for c in n.named_children:
             if c.type != "template_substitution":
                 continue
             if c.start_byte > pos:
-                out.append(("lit", _unescape(self.src[pos:c.start_byte].decode("utf-8", "replace"))))
+                out.append(("lit", unescape(self.src[pos:c.start_byte].decode("utf-8", "replace"), JS_ESCAPES)))
             inner = c.named_children[0] if c.named_children else None
             part = self.strexpr(inner) if inner is not None else ()
             out.extend(part if part else (("unknown", self.short(c)),))
             pos = c.end_byte
         if n.end_byte - 1 > pos:
-            out.append(("lit", _unescape(self.src[pos:n.end_byte - 1].decode("utf-8", "replace"))))
+            out.append(("lit", unescape(self.src[pos:n.end_byte - 1].decode("utf-8", "replace"), JS_ESCAPES)))
         return tuple(out)
 
 
@@ -1485,16 +1489,6 @@ class Lowerer(TreeLowerer):
 
 def _collapse(inflows: tuple[Inflow, ...]) -> tuple[Inflow, ...]:
     return tuple(Inflow(i.ref, i.ops + (CONCAT,), i.text) for i in inflows)
-
-
-def _get(inflows: tuple[Inflow, ...], field_name: str, text: str) -> tuple[Inflow, ...]:
-    out = []
-    for i in inflows:
-        if not i.ops:
-            out.append(Inflow(Ref(i.ref.node, i.ref.type, i.ref.path + (field_name,)), (), text))
-        else:
-            out.append(Inflow(i.ref, i.ops + (("get", field_name),), text))
-    return tuple(out)
 
 
 def _puts(shape_outer_first) -> tuple[tuple[str, str], ...]:
@@ -1517,15 +1511,11 @@ def _expand(shape: tuple[str, ...], path: tuple[str, ...], join: tuple[str, ...]
     return out
 
 
-def _unescape(s: str) -> str:
-    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t", "r": "\r"}.get(m.group(1), m.group(1)), s)
-
-
 def _string_value(low: Lowerer, n: Node) -> str | None:
     if n.type != "string":
         return None
     t = low.text(n)
-    return _unescape(t[1:-1]) if len(t) >= 2 else None
+    return unescape(t[1:-1], JS_ESCAPES) if len(t) >= 2 else None
 
 
 def _key_name(low: Lowerer, key: Node | None, lower: bool = True) -> str:
@@ -1553,10 +1543,6 @@ def _object_keys(low: Lowerer, n: Node) -> set[str]:
         elif c.type == "shorthand_property_identifier":
             out.add(low.text(c).lower())
     return out
-
-
-def _all_unknown(s: StrExpr) -> bool:
-    return all(p[0] == "unknown" for p in s)
 
 
 def _args(call: Node) -> list[Node]:
@@ -1652,15 +1638,6 @@ def _config_values(low: Lowerer, config: Node, key: str):
                     yield c
         elif n.type == "array":
             stack.extend(n.named_children)
-
-
-def _descendants(n: Node, kind: str):
-    stack = [n]
-    while stack:
-        cur = stack.pop()
-        if cur.type == kind:
-            yield cur
-        stack.extend(cur.named_children)
 
 
 # --- GraphQL selections -----------------------------------------------------------------------------

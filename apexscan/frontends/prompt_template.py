@@ -14,10 +14,18 @@ from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, I
 from ..model import Diagnostic, Location
 from ..xmlsafe import Element, XmlError
 from ..xmlsafe import parse as parse_xml
+from .common import CONCAT, MERGE_FIELD
 
-MERGE_FIELD = re.compile(r"\{!\s*\$([A-Za-z]+):([^}]+?)\s*\}")
-USER_FIELD = re.compile(r"\{!\s*\$User\.([\w.]+)\s*\}")
-CONCAT = ("collapse", "concatenated")
+# What a merge field of a template holds: a typed resource (`{!$Input:Account.AnnualRevenue}`,
+# `{!$Apex:Class.Prompt}`) or a field of the running user (`{!$User.Email}`).
+RESOURCE = re.compile(r"\$([A-Za-z]+):(.+)", re.DOTALL)
+USER_FIELD = re.compile(r"\$User\.([\w.]+)")
+
+
+def _merge_fields(text: str, pattern: re.Pattern) -> list[re.Match]:
+    """What `pattern` matches in each merge field of `text` that it matches whole."""
+    found = (pattern.fullmatch(m.group(1).strip()) for m in MERGE_FIELD.finditer(text))
+    return [m for m in found if m is not None]
 
 
 def template_name(path: str) -> str:
@@ -60,7 +68,7 @@ def _lower(path: str, name: str, root: Element, version: Element) -> FileFacts:
             params.append(Param(reference.lower(), definition.lower()))
     text = content.text if content is not None else ""
     sources, calls, assigns = [], [], []
-    for kind, ref in ((m.group(1).lower(), m.group(2)) for m in MERGE_FIELD.finditer(text)):
+    for kind, ref in ((m.group(1).lower(), m.group(2)) for m in _merge_fields(text, RESOURCE)):
         parts = ref.split(".")
         if kind == "input" and parts[0].lower() in objects and len(parts) > 1:
             obj = objects[parts[0].lower()]
@@ -83,7 +91,7 @@ def _lower(path: str, name: str, root: Element, version: Element) -> FileFacts:
                               kind="invocable" if kind == "apex" else "flow", library="none"))
             assigns.append(Assign(Ref(node), (Inflow(Ref(result), (CONCAT,), f"{{!${kind}:{ref}}}"),),
                                   f"merged into prompt template {name}", loc, fid))
-    for m in USER_FIELD.finditer(text):
+    for m in _merge_fields(text, USER_FIELD):
         sources.append(Source(node, "User", (tuple(p.lower() for p in m.group(1).split(".")),),
                               (m.group(1),), f"{{!$User.{m.group(1)}}} in prompt template {name}", loc, scalar=True))
     model = version.findtext("primaryModel")

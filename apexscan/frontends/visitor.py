@@ -1,8 +1,9 @@
 """What every tree-sitter frontend shares: source text and positions, and the pyflakes-style
 dispatch — `stmt_<node type>` handlers for statements, `expr_<node type>` handlers returning an
-expression's value as a tuple of Inflows. An unknown node type walks its children, or raises
+expression's value as a tuple of Inflows, `str_<node type>` handlers returning the string an
+expression may hold (a StrExpr, for endpoints). An unknown node type walks its children, or raises
 StrictError under `strict=True` (the test suite), so a grammar update degrades gently and the
-tests still notice.
+tests still notice; a string expression of an unknown type is ("unknown", its text).
 
 Handlers are looked up once per node kind and cached on the lowerer class, as pyflakes does,
 instead of by name on every node (a name built, a getattr, and a failed one for each expression
@@ -14,7 +15,7 @@ from typing import Callable
 
 from tree_sitter import Node
 
-from ..facts import Inflow
+from ..facts import Inflow, StrExpr
 from ..model import Location
 
 SHORT = 60  # characters of source text kept for a message
@@ -23,6 +24,16 @@ SHORT = 60  # characters of source text kept for a message
 def shorten(text: str, limit: int = SHORT) -> str:
     """`text` cut to `limit` characters; shortening a text cut to a larger limit gives the same."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def descendants(n: Node, kind: str):
+    """Every node of type `kind` in the tree under `n` (`n` and nested ones included), in no set order."""
+    stack = [n]
+    while stack:
+        cur = stack.pop()
+        if cur.type == kind:
+            yield cur
+        stack.extend(cur.named_children)
 
 
 class StrictError(Exception):
@@ -35,11 +46,13 @@ class TreeLowerer:
     # kind_id -> handler function, filled on first use; each subclass gets its own (below).
     _stmt_handlers: dict[int, Callable] = {}
     _expr_handlers: dict[int, Callable] = {}
+    _str_handlers: dict[int, Callable] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._stmt_handlers = {}
         cls._expr_handlers = {}
+        cls._str_handlers = {}
 
     def __init__(self, path: str, src: bytes, strict: bool):
         self.path = path
@@ -154,3 +167,14 @@ class TreeLowerer:
         for c in n.named_children:
             out.extend(self.expr(c))
         return tuple(out)
+
+    def strexpr(self, n: Node | None) -> StrExpr:
+        if n is None:
+            return ()
+        handler = self._str_handlers.get(n.kind_id)
+        if handler is None:
+            handler = self._str_handlers[n.kind_id] = getattr(type(self), "str_" + n.type, TreeLowerer._str_unknown)
+        return handler(self, n)
+
+    def _str_unknown(self, n: Node) -> StrExpr:
+        return (("unknown", self.short(n)),)
