@@ -125,6 +125,7 @@ class FactsCache:
         self._old: dict[str, tuple] | None = None  # read on first use, inside the scan
         self._new: dict[str, tuple] = {}
         self._decoded: dict[str, tuple] = {}  # rel -> (key, facts, diagnostics), this process only
+        self._unwritten = False  # a finished scan changed the entries and the pack is not written yet
         self.hits = 0
         self.misses = 0
 
@@ -173,14 +174,24 @@ class FactsCache:
             self._decoded[rel] = (key, facts_value, tuple(diagnostics))
 
     def save(self) -> None:
-        """Keep exactly this scan's files. Nothing is written when nothing changed; a cache that
-        cannot be written (read-only home, full disk) is skipped silently, as the scan is complete."""
+        """End a scan and write the pack (see `finish` and `write`)."""
+        self.finish()
+        self.write()
+
+    def finish(self) -> None:
+        """End a scan: from now on the cache holds exactly this scan's files."""
         before, entries = self._entries(), self._new
         self._old, self._new = entries, {}  # ready for the next scan by this object
         self._decoded = {rel: known for rel, known in self._decoded.items() if rel in entries}
-        if entries == before:
+        self._unwritten = self._unwritten or entries != before
+
+    def write(self) -> None:
+        """Write the pack if a scan changed it. A cache that cannot be written (read-only home,
+        full disk) is skipped silently, as the scan is complete."""
+        if not self._unwritten:
             return
-        document = {"analyzer": analyzer_fingerprint(), "entries": entries}
+        self._unwritten = False
+        document = {"analyzer": analyzer_fingerprint(), "entries": self._old}
         try:
             self.pack.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             handle, temp = tempfile.mkstemp(dir=self.pack.parent, prefix=".facts-")

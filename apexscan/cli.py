@@ -10,7 +10,7 @@ import functools
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from .report.json_report import render_json
 from .report.sarif import dumps_sarif, render_sarif
 from .report.text import render_diagnostics, render_text
 from .rules import load_catalog
+from .scan import ScanMemory
 from .scan import scan as run_scan
 from .staged import could_touch, narrow, selection, skipped
 
@@ -54,18 +55,28 @@ class Speed:
 
     cache_dir: Path | None  # None: no cache
     jobs: int
-    # One cache object per project root: a long-running command (the language server) reuses the
-    # facts it has already decoded instead of reading the pack again at each save.
+    # Per project root, for a long-running command (the language server): the cache object, which
+    # keeps the facts it has decoded instead of reading the pack again at each save, and the
+    # previous scan's linking, patched where files changed.
     caches: dict = field(default_factory=dict)
+    memories: dict = field(default_factory=dict)
+    write_later: bool = False  # the caller writes the caches (`write_caches`) when it has time
 
     def scan(self, project, policy, **options):
-        cache = None
+        cache = memory = None
         if self.cache_dir is not None:
             cache = self.caches.setdefault(project.root, FactsCache(self.cache_dir, project.root))
-        result = run_scan(project, policy, cache=cache, jobs=self.jobs, **options)
+            memory = self.memories.setdefault(project.root, ScanMemory())
+        result = run_scan(project, policy, cache=cache, jobs=self.jobs, memory=memory, **options)
         if cache is not None:
-            cache.save()
+            cache.finish()
+            if not self.write_later:
+                cache.write()
         return result
+
+    def write_caches(self) -> None:
+        for cache in self.caches.values():
+            cache.write()
 
 
 def speed_options(command):
@@ -266,7 +277,8 @@ def lsp(stdio: bool, speed: Speed) -> None:
     """
     del stdio  # stdio is the only transport
     from .lsp import create_server  # pygls is loaded only by this command
-    create_server(speed.scan).start_io()
+    speed = replace(speed, write_later=True)  # after the diagnostics are out, not before
+    create_server(speed.scan, idle=speed.write_caches).start_io()
 
 
 def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Comparison | None) -> bool:

@@ -7,7 +7,7 @@ object's field lives, and which string definitions may reach a node (for endpoin
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
@@ -105,25 +105,45 @@ class ClassTable:
         return self._owners[key]
 
 
+@dataclass
+class FileLinks:
+    """What linking one file put into the project, so that it can be taken out again when only
+    that file changed (`Linker.relink`)."""
+
+    edges: list[tuple[str, str, int]] = field(default_factory=list)  # (from, to, key) in the graph
+    defs: list[tuple[str, tuple]] = field(default_factory=list)  # its string definitions: (node, strdef)
+    call_defs: list[tuple[str, tuple]] = field(default_factory=list)  # arguments and results of its calls
+    sites: list[str] = field(default_factory=list)  # its call sites with project callees
+    results: list[str] = field(default_factory=list)  # its call results of a known type
+
+
 class Linker:
     def __init__(self, files: list[FileFacts], sanitizers: tuple[str, ...] = ()):
         self.files = files
         self.graph = nx.MultiDiGraph()
         classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, Function] = {}
+        # Which file a class or function comes from (the first one, if two files define it).
+        self.owner: dict[str, str] = {}
         for f in files:
             for c in f.classes:
-                classes.setdefault(c.name, c)
+                if c.name not in classes:
+                    classes[c.name] = c
+                    self.owner[c.name] = f.path
             for fn in f.functions:
-                self.functions.setdefault(fn.fid, fn)
+                if fn.fid not in self.functions:
+                    self.functions[fn.fid] = fn
+                    self.owner[fn.fid] = f.path
         self.table = ClassTable(classes)
         self.methods: dict[str, dict[str, list[Function]]] = defaultdict(lambda: defaultdict(list))
         for fn in self.functions.values():
             self.methods[fn.cls][fn.name].append(fn)
-        self.strdefs: dict[str, list[tuple[StrExpr, str, str]]] = defaultdict(list)
+        self.strdefs: dict[str, list[tuple[StrExpr, str, str]]] = {}
         self.call_targets: dict[str, list[Function]] = {}
         self.sanitizers = {s.lower() for s in sanitizers}
         self.result_types: dict[str, tuple[str, str]] = {}  # call result node -> (type, class it is written in)
+        self.links: dict[str, FileLinks] = {}  # file path -> what linking it added
+        self._adding = FileLinks()  # where `edge` and the string definitions are recorded
 
     # --- places ---------------------------------------------------------------------------------
 
@@ -178,8 +198,9 @@ class Linker:
     def edge(self, src: str, dst: str, ops: tuple, step: Step, kind: str = "flow", site: str = "") -> None:
         if src == dst and not ops:
             return
-        self.graph.add_edge(src, dst, ops=ops, step=step, kind=kind, site=site,
-                            heap=dst.startswith(("F:", "E:")))
+        key = self.graph.add_edge(src, dst, ops=ops, step=step, kind=kind, site=site,
+                                  heap=dst.startswith(("F:", "E:")))
+        self._adding.edges.append((src, dst, key))
 
     def flow(self, inflow: Inflow, target: Ref, message: str, loc: Location, context: str,
              kind: str = "flow", site: str = "") -> None:
@@ -189,28 +210,109 @@ class Linker:
 
     def link(self) -> Program:
         for f in self.files:
-            for a in f.assigns:
-                self.assign(a)
-            for d in f.strdefs:
-                cls = self._context(d.caller + "#")
-                node, _, rest = self.place(d.target, cls)
-                # `req.modelName = 'sfdc_ai__...'` on a platform object: kept under node|field.
-                self.strdefs[node if not rest else f"{node}|{'.'.join(rest)}"].append((d.expr, cls, ""))
-        for cls in self.table.classes:
-            for name, _ in self.table.classes[cls].fields:
+            self.links[f.path] = self._adding = FileLinks()
+            self._link_definitions(f)
+        for f in self.files:
+            self._adding = self.links[f.path]
+            self._link_calls(f)
+        return self._program()
+
+    def relink(self, files: list[FileFacts]) -> Program | None:
+        """The program after some files changed, taking out and linking again only what those
+        files added. Every other file links exactly as before as long as no class or method
+        signature changed, since only signatures decide how names resolve; when one did, or a
+        file came or went, this returns None and the project must be linked afresh."""
+        if [f.path for f in files] != [f.path for f in self.files]:
+            return None
+        changed = [(old, new) for old, new in zip(self.files, files) if old is not new]
+        if len(changed) > len(files) // 4 + 1:
+            return None  # linking afresh is as quick
+        if any(_signature(old) != _signature(new) for old, new in changed):
+            return None
+        self.files = files
+        for old, new in changed:
+            self._unlink(old.path)
+            self._adopt(old, new)
+        for _, new in changed:
+            self.links[new.path] = self._adding = FileLinks()
+            self._link_definitions(new)
+        for _, new in changed:
+            self._adding = self.links[new.path]
+            self._link_calls(new)
+        return self._program()
+
+    def _link_definitions(self, f: FileFacts) -> None:
+        """Assignments and string definitions, and the fields of the file's classes."""
+        for a in f.assigns:
+            self.assign(a)
+        for d in f.strdefs:
+            cls = self._context(d.caller + "#")
+            node, _, rest = self.place(d.target, cls)
+            # `req.modelName = 'sfdc_ai__...'` on a platform object: kept under node|field.
+            self._adding.defs.append((node if not rest else f"{node}|{'.'.join(rest)}", (d.expr, cls, "")))
+        for c in f.classes:
+            if self.table.classes[c.name] is not c:
+                continue  # another definition of the class came first
+            for name, _ in c.fields:
                 # The object as a whole holds its fields' data as text would (reads of `obj.f` go
                 # straight to the field's node): keeping the field structure here would let nested
                 # objects build ever longer paths for nothing.
-                self.edge(f"F:{cls}.{name}", f"F:{cls}.this", (("collapse", "held"),),
-                          Step(self.table.classes[cls].location or Location("", 0, 0),
-                               f"held in a {self.table.classes[cls].display} object"))
-        for f in self.files:
-            for c in f.calls:
-                self.call(c)
-        self.batch_scope()
-        return Program(self.graph, self.table.classes, self.functions, dict(self.strdefs),
-                       self.call_targets, self.files,
+                self.edge(f"F:{c.name}.{name}", f"F:{c.name}.this", (("collapse", "held"),),
+                          Step(c.location or Location("", 0, 0), f"held in a {c.display} object"))
+
+    def _link_calls(self, f: FileFacts) -> None:
+        """Calls (after every file's definitions, as a call's effect depends on no other call's
+        except earlier ones in the same file), and the batch jobs the file defines."""
+        for c in f.calls:
+            self.call(c)
+        for fn in f.functions:
+            if fn.name == "execute" and len(fn.params) == 2 and self.functions[fn.fid] is fn:
+                self.batch_scope(fn)
+
+    def _program(self) -> Program:
+        # A node's string definitions in the order a fresh link finds them: every file's own,
+        # then those of every file's calls.
+        strdefs: dict[str, list] = {}
+        for kind in ("defs", "call_defs"):
+            for f in self.files:
+                for node, d in getattr(self.links[f.path], kind):
+                    strdefs.setdefault(node, []).append(d)
+        self.strdefs = strdefs
+        return Program(self.graph, self.table.classes, self.functions, strdefs, self.call_targets, self.files,
                        {n for n, c in self.table.classes.items() if c.is_test})
+
+    def _unlink(self, path: str) -> None:
+        """Take out of the graph and tables what linking the file at `path` added."""
+        added = self.links.pop(path)
+        graph = self.graph
+        for src, dst, key in added.edges:
+            graph.remove_edge(src, dst, key)
+        for node in {n for src, dst, _ in added.edges for n in (src, dst)}:
+            if not graph._succ[node] and not graph._pred[node]:
+                graph.remove_node(node)  # as if never added
+        for site in added.sites:
+            self.call_targets.pop(site, None)
+        for node in added.results:
+            self.result_types.pop(node, None)
+
+    def _adopt(self, old: FileFacts, new: FileFacts) -> None:
+        """Use the new file's classes and functions (the same signatures, at new places)."""
+        adopted = set()
+        for c in new.classes:
+            if self.owner[c.name] == new.path and c.name not in adopted:
+                adopted.add(c.name)
+                self.table.classes[c.name] = c
+        replaced = {}
+        for fn in new.functions:
+            if self.owner[fn.fid] == new.path and fn.fid not in replaced:  # the first of overloads of one arity
+                replaced[fn.fid] = self.functions[fn.fid]
+                self.functions[fn.fid] = fn
+                same = self.methods[fn.cls][fn.name]
+                same[same.index(replaced[fn.fid])] = fn
+        if replaced:  # other files' calls resolved to the old objects
+            for site, fns in self.call_targets.items():
+                if any(fn.fid in replaced for fn in fns):
+                    self.call_targets[site] = [self.functions[fn.fid] for fn in fns]
 
     def _context(self, node: str) -> str:
         return context_of(self.functions, node)
@@ -243,17 +345,19 @@ class Linker:
                         self.flow(inflow, Ref(c.result), f"{inflow.text} passed to {c.text}", c.location, context)
             return
         self.call_targets[c.site] = callees
+        self._adding.sites.append(c.site)
         returns = {fn.returns for fn in callees}
         if len(returns) == 1 and "" not in returns:
             # `new Payload(m).addSystem(s).addUser(u)`: the next call's receiver has this type.
             self.result_types[c.result] = (returns.pop(), callees[0].cls)
+            self._adding.results.append(c.result)
         for fn in callees:
             for i, values, param, target in self._bindings(c, fn):
                 for inflow in values:
                     self.flow(inflow, target, f"{inflow.text} passed to {fn.display}({param.name})",
                               c.location, context, kind="call", site=c.site)
                 if i < len(c.arg_strs) and c.arg_strs[i]:
-                    self.strdefs[target.node].append((c.arg_strs[i], context, c.site))
+                    self._adding.call_defs.append((target.node, (c.arg_strs[i], context, c.site)))
                 if param.type not in VALUE_TYPES and len(values) == 1 and not values[0].ops:
                     # Records, collections and objects are passed by reference: what the callee
                     # adds to them is seen by the caller afterwards.
@@ -265,7 +369,7 @@ class Linker:
             self.edge(f"{fn.fid}#return", c.result, (), Step(c.location, f"returned from {fn.display}"),
                       kind="ret", site=c.site)
         # What the callees return, back in this caller (the resolver matches the call site).
-        self.strdefs[c.result].append(((("call", c.site),), context, ""))
+        self._adding.call_defs.append((c.result, ((("call", c.site),), context, "")))
 
     def _bindings(self, c: Call, fn: Function):
         """(index, argument value, parameter, place it lands) for each argument of a call."""
@@ -374,16 +478,20 @@ class Linker:
     def _by_arity(fns: list[Function], arity: int) -> list[Function]:
         return [fn for fn in fns if len(fn.params) == arity]
 
-    def batch_scope(self) -> None:
+    def batch_scope(self, execute: Function) -> None:
         """Database.Batchable: what start() returns is the scope execute(ctx, scope) receives."""
-        for cls, methods in self.methods.items():
-            for start in methods.get("start", []):
-                for execute in methods.get("execute", []):
-                    if len(execute.params) == 2:
-                        scope = f"{execute.fid}#{execute.params[1].name}"
-                        self.edge(f"{start.fid}#return", scope, (),
-                                  Step(execute.location, f"records returned by {start.display} "
-                                                         f"handed to {execute.display} in batches"))
+        scope = f"{execute.fid}#{execute.params[1].name}"
+        for start in self.methods.get(execute.cls, {}).get("start", []):
+            self.edge(f"{start.fid}#return", scope, (),
+                      Step(execute.location, f"records returned by {start.display} "
+                                             f"handed to {execute.display} in batches"))
+
+
+def _signature(f: FileFacts) -> tuple:
+    """What other files' linking can depend on: the file's classes and functions, but not where
+    they are written."""
+    return (tuple(replace(c, location=None) for c in f.classes),
+            tuple(replace(fn, location=None) for fn in f.functions))
 
 
 def context_of(functions: dict[str, Function], node: str) -> str:

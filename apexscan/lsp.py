@@ -203,10 +203,12 @@ class Session:
     """Which projects exist, when to scan them, and what the client has been told."""
 
     def __init__(self, server: LanguageServer, debounce: float = DEBOUNCE_SECONDS,
-                 analyse: Callable[[Path, PositionCodec], Outcome] = analyse_project) -> None:
+                 analyse: Callable[[Path, PositionCodec], Outcome] = analyse_project,
+                 idle: Callable[[], None] | None = None) -> None:
         self.server = server
         self.debounce = debounce
         self.analyse = analyse
+        self.idle = idle  # housekeeping run between scans, once diagnostics are out (cache writing)
         self.projects: dict[Path, _Project] = {}
         self.uris: dict[Path, str] = {}  # the client's own spelling of the uri of each document it sent
         self.closed = False
@@ -298,6 +300,12 @@ class Session:
         if generation != project.generation:
             return  # stale: a file changed while it ran; the newer scan publishes
         self._publish(project, outcome)
+        if self.idle is not None:
+            async with self._one_at_a_time:
+                try:
+                    await _in_thread(self.idle)
+                except Exception as exc:  # noqa: BLE001 - housekeeping must not take the server down
+                    self._log(types.MessageType.Error, f"apexscan: {exc!r}")
 
     # publishing
 
@@ -360,10 +368,12 @@ async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await done
 
 
-def create_server(run: Runner = scan, debounce: float = DEBOUNCE_SECONDS) -> LanguageServer:
-    """The language server: diagnostics on open and save, nothing on unsaved edits."""
+def create_server(run: Runner = scan, debounce: float = DEBOUNCE_SECONDS,
+                  idle: Callable[[], None] | None = None) -> LanguageServer:
+    """The language server: diagnostics on open and save, nothing on unsaved edits. `idle` runs
+    after each publication, before the next scan starts."""
     server = LanguageServer(SOURCE, __version__, text_document_sync_kind=types.TextDocumentSyncKind.None_)
-    session = Session(server, debounce, analyse=lambda root, codec: analyse_project(root, codec, run))
+    session = Session(server, debounce, analyse=lambda root, codec: analyse_project(root, codec, run), idle=idle)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:

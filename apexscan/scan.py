@@ -19,7 +19,7 @@ from .facts import FileFacts
 from .findings import RUNTIME_OBJECT, DataReach, SinkReach, hardcoded_endpoint, sink_findings
 from .frontends.metadata import ProjectMetadata, merge
 from .inventory import SinkRecord, affordable, sink_contexts
-from .link import Linker, context_of
+from .link import Linker, Program, context_of
 from .lowering import CODE_FRONTENDS, lower_all
 from .model import Destination, Diagnostic, FieldClass, FieldRef, Finding, Sensitivity, Step, Verdict
 from .policy import Policy
@@ -44,6 +44,15 @@ class ScanResult:
     metadata: ProjectMetadata | None = None
 
 
+@dataclass
+class ScanMemory:
+    """What a long-running process (the language server) keeps between scans of one project: the
+    linked program, patched rather than rebuilt when only method bodies changed. Used with a
+    facts cache, whose unchanged files come back as the very same objects."""
+
+    linker: Linker | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Analysis:
     findings: list[Finding]
@@ -51,9 +60,10 @@ class Analysis:
 
 
 def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: bool = False,
-         cache: FactsCache | None = None, jobs: int = 1) -> ScanResult:
+         cache: FactsCache | None = None, jobs: int = 1, memory: ScanMemory | None = None) -> ScanResult:
     """The whole pipeline. `cache` reuses the facts of unchanged files; `jobs` > 1 lowers the other
-    files in that many worker processes (on large projects). Neither changes the result."""
+    files in that many worker processes (on large projects); `memory` reuses the previous scan's
+    linking. None of them changes the result."""
     with _fewer_gc_passes():
         lowered = lower_all(project.files, strict=strict, cache=cache, jobs=jobs)
         diags: list[Diagnostic] = list(project.diagnostics)
@@ -71,7 +81,7 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
                 metadata_facts.append(item.facts)
         metadata = merge(metadata_facts)
         diags.extend(metadata.diagnostics)
-        analysis = analyse_all(code, metadata, policy, inventory=inventory)
+        analysis = analyse_all(code, metadata, policy, inventory=inventory, memory=memory)
     return ScanResult(project.root, tuple(sorted(set(analysis.findings), key=_order)), tuple(sorted(set(diags))),
                       len(project.files), analysis.sinks, metadata if inventory else None)
 
@@ -102,13 +112,12 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
 
 
 def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy, *,
-                inventory: bool = False) -> Analysis:
+                inventory: bool = False, memory: ScanMemory | None = None) -> Analysis:
     """The findings; with `inventory`, also a record of every sink (guarded, sovereign and non-LLM
     ones too): its destinations, the data that reaches it, and the entry points that lead there."""
     registry = hosts.load_registry()
     catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
-    linker = Linker(apex, policy.sanitizers)
-    program = linker.link()
+    linker, program = _linked(apex, policy, memory)
     resolver = Resolver(
         linker, metadata,
         classify=lambda url: hosts.classify_url(url, policy, registry),
@@ -272,6 +281,22 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
                                s.kind, contexts[s.caller], is_guarded, node not in untraced)
                     for node, s, dest_list, is_guarded in every_sink)
     return Analysis(findings, records)
+
+
+def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) -> tuple[Linker, Program]:
+    """The linked program: the previous scan's patched where files changed, when it can be."""
+    previous = memory.linker if memory else None
+    if memory is not None:
+        memory.linker = None  # until linking succeeds: a failed scan leaves nothing half-patched
+    program = None
+    if previous is not None and previous.sanitizers == {s.lower() for s in policy.sanitizers}:
+        linker, program = previous, previous.relink(apex)
+    if program is None:
+        linker = Linker(apex, policy.sanitizers)
+        program = linker.link()
+    if memory is not None:
+        memory.linker = linker
+    return linker, program
 
 
 RUNTIME_NC = "the name is read at run time"

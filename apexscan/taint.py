@@ -108,9 +108,7 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step, tu
     """
     # A sink that is itself a source (a prompt template's merge fields) may have no edge at all.
     keep = relevant_nodes(graph, sinks) | (sinks & sources.keys())
-    adjacency = {n: [(nxt, d["ops"], d["kind"], d["site"], d["heap"], d["step"])
-                     for nxt, edges in graph._succ[n].items() if nxt in keep for d in edges.values()]
-                 if n in graph else [] for n in keep}
+    adjacency = {n: _successors(graph, n, keep) for n in keep}
     labels: list[Label] = []
     index: dict[Label, int] = {}
 
@@ -196,6 +194,18 @@ def search(graph: nx.MultiDiGraph, sources: dict[str, list[tuple[Label, Step, tu
             arrivals.setdefault(report, (key, i))
     order = sorted(arrivals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1]), len(kv[1][0][1]), kv[1][0][1]))
     return [Arrival(report[0], labels[i], _steps(history, key, i), key[1]) for report, (key, i) in order]
+
+
+def _successors(graph: nx.MultiDiGraph, node: str, keep: set[str]) -> list[tuple]:
+    """The edges out of `node` into `keep`, in an order that does not depend on the order they were
+    added in: a graph patched after an edit then gives the same witness paths as a fresh one."""
+    if node not in graph:
+        return []
+    out = [(nxt, d["ops"], d["kind"], d["site"], d["heap"], d["step"])
+           for nxt, edges in graph._succ[node].items() if nxt in keep for d in edges.values()]
+    if len(out) > 1:
+        out.sort(key=lambda e: (e[0], e[2], e[3], e[5].location, e[5].message, e[1]))
+    return out
 
 
 def report_key(label: Label) -> Label:
