@@ -233,11 +233,14 @@ class ForceIgnore:
         return cls(rules)
 
     def ignored(self, rel: str) -> bool:
+        if not self.rules:
+            return False
         parts = rel.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]  # its folders, then itself
+        folders = prefixes[:-1]
         result = False
         for pattern, negated, dir_only in self.rules:
-            candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + (0 if dir_only else 1))]
-            if any(pattern.match(c) for c in candidates):
+            if any(pattern.match(c) for c in (folders if dir_only else prefixes)):
                 result = not negated
         return result
 
