@@ -181,3 +181,70 @@ def test_one_cache_object_serves_scans_in_a_row_without_rereading_the_pack(proje
     third = scan_with(project, cache)
     assert third.findings == second.findings
     assert cache.pack.is_file()  # rewritten once the edited file's facts were new
+
+
+def edit_apex(project: Path, count: int) -> list[Path]:
+    """Append a comment to the first `count` Apex classes: new bytes, the same facts."""
+    classes = sorted(project.rglob("*.cls"))[:count]
+    for path in classes:
+        path.write_text(path.read_text() + "\n// edited\n")
+    return classes
+
+
+def test_a_few_changed_files_go_to_a_delta_beside_the_unchanged_pack(project, tmp_path):
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    expected = scan_with(project, first).findings
+    first.save()
+    pack = first.pack.read_bytes()
+    assert not first.delta.exists()
+
+    edit_apex(project, 1)
+    second = FactsCache(folder, project)
+    scan_with(project, second)
+    second.save()
+    assert second.misses == 1
+    assert first.pack.read_bytes() == pack  # not rewritten
+    assert first.delta.is_file()
+
+    third = FactsCache(folder, project)
+    assert scan_with(project, third).findings == expected
+    assert third.misses == 0  # the edited file's facts came from the delta
+
+
+def test_a_delta_written_against_another_pack_is_not_used(project, tmp_path):
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    scan_with(project, first)
+    first.save()
+    edit_apex(project, 1)
+    second = FactsCache(folder, project)
+    scan_with(project, second)
+    second.save()
+    document = marshal.loads(first.pack.read_bytes())
+    document["token"] = "another pack"
+    first.pack.write_bytes(marshal.dumps(document))
+    third = FactsCache(folder, project)
+    scan_with(project, third)
+    assert third.misses == 1  # the pack's old entry for the edited file does not match its bytes
+
+
+def test_many_changed_files_rewrite_the_pack_and_drop_the_delta(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "DELTA_MIN", 0)
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    scan_with(project, first)
+    first.save()
+    edit_apex(project, 1)
+    second = FactsCache(folder, project)
+    files = scan_with(project, second).files_scanned
+    second.save()
+    assert first.delta.is_file()
+    edit_apex(project, files // 10 + 1)
+    third = FactsCache(folder, project)
+    scan_with(project, third)
+    third.save()
+    assert not first.delta.exists()
+    fourth = FactsCache(folder, project)
+    scan_with(project, fourth)
+    assert fourth.misses == 0
