@@ -700,3 +700,24 @@ def test_models_api_sends_record_data_to_a_salesforce_hosted_model(project):
     assert result.findings[0].destination.provider == "OpenAI via Salesforce"
     trusted = run(root, {"policy": {"trust_salesforce_ai": True, "allowed_jurisdictions": ["EU", "US"]}})
     assert all(f.rule_id != "APX-LLM-001" for f in trusted.findings)
+
+
+def test_unicode_escapes_in_an_endpoint_literal_are_decoded(project):
+    """`\\u002F` is a slash to Apex: the host is OpenAI's, not an unknown one."""
+    root = project({
+        "classes/Escaped.cls": r"""
+            public with sharing class Escaped {
+                public static void send(Id caseId) {
+                    Case c = [SELECT Description FROM Case WHERE Id = :caseId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('https:\u002F\u002Fapi.openai.com\u002Fv1\u002Fchat\u002Fcompletions'); // expect: APX-LLM-006
+                    req.setMethod('POST');
+                    req.setBody('{"model": "gpt-4o", "input": "' + c.Description + '"}\r\n');
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert {f.destination.host for f in result.findings} == {"api.openai.com"}

@@ -36,7 +36,7 @@ from ..facts import (
 )
 from ..model import Diagnostic
 from ..parsing import captures, parse, run_deep
-from .common import APEX_ESCAPES, CONCAT, all_unknown, get_field, unescape
+from .common import CONCAT, all_unknown, get_field, unescape_apex
 from .visitor import StrictError, TreeLowerer, descendants, shorten  # noqa: F401  (StrictError: re-exported)
 
 # Calls that read a collection held inside another: what is added to their result goes into it.
@@ -1058,7 +1058,7 @@ SETTING_METHODS = ("getorgdefaults", "getinstance", "getvalues", "getall")  # on
 
 def _unquote(lit: str) -> str:
     body = lit[1:-1] if len(lit) >= 2 and lit[0] == lit[-1] == "'" else lit
-    return unescape(body, APEX_ESCAPES)
+    return unescape_apex(body)
 
 
 def _literal(low: Lowerer, n: Node) -> str | None:

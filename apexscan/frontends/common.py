@@ -34,16 +34,31 @@ def all_unknown(s: StrExpr) -> bool:
     return True
 
 
-ESCAPE = re.compile(r"\\(.)")
-# What a backslash escape stands for in a string literal; any other escaped character stands for
-# itself. Both tables are partial: Apex's \r, \b, \f and JavaScript's \b, \f, \v, \xHH, \uHHHH
-# are still read as the bare letter (decoding them would change the strings endpoints are made of).
-APEX_ESCAPES = {"n": "\n", "t": "\t"}
-JS_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+# A backslash escape in a string literal: \uXXXX, \xHH (JavaScript only), or one character, which
+# the language's table maps (any other escaped character stands for itself).
+ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)", re.DOTALL)
+APEX_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+JS_ESCAPES = {**APEX_ESCAPES, "v": "\v", "0": "\0"}
 
 
-def unescape(body: str, escapes: dict[str, str]) -> str:
-    """The text a string literal's body (quotes removed) stands for."""
+def unescape_apex(body: str) -> str:
+    """The text an Apex string literal's body (quotes removed) stands for."""
+    return _unescape(body, APEX_ESCAPES, hex_x=False)
+
+
+def unescape_js(body: str) -> str:
+    """The text a JavaScript string literal's body (quotes removed) stands for."""
+    return _unescape(body, JS_ESCAPES, hex_x=True)
+
+
+def _unescape(body: str, escapes: dict[str, str], hex_x: bool) -> str:
     if "\\" not in body:
         return body
-    return ESCAPE.sub(lambda m: escapes.get(m.group(1), m.group(1)), body)
+
+    def one(m: re.Match) -> str:
+        code = m.group(1)
+        if code[0] == "u" and len(code) == 5 or hex_x and code[0] == "x" and len(code) == 3:
+            return chr(int(code[1:], 16))
+        return escapes.get(code[0], code[0]) + code[1:]
+
+    return ESCAPE.sub(one, body)

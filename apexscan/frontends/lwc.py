@@ -56,7 +56,7 @@ from ..facts import (
 )
 from ..model import Diagnostic, Location
 from ..parsing import parse
-from .common import CONCAT, JS_ESCAPES, all_unknown, get_field, unescape
+from .common import CONCAT, all_unknown, get_field, unescape_js
 from .visitor import StrictError, TreeLowerer, descendants  # noqa: F401  (StrictError: re-exported)
 
 SERIALIZED = ("collapse", "serialized")
@@ -1474,13 +1474,13 @@ class Lowerer(TreeLowerer):
             if c.type != "template_substitution":
                 continue
             if c.start_byte > pos:
-                out.append(("lit", unescape(self.src[pos:c.start_byte].decode("utf-8", "replace"), JS_ESCAPES)))
+                out.append(("lit", unescape_js(self.src[pos:c.start_byte].decode("utf-8", "replace"))))
             inner = c.named_children[0] if c.named_children else None
             part = self.strexpr(inner) if inner is not None else ()
             out.extend(part if part else (("unknown", self.short(c)),))
             pos = c.end_byte
         if n.end_byte - 1 > pos:
-            out.append(("lit", unescape(self.src[pos:n.end_byte - 1].decode("utf-8", "replace"), JS_ESCAPES)))
+            out.append(("lit", unescape_js(self.src[pos:n.end_byte - 1].decode("utf-8", "replace"))))
         return tuple(out)
 
 
@@ -1515,7 +1515,7 @@ def _string_value(low: Lowerer, n: Node) -> str | None:
     if n.type != "string":
         return None
     t = low.text(n)
-    return unescape(t[1:-1], JS_ESCAPES) if len(t) >= 2 else None
+    return unescape_js(t[1:-1]) if len(t) >= 2 else None
 
 
 def _key_name(low: Lowerer, key: Node | None, lower: bool = True) -> str:
