@@ -83,7 +83,6 @@ _IP_RELAXED = {
     "ENFORCE_ACTIVATED_DEVICES": "relaxes IP restrictions for activated devices",
     "ENFORCE_RELAXREFRESH": "relaxes IP restrictions for refresh tokens",
 }
-_WILDCARD_LABEL = "wildcard"  # stands for the "*" of a wildcard host when it is classified
 _LIST_LIMIT = 6  # names shown in a message before "and N more"
 
 Classify = Callable[[str], Destination]
@@ -102,7 +101,7 @@ def config_findings(metadata: ProjectMetadata, policy: Policy, registry: hosts.R
     for credential in metadata.named_credentials.values():
         findings.extend(_named_credential(credential, classify))
     for trusted in metadata.csp_trusted_sites.values():
-        findings.extend(_csp_trusted_site(trusted, classify, registry))
+        findings.extend(_csp_trusted_site(trusted, lambda url: hosts.classify_site(url, policy, registry)))
     for service in metadata.external_services.values():
         findings.extend(_external_service(service, metadata, classify))
     for app in metadata.connected_apps.values():
@@ -163,24 +162,17 @@ def _named_credential(credential: NamedCredentialMeta, classify: Classify) -> li
 # --- APX-CFG-003: CSP Trusted Sites -------------------------------------------------------------
 
 
-def _csp_trusted_site(site: CspTrustedSiteMeta, classify: Classify, registry: hosts.Registry) -> list[Finding]:
+def _csp_trusted_site(site: CspTrustedSiteMeta,
+                      classify_site: Callable[[str], tuple[Destination, tuple[Destination, ...]]]) -> list[Finding]:
     if not site.active or not site.connect_src or not site.url.strip():
         return []
     how = f"CSP Trusted Site {site.name}"
-    dest = _how(classify(site.url), how)
-    covered: tuple[Destination, ...] = ()
-    if dest.host.startswith("*."):
-        # A wildcard: first as a host of its own ("*.openai.azure.com" is Azure OpenAI whatever the
-        # label), then the registry's LLM hosts it covers ("*.googleapis.com" covers Gemini).
-        probe = classify(site.url.replace("*", _WILDCARD_LABEL, 1))
-        if _reportable(probe):
-            dest = _how(dataclasses.replace(probe, url=site.url.strip(), host=dest.host), how)
-        else:
-            covered = tuple(d for d in (_how(classify(f"https://{h}"), how)
-                                        for h in hosts.hosts_under(dest.host, registry)) if _reportable(d))
-            if not covered:
-                return []
-            dest = covered[0]
+    dest, covered = classify_site(site.url)
+    dest = _how(dest, how)
+    # A wildcard that is no LLM host of its own is reported for the LLM hosts it covers.
+    covered = tuple(_how(d, how) for d in covered if _reportable(d))
+    if covered:
+        dest = covered[0]
     elif not _reportable(dest):
         return []
     context = site.context or "LEX (the default)"

@@ -200,6 +200,24 @@ def _compact(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
+WILDCARD_LABEL = "wildcard"  # stands for the "*" of a wildcard host while it is classified
+
+
+def classify_site(url: str, policy: Policy, registry: Registry) -> tuple[Destination, tuple[Destination, ...]]:
+    """A URL from metadata, whose host may be a wildcard (a CSP Trusted Site's `https://*.openai.azure.com`):
+    its destination, with the host as written, and, for a wildcard that is no LLM API of its own,
+    the registry's LLM hosts it covers ("*.googleapis.com" covers Gemini's), each classified."""
+    dest = classify_url(url, policy, registry)
+    if not dest.host.startswith("*."):
+        return dest, ()
+    probe = classify_url(url.strip().replace("*", WILDCARD_LABEL, 1), policy, registry)
+    dest = dataclasses.replace(probe, url=url.strip(), host=dest.host)
+    if dest.provider:
+        return dest, ()
+    covered = (classify_url(f"https://{name}", policy, registry) for name in hosts_under(dest.host, registry))
+    return dest, tuple(d for d in covered if d.provider)
+
+
 def hosts_under(wildcard: str, registry: Registry) -> tuple[str, ...]:
     """The registry's fixed LLM host names that a wildcard host covers, in registry order:
     "*.googleapis.com" -> ("generativelanguage.googleapis.com", "aiplatform.googleapis.com", ...).

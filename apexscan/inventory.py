@@ -17,6 +17,7 @@ rendered. The last section, `find_git_base` and `checked_out`, reads git for `--
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -332,12 +333,13 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
             # `myapp://oauth/callback`: an app on a device, not a web host ("oauth" is no host name)
             return Destination(url.strip(), "", "", "", "", Verdict.NOT_LLM, how,
                                note=f"{scheme.group(1)}:// URL: an app on the user's device, not a web host")
-        dest = hosts.classify_url(url.replace("*", "wildcard", 1) if "://*." in url else url, policy, registry)
-        if "://*." in url:
-            dest = Destination(url.strip(), dest.host.replace("wildcard", "*", 1), dest.provider,
-                               dest.jurisdiction, dest.region, dest.verdict, how, dest.evidence, dest.note)
-        return Destination(dest.url, dest.host, dest.provider, dest.jurisdiction, dest.region, dest.verdict,
-                           how, dest.evidence, dest.note)
+        dest, _ = hosts.classify_site(url, policy, registry)
+        return dataclasses.replace(dest, how=how)
+
+    def classify_all(url: str, how: str) -> list[Destination]:
+        """For a wildcard host that is no LLM API of its own, the LLM hosts it covers."""
+        _, covered = hosts.classify_site(url, policy, registry) if url.strip() else (None, ())
+        return [dataclasses.replace(d, how=how) for d in covered] or [classify(url, how)]
 
     by_context: dict[str, list[Finding]] = {}
     for f in findings:
@@ -365,7 +367,7 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
                         [classify(site.url, f"Remote Site Setting {site.name}")], {"active": site.active}))
     for csp in _sorted(metadata.csp_trusted_sites.values()):
         rows.append(row("csp-trusted-site", csp.name, csp.location,
-                        [classify(csp.url, f"CSP Trusted Site {csp.name}")],
+                        classify_all(csp.url, f"CSP Trusted Site {csp.name}"),
                         {"active": csp.active, "context": csp.context, "directives": list(csp.directives)}))
     for service in _sorted(metadata.external_services.values()):
         nc = metadata.named_credential(service.named_credential) if service.named_credential else None

@@ -766,3 +766,25 @@ def test_html_renders_in_headless_chromium_and_highlights_a_finding(chromium, do
     (tmp_path / f"inventory-finding-{n}.png").write_bytes(selected)
     assert selected != shot
     assert chromium.console_errors() == []
+
+
+def test_a_wildcard_csp_site_lists_the_llm_hosts_it_covers_as_its_finding_does(tmp_path):
+    site = """
+        <CspTrustedSite xmlns="http://soap.sforce.com/2006/04/metadata">
+            <context>All</context>
+            <endpointUrl>{url}</endpointUrl>
+            <isActive>true</isActive>
+            <isApplicableToConnectSrc>true</isApplicableToConnectSrc>
+        </CspTrustedSite>
+    """
+    root = write_project(tmp_path, {
+        "cspTrustedSites/Google_APIs.cspTrustedSite-meta.xml": site.format(url="https://*.googleapis.com"),
+        "cspTrustedSites/Azure_OpenAI.cspTrustedSite-meta.xml": site.format(url="https://*.openai.azure.com"),
+    })
+    inventory = inventory_of(root)
+    google = channel(inventory, "csp-trusted-site:Google_APIs")
+    hosts = [d["host"] for d in google["destinations"]]
+    assert "generativelanguage.googleapis.com" in hosts and "*.googleapis.com" not in hosts
+    assert [f["rule"] for f in google["findings"]] == ["APX-CFG-003"]
+    azure = channel(inventory, "csp-trusted-site:Azure_OpenAI")
+    assert [(d["host"], d["provider"]) for d in azure["destinations"]] == [("*.openai.azure.com", "Azure OpenAI")]
