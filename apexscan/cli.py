@@ -141,8 +141,7 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Pa
     else:
         result = skipped(project)
     catalog = load_catalog()
-    files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
-    findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
+    findings = suppress.apply_in_project(project, result.findings, catalog)
     findings, result, note = narrow(findings, result, selected)  # --staged, --only-touching
     comparison = compare(findings, baseline) if baseline is not None else None
     if fmt == "sarif":
@@ -214,8 +213,7 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
 
     def document(project, speed: Speed):
         result = speed.scan(project, policy, inventory=True)
-        files = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
-        findings = suppress.apply(result.findings, suppress.collect(project.root, files), catalog)
+        findings = suppress.apply_in_project(project, result.findings, catalog)
         doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
                               project=project.root.name, generator=generator)
         return doc, result.diagnostics

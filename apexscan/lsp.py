@@ -84,8 +84,7 @@ def analyse_project(root: Path, codec: PositionCodec, run: Runner = scan) -> Out
         return Outcome({})
     result = run(project, policy)
     catalog = load_catalog()
-    rels = {f.rel for f in project.files} | suppress.referenced_paths(result.findings)
-    findings = suppress.apply(result.findings, suppress.collect(project.root, rels), catalog)
+    findings = suppress.apply_in_project(project, result.findings, catalog)
     texts = _Texts(project.root)
     files: dict[str, list[types.Diagnostic]] = {}
     for finding in findings:

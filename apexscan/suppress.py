@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from .fingerprints import CONTEXT_KEY
 from .model import Destination, Finding, Location, Verdict
+from .project import Project
 from .report import finding_order
 from .rules import Catalog
 
@@ -213,6 +214,12 @@ def suppression_location(finding: Finding) -> Location | None:
     if not path or not line.isdigit() or not rest.isdigit():
         return None
     return Location(path, int(line), int(rest))
+
+
+def apply_in_project(project: Project, findings: Sequence[Finding], catalog: Catalog) -> tuple[Finding, ...]:
+    """`apply` with the comments of every scanned file and of every file a finding passes through."""
+    rels = {f.rel for f in project.files} | referenced_paths(findings)
+    return apply(findings, collect(project.root, rels), catalog)
 
 
 def referenced_paths(findings: Iterable[Finding]) -> set[str]:
