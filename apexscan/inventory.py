@@ -33,7 +33,6 @@ from . import hosts
 from .config_rules import dataloader_destination, dataloader_fields
 from .findings import SinkReach
 from .frontends.metadata import ProjectMetadata
-from .link import ClassTable
 from .model import Destination, FieldRef, Finding, Location, Sensitivity, Verdict
 from .policy import Policy
 from .sensitivity import FieldCatalog
@@ -120,7 +119,7 @@ def sink_contexts(program, apex: Sequence, fids: Iterable[str]) -> dict[str, Sin
     itself and that resolves to `ContactTriggerHandler.afterInsert`, only callers of `run` whose
     receiver can be a ContactTriggerHandler lead there (`new ContactTriggerHandler().run()`, not
     `new PortfolioTriggerHandler().run()`)."""
-    table = ClassTable(program.classes)
+    table = program.table
     callers: dict[str, set[tuple[str, str, str]]] = {}  # callee -> {(caller, edge kind, class)}
     by_simple: dict[str, list[str]] = {}
     for name in program.classes:

@@ -25,14 +25,14 @@ class Program:
     """The project as one graph, plus the tables later stages need."""
 
     graph: nx.MultiDiGraph
-    classes: dict[str, ClassInfo]
+    table: ClassTable  # what a type name means where (its answers are kept)
     functions: dict[str, Function]
-    # node -> [(expr, class it is written in, call site)]: the site is set when the definition is an
-    # argument bound to a parameter at that call (so endpoints can be told apart per caller)
-    strdefs: dict[str, list[tuple[StrExpr, str, str]]]
     call_targets: dict[str, list[Function]]  # call site -> resolved project callees
-    files: list[FileFacts]
     test_classes: set[str] = field(default_factory=set)
+
+    @property
+    def classes(self) -> dict[str, ClassInfo]:
+        return self.table.classes
 
 
 class ClassTable:
@@ -138,6 +138,8 @@ class Linker:
         self.methods: dict[str, dict[str, list[Function]]] = defaultdict(lambda: defaultdict(list))
         for fn in self.functions.values():
             self.methods[fn.cls][fn.name].append(fn)
+        # node -> [(expr, class it is written in, call site)]: the site is set when the definition is
+        # an argument bound to a parameter at that call (so endpoints can be told apart per caller)
         self.strdefs: dict[str, list[tuple[StrExpr, str, str]]] = {}
         self.call_targets: dict[str, list[Function]] = {}
         self.sanitizers = {s.lower() for s in sanitizers}
@@ -278,7 +280,7 @@ class Linker:
                 for node, d in getattr(self.links[f.path], kind):
                     strdefs.setdefault(node, []).append(d)
         self.strdefs = strdefs
-        return Program(self.graph, self.table.classes, self.functions, strdefs, self.call_targets, self.files,
+        return Program(self.graph, self.table, self.functions, self.call_targets,
                        {n for n, c in self.table.classes.items() if c.is_test})
 
     def _unlink(self, path: str) -> None:

@@ -77,7 +77,7 @@ def test_a_body_edit_relinks_that_file_only_and_matches_a_fresh_scan(org, tmp_pa
     program = rebuilt.link()
     assert edges(program.graph) == edges(linker.graph)
     assert set(program.graph.nodes) == set(linker.graph.nodes)
-    assert program.strdefs == linker.strdefs  # the same definitions in the same order
+    assert rebuilt.strdefs == linker.strdefs  # the same definitions in the same order
     assert program.call_targets == linker.call_targets
     assert program.functions == linker.functions
 
