@@ -7,6 +7,7 @@ had, never make the run fail.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 import tempfile
@@ -60,7 +61,7 @@ class Speed:
     # previous scan's linking, patched where files changed.
     caches: dict = field(default_factory=dict)
     memories: dict = field(default_factory=dict)
-    write_later: bool = False  # the caller writes the caches (`write_caches`) when it has time
+    write_later: bool = False  # the caller writes the caches (`between_scans`) when it has time
 
     def scan(self, project, policy, **options):
         cache = memory = None
@@ -74,9 +75,16 @@ class Speed:
                 cache.write()
         return result
 
-    def write_caches(self) -> None:
+    def between_scans(self) -> None:
+        """Housekeeping for a long-running process, once a scan's results are out: write the
+        caches; then collect the scan's garbage and freeze what is kept (facts, the linked graph),
+        so that the collector stops walking those millions of objects (a 1.6 s pause on NPSP in the
+        middle of a later scan). The kept objects hold no reference cycles: they are still freed
+        when a later scan replaces them."""
         for cache in self.caches.values():
             cache.write()
+        gc.collect()
+        gc.freeze()
 
 
 def speed_options(command):
@@ -276,7 +284,7 @@ def lsp(stdio: bool, speed: Speed) -> None:
     del stdio  # stdio is the only transport
     from .lsp import create_server  # pygls is loaded only by this command
     speed = replace(speed, write_later=True)  # after the diagnostics are out, not before
-    create_server(speed.scan, idle=speed.write_caches).start_io()
+    create_server(speed.scan, idle=speed.between_scans).start_io()
 
 
 def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Comparison | None) -> bool:
