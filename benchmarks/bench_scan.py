@@ -87,7 +87,10 @@ def bench(path: Path) -> None:
             insert_line(edited.path)
             wall, rss = run_scan(project, "--cache-dir", str(cache))
             print(f"  {'warm, 1 file edited':38} {wall:6.2f} s   peak RSS {rss:6,.0f} MB   ({edited.rel})")
-            median, worst = server_rescan(project, cache, edited.path)
+            # In a child process: this one would pass its memory on to the scans it starts next.
+            out = subprocess.run([sys.executable, __file__, "--server", str(project), str(cache), str(edited.path)],
+                                 check=True, capture_output=True, text=True).stdout
+            median, worst = map(float, out.split())
             print(f"  {'language server, re-scan after a save':38} {median:6.2f} s   (worst of 5: {worst:.2f} s)")
 
 
@@ -118,6 +121,9 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    if argv[0] == "--server":  # the language server row, run by `bench` in a process of its own
+        print(*server_rescan(*map(Path, argv[1:4])))
+        return 0
     for arg in argv:
         bench(Path(arg))
     return 0
