@@ -300,6 +300,7 @@ def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) ->
 
 
 RUNTIME_NC = "the name is read at run time"
+POLYMORPHIC = "Name"  # the object a polymorphic lookup (Who, What, Parent of a note) leads to
 
 
 def _with_csp_site(finding: Finding, metadata: ProjectMetadata) -> Finding:
@@ -492,16 +493,27 @@ def _data_reach(catalog: FieldCatalog, payload, arrival, memo: dict) -> DataReac
             memo[(obj, fld)] = (FieldRef(obj, "*"), catalog.classify_object(obj))
         else:
             ref = catalog.resolve(obj, fld)
-            if ref.field == ref.field.lower():
-                # Neither the catalog nor the org knows this field: spell it as the query did, or
-                # as API names usually are (a field read from a record that holds every field).
-                spelled = shown.split(".")[-1] if shown.lower().endswith(ref.field) else _api_case(ref.field)
-                ref = FieldRef(ref.object, spelled)
-            memo[(obj, fld)] = (ref, catalog.classify(ref))
-    ref, klass = memo[(obj, fld)]
+            if len(fld) > 1 and ref.object == POLYMORPHIC:
+                # Task.Who.Name: the Name object stands for any record Who points at. Classified as
+                # Name.Name, but named by its path, or What.Name would be the same datum.
+                path = shown if shown.lower() == ".".join(fld) else ".".join(_api_case(p) for p in fld)
+                memo[(obj, fld)] = (FieldRef(obj, path), catalog.classify(ref))
+            else:
+                if ref.field == ref.field.lower():
+                    # Neither the catalog nor the org knows this field: spell it as the query did, or
+                    # as API names usually are (a field read from a record that holds every field).
+                    spelled = shown.split(".")[-1] if shown.lower().endswith(ref.field) else _api_case(ref.field)
+                    ref = FieldRef(ref.object, spelled)
+                memo[(obj, fld)] = (ref, catalog.classify(ref))
+    return _arrived(memo[(obj, fld)], how, arrival)
+
+
+def _arrived(classified: tuple[FieldRef, FieldClass], how: str, arrival) -> DataReach:
+    ref, klass = classified
+    _src, rel, fld, whole = arrival.label
     whole = whole or not fld
-    certain = not (how in DYNAMIC_QUERY_APIS and (not fld or "*" in arrival.label[1]))
-    return DataReach(ref, klass, whole or "*" in arrival.label[1], arrival.steps, certain)
+    certain = not (how in DYNAMIC_QUERY_APIS and (not fld or "*" in rel))
+    return DataReach(ref, klass, whole or "*" in rel, arrival.steps, certain)
 
 
 def _inside(inner, outer) -> bool:

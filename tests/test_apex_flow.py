@@ -721,3 +721,29 @@ def test_unicode_escapes_in_an_endpoint_literal_are_decoded(project):
     result = run(root)
     assert_exact(root, result)
     assert {f.destination.host for f in result.findings} == {"api.openai.com"}
+
+
+def test_polymorphic_lookups_are_named_by_their_path(project):
+    """Who and What lead to the Name object: Task.Who.Name and Task.What.Name are two data, not
+    one "Name.Name"."""
+    root = project({
+        "classes/TaskDigest.cls": """
+            public with sharing class TaskDigest {
+                public static void send(Id taskId) {
+                    Task t = [SELECT Who.Name, What.Name FROM Task WHERE Id = :taskId];
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/chat/completions');
+                    req.setMethod('POST');
+                    req.setBody(JSON.serialize(new Map<String, Object>{
+                        'model' => 'gpt-4o', 'input' => t.Who.Name + ' / ' + t.What.Name }));
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    [finding] = data_findings(result)
+    assert sorted(f"{ref.object}.{ref.field}" for ref, _ in finding.fields) == ["Task.What.Name", "Task.Who.Name"]
+    assert "Name.Name" not in finding.message
