@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cache import FactsCache, decode, encode
+from .facts import FileFacts
 from .frontends.apex import lower_apex
 from .frontends.aura import lower_aura
 from .frontends.flow import lower_flow
@@ -41,7 +42,9 @@ POOL_MIN_BYTES = 2_000_000
 @dataclass(frozen=True, slots=True)
 class Lowered:
     file: SourceFile
-    facts: object  # FileFacts for code, MetadataFacts for metadata, None when unreadable
+    # FileFacts for code, MetadataFacts for metadata; None when the file is unreadable, or holds
+    # test classes only (they and their mocks never run in production: not analysed, not cached)
+    facts: object
     diagnostics: tuple[Diagnostic, ...]
 
 
@@ -58,6 +61,13 @@ def lower_bytes(rel: str, kind: str, data: bytes, strict: bool = False):
         facts = CODE_FRONTENDS[kind](rel, data, strict)
         return facts, facts.diagnostics
     return parse_metadata_file(rel, data)
+
+
+def _production(facts):
+    """The facts, or None for a file of test classes only."""
+    if isinstance(facts, FileFacts) and facts.classes and all(c.is_test for c in facts.classes):
+        return None
+    return facts
 
 
 def lower_file(f: SourceFile, strict: bool = False):
@@ -99,6 +109,7 @@ def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: Fac
     for index, key, data in remaining:
         f = files[index]
         facts, diagnostics = lower_bytes(f.rel, f.kind, data, strict)
+        facts = _production(facts)
         done[index] = Lowered(f, facts, tuple(diagnostics))
         if use_cache:
             cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)), facts, diagnostics)
@@ -133,4 +144,4 @@ def _lower_in_pool(files, todo, done, cache, jobs, strict):
 def _worker(task: tuple[str, str, bytes, bool]) -> bytes:
     rel, kind, data, strict = task
     facts, diagnostics = lower_bytes(rel, kind, data, strict)
-    return marshal.dumps((encode(facts), encode(tuple(diagnostics))))
+    return marshal.dumps((encode(_production(facts)), encode(tuple(diagnostics))))

@@ -74,8 +74,6 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
             if item.facts is None:
                 continue
             if item.file.kind in CODE_FRONTENDS:
-                if item.facts.classes and all(c.is_test for c in item.facts.classes):
-                    continue  # test classes and their mocks never run in production
                 code.append(item.facts)
             else:
                 metadata_facts.append(item.facts)
