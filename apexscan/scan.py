@@ -17,7 +17,7 @@ from .config_rules import config_findings
 from .endpoints import HOLE, Resolver
 from .facts import FileFacts
 from .findings import RUNTIME_OBJECT, DataReach, SinkReach, hardcoded_endpoint, sink_findings
-from .frontends.metadata import ProjectMetadata, merge
+from .frontends.metadata import ProjectMetadata, merge, soql_select_items, soql_select_list
 from .inventory import SinkRecord, affordable, sink_contexts
 from .link import Linker, Program, context_of
 from .lowering import CODE_FRONTENDS, lower_all
@@ -548,23 +548,21 @@ FROM = re.compile(r"\sfrom\s+([A-Za-z_\x00][\w\x00]*)", re.IGNORECASE)
 
 
 def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]:
-    """The object and select list of a SOQL string built at run time; unknown parts -> every field.
-
-    Two linear searches (the first SELECT, then the first FROM after it) rather than one regex,
-    whose lazy match would be quadratic on text full of `select`."""
+    """The object and select list of a SOQL string built at run time (HOLE marks the parts built
+    from values unknown here). A select list with an unknown part, or FIELDS(...), is every field."""
     start = SELECT.search(text)
     if not start:
         return "", (), ()
-    end = FROM.search(text, start.end() - 1)
-    if not end:
-        return "", (), ()
-    obj = end.group(1)
-    if "\x00" in obj or not obj:
-        return "", (), ()  # FROM an object chosen at run time: nothing known to classify
-    raw = text[start.end():end.start()].strip()
-    if "\x00" in raw or "(" in raw:
+    obj, items = soql_select_items(text[start.start():])
+    if not obj:
+        # Not readable as a whole: an object or a select list with an unknown part. Two linear
+        # searches (the first SELECT, then the first FROM after it) rather than one regex, whose
+        # lazy match would be quadratic on text full of `select`.
+        end = FROM.search(text, start.end() - 1)
+        if not end or HOLE in end.group(1):
+            return "", (), ()  # FROM an object chosen at run time: nothing known to classify
+        return end.group(1), (("*",),), ("*",)
+    _, names = soql_select_list(text[start.start():])
+    if any(HOLE in item for item in items) or any("FIELDS(" in n for n in names):
         return obj, (("*",),), ("*",)
-    names = [f.strip() for f in raw.split(",") if f.strip()]
-    if not names or any(not re.fullmatch(r"[\w.]+", n) for n in names):
-        return obj, (("*",),), ("*",)
-    return obj, tuple(tuple(p.lower() for p in n.split(".")) for n in names), tuple(names)
+    return obj, tuple(tuple(p.lower() for p in n.split(".")) for n in names), names

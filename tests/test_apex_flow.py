@@ -747,3 +747,30 @@ def test_polymorphic_lookups_are_named_by_their_path(project):
     [finding] = data_findings(result)
     assert sorted(f"{ref.object}.{ref.field}" for ref, _ in finding.fields) == ["Task.What.Name", "Task.Who.Name"]
     assert "Name.Name" not in finding.message
+
+
+def test_dynamic_soql_with_a_sub_query_reads_the_outer_object_and_its_fields(project):
+    """The first FROM of `SELECT Name, (SELECT Email FROM Contacts) FROM Account` is the sub-query's:
+    the records are Accounts, with their Contacts' e-mail, not every field of "Contacts"."""
+    root = project({
+        "classes/AccountBrief.cls": """
+            public with sharing class AccountBrief {
+                private static final String QUERY =
+                    'SELECT Name, toLabel(Industry), (SELECT Email FROM Contacts) FROM Account WHERE Id = :accId';
+                public static void send(Id accId) {
+                    List<Account> rows = Database.query(QUERY);
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint('callout:OpenAI/v1/responses');
+                    req.setMethod('POST');
+                    req.setBody(JSON.serialize(new Map<String, Object>{ 'model' => 'gpt-4o', 'input' => rows[0].Name + ' ' + rows[0].Industry + ' ' + rows[0].Contacts[0].Email }));
+                    new Http().send(req); // expect: APX-LLM-001
+                }
+            }
+        """,
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    [finding] = data_findings(result)
+    assert sorted(f"{ref.object}.{ref.field}" for ref, _ in finding.fields) == [
+        "Account.Industry", "Account.Name", "Contact.Email"]

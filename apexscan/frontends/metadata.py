@@ -52,6 +52,7 @@ __all__ = [
     "ProjectMetadata",
     "merge",
     "parse_metadata_file",
+    "soql_select_items",
     "soql_select_list",
 ]
 
@@ -699,6 +700,29 @@ def soql_select_list(soql: str, _inner: bool = False) -> tuple[str, tuple[str, .
     CUSTOM) upper-cased, standing for every field ("FIELDS(ALL)", "Contacts.FIELDS(ALL)").
     ("", ()) when the text is not a readable SELECT; items that name no field (COUNT(), TYPEOF ...
     END) are left out."""
+    obj, items = soql_select_items(soql)
+    fields: list[str] = []
+    for item in items:
+        if item.startswith("("):  # a sub-query; SOQL nests them one level deep only
+            relationship, inner = ("", ()) if _inner else soql_select_list(item[1:item.rfind(")")], True)
+            fields.extend(f"{relationship}.{f}" for f in inner if relationship)
+            continue
+        function = _SOQL_FUNCTION.fullmatch(item)
+        if function is not None:
+            if function.group(1).upper() == "FIELDS":
+                fields.append(f"FIELDS({function.group(2).strip().upper()})")
+            else:
+                fields.extend(_SOQL_PATH.findall(function.group(2)))
+            continue
+        field_match = _SOQL_FIELD.fullmatch(item)
+        if field_match is not None:
+            fields.append(field_match.group(1))
+    return obj, tuple(dict.fromkeys(fields))
+
+
+def soql_select_items(soql: str) -> tuple[str, tuple[str, ...]]:
+    """The FROM object and the items of the select list as written (stripped); ("", ()) when the
+    text is not a readable SELECT."""
     start = _SOQL_SELECT.match(soql)
     if start is None:
         return "", ()
@@ -722,23 +746,7 @@ def soql_select_list(soql: str, _inner: bool = False) -> tuple[str, tuple[str, .
         i += 1
     else:
         return "", ()
-    fields: list[str] = []
-    for item in (item.strip() for item in items):
-        if item.startswith("("):  # a sub-query; SOQL nests them one level deep only
-            relationship, inner = ("", ()) if _inner else soql_select_list(item[1:item.rfind(")")], True)
-            fields.extend(f"{relationship}.{f}" for f in inner if relationship)
-            continue
-        function = _SOQL_FUNCTION.fullmatch(item)
-        if function is not None:
-            if function.group(1).upper() == "FIELDS":
-                fields.append(f"FIELDS({function.group(2).strip().upper()})")
-            else:
-                fields.extend(_SOQL_PATH.findall(function.group(2)))
-            continue
-        field_match = _SOQL_FIELD.fullmatch(item)
-        if field_match is not None:
-            fields.append(field_match.group(1))
-    return _SOQL_FROM.match(soql, i).group(1), tuple(dict.fromkeys(fields))
+    return _SOQL_FROM.match(soql, i).group(1), tuple(item.strip() for item in items)
 
 
 def _flag(element: Element, tag: str, default: bool) -> bool:
