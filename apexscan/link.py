@@ -114,7 +114,6 @@ class FileLinks:
     defs: list[tuple[str, tuple]] = field(default_factory=list)  # its string definitions: (node, strdef)
     call_defs: list[tuple[str, tuple]] = field(default_factory=list)  # arguments and results of its calls
     sites: list[str] = field(default_factory=list)  # its call sites with project callees
-    results: list[str] = field(default_factory=list)  # its call results of a known type
 
 
 class Linker:
@@ -143,7 +142,8 @@ class Linker:
         self.strdefs: dict[str, list[tuple[StrExpr, str, str]]] = {}
         self.call_targets: dict[str, list[Function]] = {}
         self.sanitizers = {s.lower() for s in sanitizers}
-        self.result_types: dict[str, tuple[str, str]] = {}  # call result node -> (type, class it is written in)
+        # call result node -> (type, class it is written in), for the calls of the file being linked
+        self.result_types: dict[str, tuple[str, str]] = {}
         self.links: dict[str, FileLinks] = {}  # file path -> what linking it added
         self._adding = FileLinks()  # where `edge` and the string definitions are recorded
 
@@ -265,6 +265,9 @@ class Linker:
     def _link_calls(self, f: FileFacts) -> None:
         """Calls (after every file's definitions, as a call's effect depends on no other call's
         except earlier ones in the same file), and the batch jobs the file defines."""
+        # A result node is named after its place in a function: two files defining the same class
+        # name it alike, and must not see each other's.
+        self.result_types = {}
         for c in f.calls:
             self.call(c)
         for fn in f.functions:
@@ -294,8 +297,6 @@ class Linker:
                 graph.remove_node(node)  # as if never added
         for site in added.sites:
             self.call_targets.pop(site, None)
-        for node in added.results:
-            self.result_types.pop(node, None)
 
     def _adopt(self, old: FileFacts, new: FileFacts) -> None:
         """Use the new file's classes and functions (the same signatures, at new places)."""
@@ -352,7 +353,6 @@ class Linker:
         if len(returns) == 1 and "" not in returns:
             # `new Payload(m).addSystem(s).addUser(u)`: the next call's receiver has this type.
             self.result_types[c.result] = (returns.pop(), callees[0].cls)
-            self._adding.results.append(c.result)
         for fn in callees:
             for i, values, param, target in self._bindings(c, fn):
                 for inflow in values:
