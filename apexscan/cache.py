@@ -135,6 +135,7 @@ class FactsCache:
         self._unwritten = False  # a finished scan changed the entries and the pack is not written yet
         self._on_disk: dict[str, tuple] = {}  # the entries the pack and delta hold together
         self._token = ""  # names the pack on disk; its delta carries the same
+        self._pack_seen: tuple | None = None  # the pack file as read or written here (inode, mtime, size)
         self._delta: dict[str, tuple | None] = {}  # the delta on disk: rel -> entry, None if removed
         self.hits = 0
         self.misses = 0
@@ -146,6 +147,7 @@ class FactsCache:
             if pack is None or type(pack.get("entries")) is not dict:
                 return self._old  # no cache yet, or unreadable, or by another apexscan: start afresh
             entries, self._token = pack["entries"], pack.get("token", "")
+            self._pack_seen = _identity(self.pack)
             delta = _read(self.delta)
             if delta is not None and delta.get("token") == self._token and type(delta.get("entries")) is dict:
                 self._delta = delta["entries"]
@@ -206,24 +208,34 @@ class FactsCache:
         complete."""
         if not self._unwritten:
             return
-        self._unwritten = False
         entries = self._old
         delta = dict(self._delta)
         delta.update((rel, entry) for rel, entry in entries.items() if self._on_disk.get(rel) is not entry)
         delta.update((rel, None) for rel in self._on_disk.keys() - entries.keys())
         try:
             self.pack.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if self._token and len(delta) <= max(DELTA_MIN, len(entries) // 10) and self.pack.is_file():
+            # A delta only beside the pack this process knows: another process may have replaced it.
+            if self._token and len(delta) <= max(DELTA_MIN, len(entries) // 10) \
+                    and _identity(self.pack) == self._pack_seen:
                 _write(self.delta, {"analyzer": analyzer_fingerprint(), "token": self._token, "entries": delta})
                 self._delta = delta
             else:
                 token = secrets.token_hex(8)
                 _write(self.pack, {"analyzer": analyzer_fingerprint(), "token": token, "entries": entries})
-                self._token, self._delta = token, {}
+                self._token, self._delta, self._pack_seen = token, {}, _identity(self.pack)
                 self.delta.unlink(missing_ok=True)
             self._on_disk = dict(entries)
+            self._unwritten = False
         except OSError:
-            pass
+            pass  # tried again after the next scan
+
+
+def _identity(path: Path) -> tuple | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
 
 
 def _read(path: Path) -> dict | None:

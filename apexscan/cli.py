@@ -50,28 +50,30 @@ from .staged import could_touch, narrow, selection, skipped
 LEVELS = {"note": 0, "warning": 1, "error": 2}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Speed:
     """--no-cache, --cache-dir and --jobs: how a scan is run, never what it finds."""
 
     cache_dir: Path | None  # None: no cache
     jobs: int
-    # Per project root, for a long-running command (the language server): the cache object, which
-    # keeps the facts it has decoded instead of reading the pack again at each save, and the
-    # previous scan's linking, patched where files changed.
+    # A long-running process (the language server) keeps, per project root, the cache object (the
+    # facts it has decoded, instead of reading the pack again at each save) and the previous
+    # scan's linking, patched where files changed; it writes the caches in `between_scans`.
+    resident: bool = False
     caches: dict = field(default_factory=dict)
     memories: dict = field(default_factory=dict)
-    write_later: bool = False  # the caller writes the caches (`between_scans`) when it has time
+    scans: int = 0
 
     def scan(self, project, policy, **options):
         cache = memory = None
         if self.cache_dir is not None:
             cache = self.caches.setdefault(project.root, FactsCache(self.cache_dir, project.root))
-            memory = self.memories.setdefault(project.root, ScanMemory())
+            if self.resident:
+                memory = self.memories.setdefault(project.root, ScanMemory())
         result = run_scan(project, policy, cache=cache, jobs=self.jobs, memory=memory, **options)
         if cache is not None:
             cache.finish()
-            if not self.write_later:
+            if not self.resident:
                 cache.write()
         return result
 
@@ -79,10 +81,14 @@ class Speed:
         """Housekeeping for a long-running process, once a scan's results are out: write the
         caches; then collect the scan's garbage and freeze what is kept (facts, the linked graph),
         so that the collector stops walking those millions of objects (a 1.6 s pause on NPSP in the
-        middle of a later scan). The kept objects hold no reference cycles: they are still freed
-        when a later scan replaces them."""
+        middle of a later scan). What is kept holds no reference cycles, and is freed by reference
+        counting when a later scan replaces it; every 25th time, everything is unfrozen and
+        collected in full, for whatever cyclic garbage the server's own objects left there."""
         for cache in self.caches.values():
             cache.write()
+        self.scans += 1
+        if self.scans % 25 == 0:
+            gc.unfreeze()
         gc.collect()
         gc.freeze()
 
@@ -283,7 +289,7 @@ def lsp(stdio: bool, speed: Speed) -> None:
     """
     del stdio  # stdio is the only transport
     from .lsp import create_server  # pygls is loaded only by this command
-    speed = replace(speed, write_later=True)  # after the diagnostics are out, not before
+    speed = replace(speed, resident=True)  # caches written after the diagnostics are out, not before
     create_server(speed.scan, idle=speed.between_scans).start_io()
 
 

@@ -145,7 +145,7 @@ class Linker:
         # call result node -> (type, class it is written in), for the calls of the file being linked
         self.result_types: dict[str, tuple[str, str]] = {}
         self.links: dict[str, FileLinks] = {}  # file path -> what linking it added
-        self._adding = FileLinks()  # where `edge` and the string definitions are recorded
+        self._adding = FileLinks()  # the file being linked: where `edge` and `call` record what they add
 
     # --- places ---------------------------------------------------------------------------------
 
@@ -212,10 +212,8 @@ class Linker:
 
     def link(self) -> Program:
         for f in self.files:
-            self.links[f.path] = self._adding = FileLinks()
             self._link_definitions(f)
         for f in self.files:
-            self._adding = self.links[f.path]
             self._link_calls(f)
         return self._program()
 
@@ -236,15 +234,14 @@ class Linker:
             self._unlink(old.path)
             self._adopt(old, new)
         for _, new in changed:
-            self.links[new.path] = self._adding = FileLinks()
             self._link_definitions(new)
         for _, new in changed:
-            self._adding = self.links[new.path]
             self._link_calls(new)
         return self._program()
 
     def _link_definitions(self, f: FileFacts) -> None:
         """Assignments and string definitions, and the fields of the file's classes."""
+        self.links[f.path] = self._adding = FileLinks()
         for a in f.assigns:
             self.assign(a)
         for d in f.strdefs:
@@ -265,6 +262,7 @@ class Linker:
     def _link_calls(self, f: FileFacts) -> None:
         """Calls (after every file's definitions, as a call's effect depends on no other call's
         except earlier ones in the same file), and the batch jobs the file defines."""
+        self._adding = self.links[f.path]
         # A result node is named after its place in a function: two files defining the same class
         # name it alike, and must not see each other's.
         self.result_types = {}
@@ -278,10 +276,12 @@ class Linker:
         # A node's string definitions in the order a fresh link finds them: every file's own,
         # then those of every file's calls.
         strdefs: dict[str, list] = {}
-        for kind in ("defs", "call_defs"):
-            for f in self.files:
-                for node, d in getattr(self.links[f.path], kind):
-                    strdefs.setdefault(node, []).append(d)
+        for f in self.files:
+            for node, d in self.links[f.path].defs:
+                strdefs.setdefault(node, []).append(d)
+        for f in self.files:
+            for node, d in self.links[f.path].call_defs:
+                strdefs.setdefault(node, []).append(d)
         self.strdefs = strdefs
         return Program(self.graph, self.table, self.functions, self.call_targets,
                        {n for n, c in self.table.classes.items() if c.is_test})
@@ -293,6 +293,7 @@ class Linker:
         for src, dst, key in added.edges:
             graph.remove_edge(src, dst, key)
         for node in {n for src, dst, _ in added.edges for n in (src, dst)}:
+            # the adjacency dicts themselves: networkx's degree views cost more than the check
             if not graph._succ[node] and not graph._pred[node]:
                 graph.remove_node(node)  # as if never added
         for site in added.sites:

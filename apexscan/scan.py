@@ -286,12 +286,14 @@ def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) ->
     previous = memory.linker if memory else None
     if memory is not None:
         memory.linker = None  # until linking succeeds: a failed scan leaves nothing half-patched
-    program = None
     if previous is not None and previous.sanitizers == {s.lower() for s in policy.sanitizers}:
-        linker, program = previous, previous.relink(apex)
-    if program is None:
-        linker = Linker(apex, policy.sanitizers)
-        program = linker.link()
+        program = previous.relink(apex)
+        if program is not None:
+            memory.linker = previous
+            return previous, program
+    previous = None  # not kept alive beside the new graph
+    linker = Linker(apex, policy.sanitizers)
+    program = linker.link()
     if memory is not None:
         memory.linker = linker
     return linker, program

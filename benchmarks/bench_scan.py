@@ -104,7 +104,7 @@ def insert_line(path: Path) -> None:
 def server_rescan(project: Path, cache: Path, edited: Path) -> tuple[float, float]:
     """Seconds from a save to diagnostics ready in `apexscan lsp`, median and worst of 5 saves:
     the server's own analysis, in this process, after one scan that warmed it up."""
-    speed = Speed(cache, 1, write_later=True)
+    speed = Speed(cache, 1, resident=True)
     analyse_project(project, PositionCodec(), speed.scan)
     speed.between_scans()
     times = []

@@ -248,3 +248,22 @@ def test_many_changed_files_rewrite_the_pack_and_drop_the_delta(project, tmp_pat
     fourth = FactsCache(folder, project)
     scan_with(project, fourth)
     assert fourth.misses == 0
+
+
+def test_a_pack_replaced_by_another_process_is_written_whole_not_patched(project, tmp_path):
+    folder = tmp_path / "cache"
+    first = FactsCache(folder, project)
+    scan_with(project, first)
+    first.save()
+    edit_apex(project, 1)
+    second = FactsCache(folder, project)
+    scan_with(project, second)
+    replaced = marshal.loads(first.pack.read_bytes())
+    replaced["token"] = "written by another process"
+    first.pack.write_bytes(marshal.dumps(replaced))  # after `second` read it
+    second.save()
+    assert not first.delta.exists()
+    assert marshal.loads(first.pack.read_bytes())["token"] != "written by another process"
+    third = FactsCache(folder, project)
+    scan_with(project, third)
+    assert third.misses == 0

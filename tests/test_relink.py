@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import write_project
 
 from apexscan.cache import FactsCache
 from apexscan.link import Linker
@@ -143,3 +144,47 @@ def test_every_code_file_edited_in_turn_gives_what_a_fresh_scan_gives(org, tmp_p
         path.write_text("\n".join(lines), encoding="utf-8")
         assert editor.scan() == editor.fresh(), path
     assert editor.memory.linker is linker
+
+
+def test_two_files_defining_one_class_are_relinked_apart(tmp_path):
+    """Copies of a class in two folders name their call results alike: editing one copy must not
+    change how the other links (a reviewer's fuzzer found the two sharing result types)."""
+    (tmp_path / "dup").mkdir()
+    root = write_project(tmp_path / "dup", {
+        "classes/Payload.cls": """
+            public class Payload {
+                String body;
+                public Payload(String s) { body = s; }
+                public String text() { return 'x'; }
+            }
+        """,
+        "classes/Dup.cls": """
+            public class Dup {
+                public static String go(String s) {
+                    String r = Dup.make(s).text();
+                    return r;
+                }
+                public static Payload make(String s) { return new Payload(s); }
+            }
+        """,
+        "/force-app/other/classes/Dup.cls": """
+            public class Dup {
+                public static String go(String s) {
+                    String r = Jsn.make(s).text();
+                    HttpRequest req = new HttpRequest(); req.setEndpoint('https://api.openai.com/v1/chat/completions'); req.setBody(r); new Http().send(req);
+                    return r;
+                }
+                public static Payload make(String s) { return new Payload(s); }
+                public static void entry() { Contact c = [SELECT Email FROM Contact LIMIT 1]; go(c.Email); }
+            }
+        """,
+    })
+    editor = Editor(root, tmp_path / "cache")
+    editor.scan()
+    linker = editor.memory.linker
+    editor.edit("force-app/main/default/classes/Dup.cls", "String r = Dup.make(s).text();", "String q = Zzz.make(s);")
+    result = editor.scan()
+    assert editor.memory.linker is linker
+    assert result == editor.fresh()
+    program = Linker(linker.files, editor.policy.sanitizers).link()
+    assert edges(program.graph) == edges(linker.graph)
