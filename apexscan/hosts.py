@@ -34,6 +34,7 @@ class HostRule:
     note: str
     trust_layer: bool  # a Salesforce-managed model behind the Einstein Trust Layer
     source: str
+    llm: bool  # False: a non-LLM API of the provider on this host and path (vision, speech)
     host: re.Pattern[str]  # compiled from the host pattern; may capture "region"
     path: re.Pattern[str]  # re.match on the URL path; "" matches any path; may capture "region" or "model"
 
@@ -244,6 +245,8 @@ def _match_host(host: str, path: str, policy: Policy, registry: Registry) -> Des
         path_match = rule.path.match(path)
         if path_match is None:
             continue
+        if not rule.llm:
+            return Destination("", "", "", "", "", Verdict.NOT_LLM, "", note=_join(f"a {rule.provider} API", rule.note))
         captured = {**host_match.groupdict(), **path_match.groupdict()}  # the path's region code wins
         if captured.get("model"):
             model = classify_model(unquote(captured["model"]), policy, registry)
@@ -339,7 +342,7 @@ def load_registry() -> Registry:
 # (required keys, optional keys with their defaults) per table; types come from the values shown.
 _TABLES: dict[str, tuple[dict[str, type], dict[str, object]]] = {
     "hosts": ({"provider": str, "jurisdiction": str, "host": str, "region": str, "source": str},
-              {"path": "", "note": "", "trust_layer": False}),
+              {"path": "", "note": "", "trust_layer": False, "llm": True}),
     "models": ({"name": str, "provider": str, "jurisdiction": str, "region": str, "source": str}, {"note": ""}),
     "in_org": ({"source": str}, {"host": "", "path": "", "note": ""}),
     "region_codes": ({"code": str, "region": str, "source": str}, {"note": ""}),
@@ -408,7 +411,7 @@ def _host_rule(row: dict, where: str) -> HostRule:
     if region == DERIVED_REGION and "region" not in host.groupindex and "region" not in path.groupindex:
         raise RegistryError(f"{where}: region is {DERIVED_REGION!r} but neither host nor path captures a region")
     return HostRule(row["provider"], _jurisdiction(row, where), region, row["note"], row["trust_layer"],
-                    row["source"], host, path)
+                    row["source"], row["llm"], host, path)
 
 
 def _model_rule(row: dict, where: str) -> ModelRule:

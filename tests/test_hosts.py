@@ -462,3 +462,13 @@ def test_malformed_registry_is_rejected_with_table_row_and_key(text, expected):
     with pytest.raises(RegistryError) as caught:
         parse_registry(text, "llm_hosts.toml")
     assert expected in str(caught.value) and "llm_hosts.toml" in str(caught.value)
+
+
+@pytest.mark.parametrize("path, verdict", [
+    ("/vision/v3.1/analyze", Verdict.NOT_LLM),
+    ("/formrecognizer/documentModels/prebuilt-read:analyze", Verdict.NOT_LLM),
+    ("/openai/deployments/gpt-4o/chat/completions", Verdict.FOREIGN),
+    ("/models/chat/completions", Verdict.FOREIGN),
+])
+def test_azure_ai_services_host_is_an_llm_except_for_its_vision_speech_and_document_apis(registry, path, verdict):
+    assert classify(f"https://acme-ai.cognitiveservices.azure.com{path}", registry).verdict == verdict
