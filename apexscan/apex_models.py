@@ -16,6 +16,7 @@ NO_FLOW_CLASSES = frozenset(_DATA["no_flow"]["classes"])
 ASYNC_STARTERS = {k.lower(): v for k, v in _DATA["async_starters"].items()}
 BATCH_STARTERS = frozenset(_DATA["batch"]["apis"])
 LLM_BODY_KEYS = frozenset(_DATA["llm_body"]["keys"])
+LLM_BODY_FIELDS = frozenset(_DATA["llm_body"]["class_fields"])
 LLM_BODY_LITERAL = re.compile(_DATA["llm_body"]["literal"], re.IGNORECASE)
 PLATFORM_NAMESPACES = frozenset(_DATA["platform"]["namespaces"])
 NO_FLOW_OPERATORS = frozenset(_DATA["platform"]["no_flow_operators"])

@@ -231,6 +231,9 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         real_ctxs = [c for d, ctxs in by_dest.items() if not hosts.is_placeholder_host(d.host) for c in ctxs]
         routes[node] = {d: ctxs for d, ctxs in by_dest.items() if not hosts.is_placeholder_host(d.host)
                         or not all(any(compatible(c, r) for r in real_ctxs) for c in ctxs)}
+        routes[node] = _runtime_credentials(routes[node], bool(shapes.get(node)) or any(
+            name_hint(program.functions[s.caller].display) for s in sinks.get(node, []) + guarded_sinks.get(node, [])
+            if s.caller in program.functions))
     destinations = {node: list(by_dest) for node, by_dest in routes.items()}
     evidence = {node: _unique([text for _, text in found]) for node, found in shapes.items()}
     per_sink: dict[str, list[tuple]] = {}
@@ -300,6 +303,20 @@ def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) ->
 
 
 RUNTIME_NC = "the name is read at run time"
+RUNTIME_NC_UNRESOLVED = "unresolved: the Named Credential name is read at run time"
+
+
+def _runtime_credentials(by_dest: dict[Destination, set], llm_evidence: bool) -> dict[Destination, set]:
+    """A Named Credential whose name is read at run time may be any of the project's LLM Named
+    Credentials, but only for a request that shows it is an LLM call (its path, body or the
+    sending method's name); a generic HTTP tool configured with data stays unresolved."""
+    runtime = [d for d in by_dest if RUNTIME_NC in d.how]
+    if not runtime or llm_evidence or any(d.evidence for d in runtime):
+        return by_dest
+    kept = {d: ctxs for d, ctxs in by_dest.items() if RUNTIME_NC not in d.how}
+    unresolved = Destination("callout:{?}", "", "", "", "", Verdict.UNKNOWN, RUNTIME_NC_UNRESOLVED)
+    kept.setdefault(unresolved, set()).update(c for d in runtime for c in by_dest[d])
+    return kept
 POLYMORPHIC = "Name"  # the object a polymorphic lookup (Who, What, Parent of a note) leads to
 
 

@@ -774,3 +774,45 @@ def test_dynamic_soql_with_a_sub_query_reads_the_outer_object_and_its_fields(pro
     [finding] = data_findings(result)
     assert sorted(f"{ref.object}.{ref.field}" for ref, _ in finding.fields) == [
         "Account.Industry", "Account.Name", "Contact.Email"]
+
+
+RUNTIME_NC_TOOL = """
+    public with sharing class HttpTool {
+        public class Config { public String namedCredential; }
+        public class ChatRequest { public String model; public List<String> messages = new List<String>(); }
+        public static String run(Id contactId, String configJson, Boolean asChat) {
+            Config cfg = (Config) JSON.deserialize(configJson, Config.class);
+            Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+            HttpRequest req = new HttpRequest();
+            req.setEndpoint('callout:' + cfg.namedCredential);
+            req.setMethod('POST');
+            req.setBody(JSON.serialize(new Map<String, Object>{ 'email' => c.Email }));
+            return new Http().send(req).getBody();
+        }
+        public static String chat(Id contactId, String configJson) {
+            Config cfg = (Config) JSON.deserialize(configJson, Config.class);
+            Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+            ChatRequest body = new ChatRequest();
+            body.model = 'default';
+            body.messages.add('Write to ' + c.Email);
+            HttpRequest req = new HttpRequest();
+            req.setEndpoint('callout:' + cfg.namedCredential);
+            req.setMethod('POST');
+            req.setBody(JSON.serialize(body));
+            return new Http().send(req).getBody(); // expect: APX-LLM-001
+        }
+    }
+"""
+
+
+def test_a_credential_named_at_run_time_is_an_llm_one_only_for_a_request_shaped_like_an_llm_call(project):
+    """A generic HTTP tool configured with data is not sent to the project's OpenAI credential;
+    a request built from a wrapper class with `model` and `messages` fields is."""
+    root = project({
+        "classes/HttpTool.cls": RUNTIME_NC_TOOL,
+        "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    [finding] = data_findings(result)
+    assert finding.destination.host == "api.openai.com"

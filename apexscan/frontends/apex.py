@@ -218,6 +218,12 @@ class Lowerer(TreeLowerer):
             name=qual, display=qual_display, kind=kind, superclass=superclass,
             interfaces=tuple(interfaces), fields=tuple(sorted(fields.items())), is_test=is_test,
             location=self.loc(name_node), field_names=tuple(names)))
+        shape = sorted(f for f in fields if f in M.LLM_BODY_KEYS)
+        if len(shape) > 1 or set(shape) & M.LLM_BODY_FIELDS:
+            # A wrapper class serialized into the request body (`reqObj.messages = ...`): its
+            # objects are shaped like an LLM request, as a map with these keys is.
+            self.evidence.append(Evidence(Ref(f"F:{qual}.this"), f"fields {', '.join(shape)} of {qual_display}",
+                                          self.loc(name_node)))
         saved = self.cls
         self.cls = ctx
         try:
