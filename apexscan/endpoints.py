@@ -23,6 +23,7 @@ from .taint import K, compatible
 
 HOLE = "\x00"  # a part of the string that cannot be known from the project
 MODEL = "model:"  # prefix of a Salesforce model API name (aiplatform.ModelsAPI), not a URL
+TEMPLATE = "template:"  # prefix of a Prompt Builder template name run from Apex
 MISSING_ESR = "esr:"  # prefix of the name of an External Service registration that is not in the project
 # In Destination.how: the destination is inferred from names, not read from the project's metadata.
 ASSUMED = "assumed: "
@@ -98,6 +99,9 @@ class Resolver:
             return self._node(f"@call:{part[1]}", context, depth, part[1])
         if kind == "model":
             return tuple(replace(v, text=MODEL + v.text) for v in self.evaluate(part[1], context, depth))
+        if kind == "template":  # ("template", name, whether the name is written in the call)
+            prefix = TEMPLATE if part[2] else TEMPLATE + HOLE  # a name passed in is not linked to it
+            return tuple(replace(v, text=prefix + v.text) for v in self.evaluate(part[1], context, depth))
         if kind == "esr":
             return self._external_service(part[1], part[2] if len(part) > 2 else "")
         if kind == "mapget":  # the map may come from another method: no call string is kept
@@ -246,6 +250,24 @@ class Resolver:
         found = self._llm_credentials(path, "(the name is read at run time)")
         return found or [dest]
 
+    def _template(self, name: str, shown: str, value: StrValue) -> Destination:
+        """A Prompt Builder template run from Apex: when it is in the project, it is the sink (with
+        its model) and this call is not; otherwise its model, and so where the data goes, is unknown."""
+        if HOLE not in name and f"template:{name.lower()}" in self.linker.functions:
+            return Destination(name, "", "", "", "", Verdict.IN_ORG, f"Prompt Builder template {name}, "
+                               "analysed as the sink itself")
+        known = name.replace(HOLE, "")
+        if HOLE not in name:
+            why = f"Prompt Builder template {name} is not in this project"
+        elif known:
+            why = f"Prompt Builder template {known}, passed in as a name"
+        else:
+            why = "Prompt Builder template named at run time" + (f" ({'; '.join(value.unknown)})" if value.unknown else "")
+        shown = known or shown
+        return Destination(shown or "{?}", "", "Salesforce-hosted model", "", "", Verdict.UNKNOWN,
+                           f"unresolved: {why}; its model decides where the data goes",
+                           evidence=("Prompt Builder template call",))
+
     def _llm_credentials(self, path: str, why: str) -> list[Destination]:
         """The project's Named Credentials that point at an LLM API by their own URL or name (not
         merely because the code appends an LLM-style path to, say, a Slack webhook)."""
@@ -294,6 +316,8 @@ class Resolver:
                                    + (f" ({'; '.join(value.unknown)})" if value.unknown else ""),
                                    evidence=("Salesforce Models API call",))
             return replace(self.classify_model(name), url=name, host=name, how=f"model {how}")
+        if text.startswith(TEMPLATE):
+            return self._template(text[len(TEMPLATE):], shown[len(TEMPLATE):], value)
         if text.lower().startswith("callout:"):
             return self._callout(value, shown)
         if text.startswith("/") or "org.my.salesforce.com" in text:

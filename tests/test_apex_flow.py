@@ -816,3 +816,45 @@ def test_a_credential_named_at_run_time_is_an_llm_one_only_for_a_request_shaped_
     assert_exact(root, result)
     [finding] = data_findings(result)
     assert finding.destination.host == "api.openai.com"
+
+
+
+def test_a_prompt_template_missing_from_the_project_is_still_a_call_to_a_model(project):
+    """Retrieved source often lacks the genAiPromptTemplates: the data sent to the template from
+    Apex is reported at the call, with an unknown destination (the template's model decides)."""
+    root = project({
+        "classes/Summ.cls": """
+            public with sharing class Summ {
+                @AuraEnabled
+                public static String summarize(Id contactId) {
+                    Contact c = [SELECT Email, Description FROM Contact WHERE Id = :contactId];
+                    ConnectApi.WrappedValue v = new ConnectApi.WrappedValue();
+                    v.value = 'Email: ' + c.Email + '\n' + c.Description;
+                    Map<String, ConnectApi.WrappedValue> params = new Map<String, ConnectApi.WrappedValue>();
+                    params.put('Input:Context', v);
+                    ConnectApi.EinsteinPromptTemplateGenerationsInput input = new ConnectApi.EinsteinPromptTemplateGenerationsInput();
+                    input.inputParams = params;
+                    input.isPreview = false;
+                    ConnectApi.EinsteinPromptTemplateGenerationsRepresentation out =
+                        ConnectApi.EinsteinLLM.generateMessagesForPromptTemplate('Contact_Summary', input); // expect: APX-LLM-003
+                    return out.generations[0].text;
+                }
+                public static String byName(String templateName, Map<String, String> inputs) {
+                    ConnectApi.EinsteinPromptTemplateGenerationsInput input = new ConnectApi.EinsteinPromptTemplateGenerationsInput();
+                    Map<String, ConnectApi.WrappedValue> params = new Map<String, ConnectApi.WrappedValue>();
+                    for (String k : inputs.keySet()) { ConnectApi.WrappedValue w = new ConnectApi.WrappedValue(); w.value = inputs.get(k); params.put(k, w); }
+                    input.inputParams = params;
+                    return ConnectApi.EinsteinLLM.generateMessagesForPromptTemplate(templateName, input).generations[0].text; // expect: APX-LLM-003
+                }
+                @AuraEnabled
+                public static String viaName(Id contactId) {
+                    Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+                    return byName('Contact_Summary', new Map<String, String>{ 'Input:Context' => c.Email });
+                }
+            }
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert {f.destination.provider for f in result.findings} == {"Salesforce-hosted model"}
+    assert any("Contact_Summary is not in this project" in f.destination.how for f in result.findings)

@@ -838,6 +838,16 @@ class Lowerer(TreeLowerer):
             # fills the template's typed inputs.
             template = _literal(self, args[0])
             value = self.expr(args[1])
+            if value:
+                # The request as sent from here too: a template missing from the project, or named
+                # at run time, is still a call to a model (endpoints.Resolver._template).
+                request = Ref(f"{self.temp(n)}#request")
+                self.assigns.append(Assign(request, value, "passed to the prompt template", self.loc(n),
+                                           self.scope.fid))
+                self.endpoints.append(EndpointSet(request, (("template", self.strexpr(args[0]), bool(template)),),
+                                                  self.loc(n), self.short(n, 100)))
+                self.sinks.append(Sink(request, "model", "ConnectApi.EinsteinLLM.generateMessagesForPromptTemplate",
+                                       self.scope.fid, self.loc(n), self.short(n)))
             if template:
                 self.calls.append(Call(
                     site=self.site(n), caller=self.scope.fid, name=template.lower(), receiver=(),
