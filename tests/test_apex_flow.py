@@ -858,3 +858,50 @@ def test_a_prompt_template_missing_from_the_project_is_still_a_call_to_a_model(p
     assert_exact(root, result)
     assert {f.destination.provider for f in result.findings} == {"Salesforce-hosted model"}
     assert any("Contact_Summary is not in this project" in f.destination.how for f in result.findings)
+
+
+
+def test_an_endpoint_read_from_the_first_custom_metadata_record_of_a_query(project):
+    """`settings[0].Base_Url__c` of `[SELECT ... FROM AI_Provider_Setting__mdt]` is the records'
+    Base_Url__c, as `setting.Base_Url__c` of a single record is."""
+    root = project({
+        "classes/Svc.cls": """
+            public with sharing class Svc {
+                public class Cfg {
+                    public String apiKey;
+                    public String baseUrl;
+                    public Cfg(String k, String b) { apiKey = k; baseUrl = b; }
+                }
+                public static Cfg getCfg(String provider) {
+                    List<AI_Provider_Setting__mdt> s = [SELECT Api_Key__c, Base_Url__c FROM AI_Provider_Setting__mdt WHERE MasterLabel = :provider LIMIT 1];
+                    return new Cfg(s[0].Api_Key__c, s[0].Base_Url__c);
+                }
+                @AuraEnabled
+                public static String ask(Id contactId, String provider) {
+                    Contact c = [SELECT Email FROM Contact WHERE Id = :contactId];
+                    Cfg cfg = getCfg(provider);
+                    HttpRequest req = new HttpRequest();
+                    req.setEndpoint(cfg.baseUrl + '/chat/completions');
+                    req.setMethod('POST');
+                    req.setHeader('Authorization', 'Bearer ' + cfg.apiKey);
+                    req.setBody(JSON.serialize(new Map<String, Object>{ 'model' => 'deepseek-chat',
+                        'messages' => new List<Object>{ new Map<String, Object>{ 'role' => 'user', 'content' => c.Email } } }));
+                    return new Http().send(req).getBody(); // expect: APX-LLM-001
+                }
+            }
+        """,
+        "customMetadata/AI_Provider_Setting.DeepSeek.md-meta.xml": """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <CustomMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+                <label>DeepSeek</label>
+                <protected>false</protected>
+                <values>
+                    <field>Base_Url__c</field>
+                    <value xsi:type="xsd:string">https://api.deepseek.com</value>
+                </values>
+            </CustomMetadata>
+        """,
+    })
+    result = run(root)
+    assert_exact(root, result)
+    assert [f.destination.host for f in result.findings] == ["api.deepseek.com"]

@@ -967,6 +967,11 @@ class Lowerer(TreeLowerer):
             setting = self.custom_setting(obj)
             if setting:
                 return (("setting", self.short(n)),)
+        if obj is not None and obj.type == "array_access":
+            # settings[0].Base_Url__c: a field of any element, as strings go (the records of one query)
+            base = self.static_ref(obj.child_by_field_name("array"))
+            if base is not None:
+                return (("ref", Ref(base.node, base.type, base.path + (f.lower(),))),)
         ref = self.static_ref(n)
         return (("ref", ref),) if ref is not None else self._str_unknown(n)
 
