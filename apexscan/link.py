@@ -122,17 +122,11 @@ class Linker:
         self.graph = nx.MultiDiGraph()
         classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, Function] = {}
-        # Which file a class or function comes from (the first one, if two files define it).
-        self.owner: dict[str, str] = {}
-        for f in files:
+        for f in files:  # the first definition wins, if two files define a class or function
             for c in f.classes:
-                if c.name not in classes:
-                    classes[c.name] = c
-                    self.owner[c.name] = f.path
+                classes.setdefault(c.name, c)
             for fn in f.functions:
-                if fn.fid not in self.functions:
-                    self.functions[fn.fid] = fn
-                    self.owner[fn.fid] = f.path
+                self.functions.setdefault(fn.fid, fn)
         self.table = ClassTable(classes)
         self.methods: dict[str, dict[str, list[Function]]] = defaultdict(lambda: defaultdict(list))
         for fn in self.functions.values():
@@ -300,19 +294,18 @@ class Linker:
             self.call_targets.pop(site, None)
 
     def _adopt(self, old: FileFacts, new: FileFacts) -> None:
-        """Use the new file's classes and functions (the same signatures, at new places)."""
-        adopted = set()
-        for c in new.classes:
-            if self.owner[c.name] == new.path and c.name not in adopted:
-                adopted.add(c.name)
-                self.table.classes[c.name] = c
-        replaced = {}
-        for fn in new.functions:
-            if self.owner[fn.fid] == new.path and fn.fid not in replaced:  # the first of overloads of one arity
-                replaced[fn.fid] = self.functions[fn.fid]
-                self.functions[fn.fid] = fn
-                same = self.methods[fn.cls][fn.name]
-                same[same.index(replaced[fn.fid])] = fn
+        """Use the new file's classes and functions where the old ones were in use. The signatures
+        are equal, so the two files list them in the same order, only at new places."""
+        for was, now in zip(old.classes, new.classes):
+            if self.table.classes[was.name] is was:
+                self.table.classes[was.name] = now
+        replaced = set()
+        for was, now in zip(old.functions, new.functions):
+            if self.functions[was.fid] is was:
+                self.functions[was.fid] = now
+                same = self.methods[was.cls][was.name]
+                same[same.index(was)] = now
+                replaced.add(was.fid)
         if replaced:  # other files' calls resolved to the old objects
             for site, fns in self.call_targets.items():
                 if any(fn.fid in replaced for fn in fns):

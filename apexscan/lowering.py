@@ -43,7 +43,8 @@ POOL_MIN_BYTES = 2_000_000
 class Lowered:
     file: SourceFile
     # FileFacts for code, MetadataFacts for metadata; None when the file is unreadable, or holds
-    # test classes only (they and their mocks never run in production: not analysed, not cached)
+    # test classes only (they and their mocks never run in production: neither analysed nor kept
+    # in the cache, which holds only their diagnostics)
     facts: object
     diagnostics: tuple[Diagnostic, ...]
 

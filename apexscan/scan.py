@@ -17,7 +17,7 @@ from .config_rules import config_findings
 from .endpoints import HOLE, Resolver
 from .facts import FileFacts
 from .findings import RUNTIME_OBJECT, DataReach, SinkReach, hardcoded_endpoint, sink_findings
-from .frontends.metadata import ProjectMetadata, merge, soql_select_items, soql_select_list
+from .frontends.metadata import ProjectMetadata, merge, soql_fields, soql_select_items
 from .inventory import SinkRecord, affordable, sink_contexts
 from .link import Linker, Program, context_of
 from .lowering import CODE_FRONTENDS, lower_all
@@ -302,6 +302,7 @@ def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) ->
     return linker, program
 
 
+POLYMORPHIC = "Name"  # the object a polymorphic lookup (Who, What, Parent of a note) leads to
 RUNTIME_NC = "the name is read at run time"
 RUNTIME_NC_UNRESOLVED = "unresolved: the Named Credential name is read at run time"
 
@@ -317,7 +318,6 @@ def _runtime_credentials(by_dest: dict[Destination, set], llm_evidence: bool) ->
     unresolved = Destination("callout:{?}", "", "", "", "", Verdict.UNKNOWN, RUNTIME_NC_UNRESOLVED)
     kept.setdefault(unresolved, set()).update(c for d in runtime for c in by_dest[d])
     return kept
-POLYMORPHIC = "Name"  # the object a polymorphic lookup (Who, What, Parent of a note) leads to
 
 
 def _with_csp_site(finding: Finding, metadata: ProjectMetadata) -> Finding:
@@ -581,7 +581,7 @@ def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, 
         if not end or HOLE in end.group(1):
             return "", (), ()  # FROM an object chosen at run time: nothing known to classify
         return end.group(1), (("*",),), ("*",)
-    _, names = soql_select_list(text[start.start():])
+    names = soql_fields(items)
     if any(HOLE in item for item in items) or any("FIELDS(" in n for n in names):
         return obj, (("*",),), ("*",)
     return obj, tuple(tuple(p.lower() for p in n.split(".")) for n in names), names

@@ -52,6 +52,7 @@ __all__ = [
     "ProjectMetadata",
     "merge",
     "parse_metadata_file",
+    "soql_fields",
     "soql_select_items",
     "soql_select_list",
 ]
@@ -701,6 +702,11 @@ def soql_select_list(soql: str, _inner: bool = False) -> tuple[str, tuple[str, .
     ("", ()) when the text is not a readable SELECT; items that name no field (COUNT(), TYPEOF ...
     END) are left out."""
     obj, items = soql_select_items(soql)
+    return obj, soql_fields(items, _inner)
+
+
+def soql_fields(items: tuple[str, ...], _inner: bool = False) -> tuple[str, ...]:
+    """The fields that select items (of `soql_select_items`) name; see `soql_select_list`."""
     fields: list[str] = []
     for item in items:
         if item.startswith("("):  # a sub-query; SOQL nests them one level deep only
@@ -717,7 +723,7 @@ def soql_select_list(soql: str, _inner: bool = False) -> tuple[str, tuple[str, .
         field_match = _SOQL_FIELD.fullmatch(item)
         if field_match is not None:
             fields.append(field_match.group(1))
-    return obj, tuple(dict.fromkeys(fields))
+    return tuple(dict.fromkeys(fields))
 
 
 def soql_select_items(soql: str) -> tuple[str, tuple[str, ...]]:
