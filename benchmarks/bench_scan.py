@@ -29,10 +29,10 @@ from pathlib import Path
 
 from pygls.workspace.position_codec import PositionCodec
 
-from apexscan.cli import Speed
-from apexscan.lsp import analyse_project
-from apexscan.parsing import parser_for
-from apexscan.project import discover
+from apexscan.frontends.parsing import parser_for
+from apexscan.interfaces.cli import Speed
+from apexscan.interfaces.lsp import analyse_project
+from apexscan.pipeline.project import discover
 
 
 def run_scan(project: Path, *options: str) -> tuple[float, float]:

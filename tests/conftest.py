@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from apexscan.policy import load_policy, policy_from_dict
-from apexscan.project import discover
-from apexscan.scan import scan
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import scan
+from apexscan.salesforce.policy import load_policy, policy_from_dict
 
 MARKER = re.compile(r"(?://|<!--)\s*expect:\s*([A-Z0-9, -]+?)\s*(?:-->|$)")
 

@@ -12,9 +12,9 @@ import textwrap
 import pytest
 from conftest import OPENAI_NC, assert_exact, run
 
-from apexscan.facts import FileFacts
+from apexscan.engine.facts import FileFacts
 from apexscan.frontends.aura import aura_bundle, lower_aura
-from apexscan.project import file_kind
+from apexscan.pipeline.project import file_kind
 
 BUNDLE = "force-app/main/default/aura/clientBrief"
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import apexscan.lowering as lowering
-from apexscan import cache as cache_module
-from apexscan.cache import FactsCache, decode, encode
-from apexscan.cli import main
-from apexscan.lowering import lower_all, lower_file
-from apexscan.policy import load_policy
-from apexscan.project import discover
-from apexscan.scan import scan
+import apexscan.pipeline.lowering as lowering
+from apexscan.interfaces.cli import main
+from apexscan.pipeline import cache as cache_module
+from apexscan.pipeline.cache import FactsCache, decode, encode
+from apexscan.pipeline.lowering import lower_all, lower_file
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import scan
+from apexscan.salesforce.policy import load_policy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
 

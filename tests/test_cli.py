@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from apexscan.cli import main
+from apexscan.interfaces.cli import main
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
 SCHEMA = Path(__file__).resolve().parents[2] / "shared/schemas/sarif-schema-2.1.0.json"

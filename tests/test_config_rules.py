@@ -14,14 +14,14 @@ import pytest
 from conftest import assert_exact
 from test_sarif import assert_valid
 
-from apexscan.config_rules import config_findings
+from apexscan.engine.model import Finding, Sensitivity, Verdict
 from apexscan.frontends.metadata import ProjectMetadata, merge, parse_metadata_file
-from apexscan.hosts import load_registry
-from apexscan.model import Finding, Sensitivity, Verdict
-from apexscan.policy import Policy
-from apexscan.report.sarif import render_sarif
-from apexscan.rules import load_catalog
-from apexscan.sensitivity import FieldCatalog
+from apexscan.interfaces.report.sarif import render_sarif
+from apexscan.pipeline.config_rules import config_findings
+from apexscan.salesforce.hosts import load_registry
+from apexscan.salesforce.policy import Policy
+from apexscan.salesforce.rules import load_catalog
+from apexscan.salesforce.sensitivity import FieldCatalog
 
 DEFAULT = "force-app/main/default"
 REGISTRY = load_registry()

@@ -1,7 +1,7 @@
 """Reports are byte-identical from one run to the next, whatever the interpreter's hash seed.
 
 Set and dict iteration order of strings depends on PYTHONHASHSEED, so each run here is a fresh
-interpreter (`python -m apexscan.cli`) with its own seed. apexscan scans in one process, so there is
+interpreter (`python -m apexscan`) with its own seed. apexscan scans in one process, so there is
 no process-pool order to compare yet.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from apexscan.cli import main
+from apexscan.interfaces.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "fintech-org"
@@ -25,7 +25,7 @@ def run_cli(target: Path, out: Path, seed: str) -> bytes:
     path = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": os.pathsep.join(path)}
     done = subprocess.run(
-        [sys.executable, "-m", "apexscan.cli", "scan", str(target), "--format", "sarif", "-o", str(out)],
+        [sys.executable, "-m", "apexscan", "scan", str(target), "--format", "sarif", "-o", str(out)],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert done.returncode == 1, done.stderr  # the sample holds error-level leaks on purpose
     return out.read_bytes()

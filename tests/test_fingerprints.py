@@ -5,8 +5,17 @@ import dataclasses
 
 import pytest
 
-from apexscan.fingerprints import finding_fingerprint, line_hash, line_hashes
-from apexscan.model import Destination, FieldClass, FieldRef, Finding, Location, Sensitivity, Step, Verdict
+from apexscan.engine.model import (
+    Destination,
+    FieldClass,
+    FieldRef,
+    Finding,
+    Location,
+    Sensitivity,
+    Step,
+    Verdict,
+)
+from apexscan.pipeline.fingerprints import finding_fingerprint, line_hash, line_hashes
 
 # Expected values from github/codeql-action src/fingerprints.test.ts.
 CODEQL_ACTION_VECTORS = [

@@ -5,7 +5,8 @@ import dataclasses
 
 import pytest
 
-from apexscan.hosts import (
+from apexscan.engine.model import Verdict
+from apexscan.salesforce.hosts import (
     RegistryError,
     classify_model,
     classify_url,
@@ -13,8 +14,7 @@ from apexscan.hosts import (
     looks_like_llm_path,
     parse_registry,
 )
-from apexscan.model import Verdict
-from apexscan.policy import Policy
+from apexscan.salesforce.policy import Policy
 
 DEFAULT = Policy()
 US_PROVIDERS_EU_REGIONS = Policy(allowed_jurisdictions=("EU", "EEA", "US"))

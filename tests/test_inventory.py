@@ -24,17 +24,17 @@ import pytest
 from click.testing import CliRunner
 from conftest import OPENAI_NC, write_project
 
-from apexscan.cli import main
-from apexscan.inventory import build_inventory, checked_out, compare, find_git_base
-from apexscan.policy import load_policy
-from apexscan.project import discover
-from apexscan.report.inventory import (
+from apexscan.interfaces.cli import main
+from apexscan.interfaces.report.inventory import (
     render_inventory_html,
     render_inventory_json,
     render_inventory_markdown,
 )
-from apexscan.rules import load_catalog
-from apexscan.scan import scan
+from apexscan.pipeline.inventory import build_inventory, checked_out, compare, find_git_base
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import scan
+from apexscan.salesforce.policy import load_policy
+from apexscan.salesforce.rules import load_catalog
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
 
@@ -437,7 +437,7 @@ def test_cli_rejects_a_base_that_is_not_an_inventory(tmp_path):
 
 
 def test_sinks_reached_from_too_much_of_the_project_are_listed_untraced(monkeypatch):
-    from apexscan import inventory
+    from apexscan.pipeline import inventory
     monkeypatch.setattr(inventory, "MAX_TRACE_NODES", 1)
     small = inventory_of(SAMPLE)
     geo = channel(small, "apex-callout:ClientAddressGeocoder.geocodeLater:Http.send")

@@ -23,7 +23,7 @@ from conftest import OPENAI_NC, write_project
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from apexscan.lsp import Outcome, Session, analyse_project
+from apexscan.interfaces.lsp import Outcome, Session, analyse_project
 
 TIMEOUT = 60  # seconds for any one awaited message; a scan of these projects takes well under one
 CLASSES = "force-app/main/default/classes"

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from conftest import OPENAI_NC, assert_exact, found, run
 
-from apexscan.facts import FileFacts, Ref
+from apexscan.engine.facts import FileFacts, Ref
 from apexscan.frontends.lwc import StrictError, bundle_of, lower_lwc
 from apexscan.frontends.metadata import merge
-from apexscan.lowering import lower_file
-from apexscan.policy import load_policy
-from apexscan.project import discover
-from apexscan.scan import analyse
+from apexscan.pipeline.lowering import lower_file
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import analyse
+from apexscan.salesforce.policy import load_policy
 
 LWC = "lwc/contactAssistant/contactAssistant.js"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apexscan.engine.model import Location
 from apexscan.frontends.metadata import (
     METADATA_FILE_NAMES,
     METADATA_FILE_SUFFIXES,
@@ -12,8 +13,7 @@ from apexscan.frontends.metadata import (
     parse_metadata_file,
     soql_select_list,
 )
-from apexscan.model import Location
-from apexscan.project import discover, file_kind
+from apexscan.pipeline.project import discover, file_kind
 
 DEFAULT = "force-app/main/default"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from apexscan.policy import Policy, PolicyError, load_policy
+from apexscan.salesforce.policy import Policy, PolicyError, load_policy
 
 FULL_POLICY = """
 [policy]
@@ -87,7 +87,7 @@ def test_policy_built_in_code_is_normalised_like_a_loaded_one():
 
 
 def test_starter_template_is_accepted_and_keeps_the_defaults(tmp_path):
-    template = files("apexscan.data").joinpath("policy_template.toml").read_text(encoding="utf-8")
+    template = files("apexscan.salesforce.data").joinpath("policy_template.toml").read_text(encoding="utf-8")
     assert load_policy(write_policy(tmp_path, template), tmp_path) == Policy()
     # the commented examples are valid too: use them instead of the empty lists
     lines = [line for line in template.splitlines() if not line.endswith(" = []")]

@@ -2,7 +2,7 @@
 
 The end-to-end test drives the real `pre-commit` tool and real `git commit`s in a temporary
 repository. The hook is this checkout's `.pre-commit-hooks.yaml` entry, used as a local hook with
-`language: system` (only the executable is swapped for `python -m apexscan.cli`): pre-commit would
+`language: system` (only the executable is swapped for `python -m apexscan`): pre-commit would
 otherwise build a virtualenv and install apexscan from the network, and the test runs offline.
 """
 from __future__ import annotations
@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import OPENAI_NC
 
-from apexscan.cli import main
-from apexscan.model import Finding, Location, Step
-from apexscan.project import METADATA_SUFFIXES, UsageError, file_kind
-from apexscan.staged import to_project_paths, touching
+from apexscan.engine.model import Finding, Location, Step
+from apexscan.interfaces.cli import main
+from apexscan.interfaces.staged import to_project_paths, touching
+from apexscan.pipeline.project import METADATA_SUFFIXES, UsageError, file_kind
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 HOOKS = CHECKOUT / ".pre-commit-hooks.yaml"
@@ -309,7 +309,7 @@ def test_pre_commit_blocks_a_new_leak_and_lets_the_fix_and_unrelated_commits_thr
     entry = shlex.split(hook["entry"])
     assert entry[0] == "apexscan"
     local = {**hook, "language": "system", "args": ["sfdx"],  # the project sits in a subfolder
-             "entry": shlex.join([sys.executable, "-m", "apexscan.cli", *entry[1:]])}
+             "entry": shlex.join([sys.executable, "-m", "apexscan", *entry[1:]])}
     config = {"repos": [{"repo": "local", "hooks": [local]}]}
     (repo.root / ".pre-commit-config.yaml").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     repo.run(sys.executable, "-m", "pre_commit", "install")
@@ -343,7 +343,7 @@ def test_pre_commit_blocks_a_new_leak_and_lets_the_fix_and_unrelated_commits_thr
     assert unrelated.returncode == 0, unrelated.stdout
     assert "Passed" in unrelated.stdout
     assert repo.head_count() == commits + 2
-    full = repo.run(sys.executable, "-m", "apexscan.cli", "scan", "sfdx", check=False)
+    full = repo.run(sys.executable, "-m", "apexscan", "scan", "sfdx", check=False)
     assert full.returncode == 1 and "LegacyCaseSummarizer.cls" in full.stdout  # the old leak is real
 
     # 4. Touching the file where the old leak leaves the org makes it this commit's business.
@@ -359,7 +359,7 @@ def test_a_plain_git_hook_that_changes_folder_reads_the_commit_s_index(repo):
     runs apexscan from the project folder must still see what is staged (and `git commit FILE`
     stages into a temporary index of its own)."""
     hook = repo.root / ".git" / "hooks" / "pre-commit"
-    hook.write_text(f"#!/bin/sh\ncd sfdx && exec {shlex.quote(sys.executable)} -m apexscan.cli scan . --staged\n",
+    hook.write_text(f"#!/bin/sh\ncd sfdx && exec {shlex.quote(sys.executable)} -m apexscan scan . --staged\n",
                     encoding="utf-8")
     hook.chmod(0o755)
     commits = repo.head_count()

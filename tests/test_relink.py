@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from conftest import write_project
 
-from apexscan.cache import FactsCache
-from apexscan.link import Linker
-from apexscan.policy import load_policy
-from apexscan.project import discover
-from apexscan.scan import ScanMemory, scan
+from apexscan.engine.link import Linker
+from apexscan.pipeline.cache import FactsCache
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import ScanMemory, scan
+from apexscan.salesforce.policy import load_policy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
 TRIAGE = "force-app/main/default/classes/clients/ComplaintTriageService.cls"

@@ -39,16 +39,16 @@ from conftest import write_project
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from apexscan.cli import main
-from apexscan.facts import FileFacts
+from apexscan.engine.facts import FileFacts
+from apexscan.engine.model import Diagnostic
 from apexscan.frontends.apex import lower_apex
 from apexscan.frontends.flow import lower_flow
 from apexscan.frontends.metadata import MetadataFacts, parse_metadata_file
-from apexscan.model import Diagnostic
-from apexscan.parsing import parser_for
-from apexscan.policy import load_policy, policy_from_dict
-from apexscan.project import discover
-from apexscan.scan import scan
+from apexscan.frontends.parsing import parser_for
+from apexscan.interfaces.cli import main
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import scan
+from apexscan.salesforce.policy import load_policy, policy_from_dict
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "fintech-org"
@@ -637,7 +637,7 @@ TOML_VALUES = st.recursive(
 @fuzz(100)
 @given(document=st.dictionaries(st.sampled_from(["policy", "fields", "other"]), TOML_VALUES, max_size=3))
 def test_fuzz_policy_documents_are_accepted_or_refused_with_a_policy_error(document):
-    from apexscan.policy import Policy, PolicyError
+    from apexscan.salesforce.policy import Policy, PolicyError
 
     try:
         assert isinstance(policy_from_dict(document, "fuzzed policy"), Policy)
@@ -1352,9 +1352,9 @@ def test_scan_api_writes_nothing(tmp_path):
 _CHILD = """
 import sys
 from pathlib import Path
-from apexscan.policy import load_policy
-from apexscan.project import discover
-from apexscan.scan import scan
+from apexscan.salesforce.policy import load_policy
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import scan
 root = Path(sys.argv[1])
 result = scan(discover([root]), load_policy(None, root))
 print(len(result.findings), len(result.diagnostics))

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from apexscan.rules import HELP_SECTIONS, Catalog, CatalogError, help_sections, load_catalog, parse_catalog
-from apexscan.xmlsafe import Element, parse
+from apexscan.frontends.xmlsafe import Element, parse
+from apexscan.salesforce.rules import (
+    HELP_SECTIONS,
+    Catalog,
+    CatalogError,
+    help_sections,
+    load_catalog,
+    parse_catalog,
+)
 
 EXPECTED = {
     "APX-LLM-001": ("sensitive-data-to-foreign-llm", "error", "8.5", {359, 201}),

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from conftest import assert_exact, expected
 
-from apexscan.policy import load_policy
-from apexscan.project import discover
-from apexscan.scan import ScanResult, scan
+from apexscan.pipeline.project import discover
+from apexscan.pipeline.scan import ScanResult, scan
+from apexscan.salesforce.policy import load_policy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
 

@@ -10,13 +10,23 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from apexscan.fingerprints import finding_fingerprint, line_hash
-from apexscan.model import Destination, Diagnostic, FieldClass, FieldRef, Finding, Location, Sensitivity, Step, Verdict
-from apexscan.report import sarif as sarif_module
-from apexscan.report.json_report import render_json
-from apexscan.report.sarif import dumps_sarif, render_sarif
-from apexscan.report.text import render_diagnostics, render_text
-from apexscan.rules import Catalog, load_catalog
+from apexscan.engine.model import (
+    Destination,
+    Diagnostic,
+    FieldClass,
+    FieldRef,
+    Finding,
+    Location,
+    Sensitivity,
+    Step,
+    Verdict,
+)
+from apexscan.interfaces.report import sarif as sarif_module
+from apexscan.interfaces.report.json_report import render_json
+from apexscan.interfaces.report.sarif import dumps_sarif, render_sarif
+from apexscan.interfaces.report.text import render_diagnostics, render_text
+from apexscan.pipeline.fingerprints import finding_fingerprint, line_hash
+from apexscan.salesforce.rules import Catalog, load_catalog
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
 
@@ -491,7 +501,7 @@ def test_sample_sarif_passes_microsofts_multitool_with_githubs_rules(tmp_path):
 
     from click.testing import CliRunner
 
-    from apexscan.cli import main
+    from apexscan.interfaces.cli import main
     sample = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
     report, verdict = tmp_path / "apexscan.sarif", tmp_path / "validation.sarif"
     CliRunner().invoke(main, ["scan", str(sample), "--format", "sarif", "-o", str(report), "--fail-on", "never"])

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from apexscan.engine.model import FieldRef, Sensitivity
 from apexscan.frontends.metadata import merge, parse_metadata_file
-from apexscan.model import FieldRef, Sensitivity
-from apexscan.sensitivity import FieldCatalog, load_catalog, name_words, shipped_catalog
+from apexscan.salesforce.sensitivity import FieldCatalog, load_catalog, name_words, shipped_catalog
 
 SENSITIVE, UNKNOWN, NON_SENSITIVE = Sensitivity.SENSITIVE, Sensitivity.UNKNOWN, Sensitivity.NON_SENSITIVE
 

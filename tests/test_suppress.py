@@ -18,13 +18,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import run, write_project
 
-from apexscan.baseline import NEW, UNCHANGED, BaselineError, compare, parse_baseline
-from apexscan.cli import main
-from apexscan.fingerprints import finding_fingerprint
-from apexscan.report.json_report import render_json
-from apexscan.report.text import render_text
-from apexscan.rules import load_catalog
-from apexscan.suppress import RULE_ID, apply, collect, read_suppressions, referenced_paths
+from apexscan.interfaces.cli import main
+from apexscan.interfaces.report.json_report import render_json
+from apexscan.interfaces.report.text import render_text
+from apexscan.pipeline.baseline import NEW, UNCHANGED, BaselineError, compare, parse_baseline
+from apexscan.pipeline.fingerprints import finding_fingerprint
+from apexscan.pipeline.suppress import RULE_ID, apply, collect, read_suppressions, referenced_paths
+from apexscan.salesforce.rules import load_catalog
 
 SCHEMA = Path(__file__).resolve().parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
 CATALOG = load_catalog()

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from apexscan.xmlsafe import Element, MalformedXml, UnsafeXml, XmlError, load, parse
+from apexscan.frontends.xmlsafe import Element, MalformedXml, UnsafeXml, XmlError, load, parse
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from .. import apex_models as M
-from ..facts import (
+from apexscan.engine.facts import (
     Assign,
     Call,
     ClassInfo,
@@ -34,10 +33,11 @@ from ..facts import (
     StrExpr,
     StrPart,
 )
-from ..model import Diagnostic
-from ..parsing import captures, parse, run_deep
-from .common import CONCAT, all_unknown, get_field, unescape_apex
-from .visitor import StrictError, TreeLowerer, descendants, shorten  # noqa: F401  (StrictError: re-exported)
+from apexscan.engine.model import Diagnostic
+from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_apex
+from apexscan.frontends.parsing import captures, parse, run_deep
+from apexscan.frontends.visitor import StrictError, TreeLowerer, descendants, shorten  # noqa: F401  (StrictError: re-exported)
+from apexscan.salesforce import apex_models as M
 
 # Calls that read a collection held inside another: what is added to their result goes into it.
 ELEMENT_ACCESSORS = frozenset({"get", "values"})

@@ -36,10 +36,9 @@ import re
 
 from tree_sitter import Node
 
-from .. import lwc_models as M
-from ..facts import Call, ClassInfo, FileFacts, Inflow, Ref
-from ..model import Diagnostic, Location
-from .lwc import (
+from apexscan.engine.facts import Call, ClassInfo, FileFacts, Inflow, Ref
+from apexscan.engine.model import Diagnostic, Location
+from apexscan.frontends.lwc import (
     FUNCTION_TYPES,
     Binding,
     Lowerer,
@@ -50,6 +49,7 @@ from .lwc import (
     _string_value,
     lower_javascript,
 )
+from apexscan.salesforce import lwc_models as M
 
 A = M.AURA
 _ROLES = ("controller", "helper", "renderer")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ..facts import Inflow, Ref, StrExpr
+from apexscan.engine.facts import Inflow, Ref, StrExpr
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 

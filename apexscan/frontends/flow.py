@@ -11,12 +11,24 @@ from __future__ import annotations
 
 import re
 
-from ..apex_models import is_config_object
-from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Param, Ref, Sink, Source
-from ..model import Diagnostic, Location
-from ..xmlsafe import Element, XmlError
-from ..xmlsafe import parse as parse_xml
-from .common import CONCAT, MERGE_FIELD
+from apexscan.engine.facts import (
+    Assign,
+    Call,
+    ClassInfo,
+    EndpointSet,
+    FileFacts,
+    Function,
+    Inflow,
+    Param,
+    Ref,
+    Sink,
+    Source,
+)
+from apexscan.engine.model import Diagnostic, Location
+from apexscan.frontends.common import CONCAT, MERGE_FIELD
+from apexscan.frontends.xmlsafe import Element, XmlError
+from apexscan.frontends.xmlsafe import parse as parse_xml
+from apexscan.salesforce.apex_models import is_config_object
 
 REFERENCE = re.compile(r"^\$?[A-Za-z][\w$]*(?:\.[\w$]+)*$")
 RECORD_TRIGGERS = {"recordaftersave", "recordbeforesave", "recordbeforedelete", "scheduled"}

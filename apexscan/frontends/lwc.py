@@ -36,9 +36,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from .. import lwc_models as M
-from ..apex_models import LLM_BODY_KEYS, LLM_BODY_LITERAL
-from ..facts import (
+from apexscan.engine.facts import (
     Assign,
     Call,
     ClassInfo,
@@ -54,10 +52,12 @@ from ..facts import (
     StrDef,
     StrExpr,
 )
-from ..model import Diagnostic, Location
-from ..parsing import parse
-from .common import CONCAT, all_unknown, get_field, unescape_js
-from .visitor import StrictError, TreeLowerer, descendants  # noqa: F401  (StrictError: re-exported)
+from apexscan.engine.model import Diagnostic, Location
+from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_js
+from apexscan.frontends.parsing import parse
+from apexscan.frontends.visitor import StrictError, TreeLowerer, descendants  # noqa: F401  (StrictError: re-exported)
+from apexscan.salesforce import lwc_models as M
+from apexscan.salesforce.apex_models import LLM_BODY_KEYS, LLM_BODY_LITERAL
 
 SERIALIZED = ("collapse", "serialized")
 FUNCTION_TYPES = ("arrow_function", "function_expression", "generator_function")

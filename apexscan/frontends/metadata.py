@@ -26,14 +26,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-from apexscan.model import (
-    CustomFieldMeta,
-    Diagnostic,
-    Location,
-    NamedCredentialMeta,
-    RemoteSiteMeta,
-)
-from apexscan.xmlsafe import Element, XmlError, parse
+from apexscan.engine.model import CustomFieldMeta, Diagnostic, Location, NamedCredentialMeta, RemoteSiteMeta
+from apexscan.frontends.xmlsafe import Element, XmlError, parse
 
 __all__ = [
     "METADATA_FILE_NAMES",
@@ -832,7 +826,7 @@ class ProjectMetadata:
     custom_fields: Mapping[tuple[str, str], CustomFieldMeta]  # (object, field)
     custom_objects: Mapping[str, CustomObjectMeta]
     diagnostics: tuple[Diagnostic, ...] = ()  # conflicting duplicate definitions
-    # Admin configuration that opens channels out of the org (read by apexscan.config_rules).
+    # Admin configuration that opens channels out of the org (read by apexscan.pipeline.config_rules).
     csp_trusted_sites: Mapping[str, CspTrustedSiteMeta] = field(default_factory=_no_entries)
     connected_apps: Mapping[str, ConnectedAppMeta] = field(default_factory=_no_entries)
     external_services: Mapping[str, ExternalServiceMeta] = field(default_factory=_no_entries)

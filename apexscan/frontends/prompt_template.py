@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import re
 
-from ..facts import Assign, Call, ClassInfo, EndpointSet, FileFacts, Function, Inflow, Param, Ref, Sink, Source
-from ..model import Diagnostic, Location
-from ..xmlsafe import Element, XmlError
-from ..xmlsafe import parse as parse_xml
-from .common import CONCAT, MERGE_FIELD
+from apexscan.engine.facts import (
+    Assign,
+    Call,
+    ClassInfo,
+    EndpointSet,
+    FileFacts,
+    Function,
+    Inflow,
+    Param,
+    Ref,
+    Sink,
+    Source,
+)
+from apexscan.engine.model import Diagnostic, Location
+from apexscan.frontends.common import CONCAT, MERGE_FIELD
+from apexscan.frontends.xmlsafe import Element, XmlError
+from apexscan.frontends.xmlsafe import parse as parse_xml
 
 # What a merge field of a template holds: a typed resource (`{!$Input:Account.AnnualRevenue}`,
 # `{!$Apex:Class.Prompt}`) or a field of the running user (`{!$User.Email}`).

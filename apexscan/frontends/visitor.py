@@ -15,8 +15,8 @@ from typing import Callable
 
 from tree_sitter import Node
 
-from ..facts import Inflow, StrExpr
-from ..model import Location
+from apexscan.engine.facts import Inflow, StrExpr
+from apexscan.engine.model import Location
 
 SHORT = 60  # characters of source text kept for a message
 

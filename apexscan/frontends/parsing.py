@@ -1,0 +1,115 @@
+"""Bytes -> tree-sitter tree, with every problem turned into a Diagnostic instead of an exception."""
+from __future__ import annotations
+
+import sys
+import threading
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+
+from tree_sitter import Node, Parser, Query, QueryCursor, Tree
+
+from apexscan.engine.model import Diagnostic
+
+BOM = b"\xef\xbb\xbf"
+
+
+@lru_cache(maxsize=None)
+def parser_for(language: str) -> Parser:
+    from tree_sitter_language_pack import get_parser  # grammars are bundled: no download
+
+    return get_parser(language)
+
+
+@lru_cache(maxsize=None)
+def query(language: str, name: str) -> Query:
+    """A tree-sitter query shipped in apexscan/queries (the top-level queries/ folder)."""
+    from tree_sitter_language_pack import get_language
+
+    return Query(get_language(language), _query_text(name))
+
+
+def _query_text(name: str) -> str:
+    try:  # installed: queries/ ships inside the package as apexscan.queries
+        return files("apexscan.queries").joinpath(f"{name}.scm").read_text("utf-8")
+    except ModuleNotFoundError:  # running from a source checkout
+        return (Path(__file__).resolve().parents[2] / "queries" / f"{name}.scm").read_text("utf-8")
+
+
+def captures(language: str, name: str, root: Node) -> dict[str, list[Node]]:
+    return QueryCursor(query(language, name)).captures(root)
+
+
+def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tuple[Diagnostic, ...]]:
+    """Parse `data`; return (tree, the bytes parsed, diagnostics); tree is None when the file cannot be analysed at all.
+
+    A syntax error elsewhere in a file still yields a tree: tree-sitter recovers, and the rest of
+    the file is analysed (the error is reported so the user knows coverage is partial).
+    """
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    if not data.strip():
+        return None, data, (Diagnostic(path, "parse", "empty file"),)
+    if b"\x00" in data[:8192]:
+        return None, data, (Diagnostic(path, "parse", "binary file, not source code"),)
+    diags: list[Diagnostic] = []
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        diags.append(Diagnostic(path, "read", f"not valid UTF-8 (byte {exc.start}); "
+                                "analysed with the bad bytes replaced", line))
+        data = data.decode("utf-8", "replace").encode("utf-8")
+    tree = parser_for(language).parse(data)
+    root = tree.root_node
+    if root.has_error:
+        bad = _first_error(root)
+        line = bad.start_point[0] + 1 if bad is not None else 0
+        if not any(c.type != "ERROR" for c in root.named_children):
+            return None, data, tuple(diags) + (Diagnostic(path, "parse", f"not {language.capitalize()} source "
+                                                    "(nothing could be parsed)", line),)
+        diags.append(Diagnostic(path, "parse", f"syntax error near line {line}; "
+                                "the rest of the file was analysed", line))
+    return tree, data, tuple(diags)
+
+
+def _first_error(root):
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR" or n.is_missing:
+            return n
+        if n.has_error:
+            stack.extend(reversed(n.children))
+    return None
+
+
+DEEP_STACK = 512 * 1024 * 1024  # bytes of C stack for a thread lowering very deep code
+DEEP_RECURSION = 200_000
+
+
+def run_deep(fn):
+    """Run `fn()` on a thread with a large stack and recursion limit: for the rare file whose
+    expressions nest thousands deep (a 10,000-term concatenation). Returns fn's result; re-raises
+    what it raised (RecursionError included, when even this is not enough)."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the calling thread below
+            box["error"] = exc
+
+    old_limit, old_size = sys.getrecursionlimit(), threading.stack_size()
+    sys.setrecursionlimit(max(old_limit, DEEP_RECURSION))
+    threading.stack_size(DEEP_STACK)
+    try:
+        worker = threading.Thread(target=target, name="apexscan-deep")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -1,0 +1,1 @@
+"""How users reach apexscan: the command line, the language server and the report formats."""

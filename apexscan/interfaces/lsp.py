@@ -1,0 +1,391 @@
+"""`apexscan lsp`: a language server over stdio that shows findings in the editor as diagnostics.
+
+When an Apex, LWC, Flow or metadata file is opened or saved, the whole project around it (the
+nearest folder with an sfdx-project.json, else the workspace folder) is analysed again, the way
+`apexscan scan` would, `apexscan:ignore` comments included. Each unsuppressed finding becomes a
+diagnostic at its sink, with the steps of its paths (source -> ... -> sink) as related
+information; a file that cannot be parsed gets a warning. A finding can appear in, or vanish
+from, a file that was not touched (a save in a service class creates a leak in the client it
+calls), so every file of the project gets its diagnostics, and files that no longer have any get
+an empty list.
+
+The analysis reads the files from disk, so unsaved edits count at the next save. It runs in a
+worker thread, one scan at a time: rapid opens and saves are debounced into one scan, and the
+result of a scan that a later save made stale is dropped.
+
+    analyse_project(root, codec, run) -> Outcome  disk in, LSP diagnostics by file out
+    Session                                       the server's state: projects, debounce, publishing
+    create_server(run) -> LanguageServer          the pygls server with its handlers
+
+`run` is how the project is scanned: `apexscan.pipeline.scan.scan`, or the CLI's scan with its parsed-facts
+cache and worker options. It is called in one place, `analyse_project`.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace.position_codec import PositionCodec
+
+from apexscan import __version__
+from apexscan.engine.model import Diagnostic, Finding, Location
+from apexscan.interfaces.report import level_of
+from apexscan.pipeline import suppress
+from apexscan.pipeline.project import Project, UsageError, discover, file_kind, find_root
+from apexscan.pipeline.scan import ScanResult, scan
+from apexscan.salesforce.policy import POLICY_FILE_NAME, Policy, PolicyError, load_policy
+from apexscan.salesforce.rules import Catalog, load_catalog
+
+DEBOUNCE_SECONDS = 0.3  # a burst of saves (a "save all", a formatter) becomes one scan
+SOURCE = "apexscan"
+SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
+            "note": types.DiagnosticSeverity.Information, "none": types.DiagnosticSeverity.Hint}
+# Files that change what the scan does without being scanned themselves.
+PROJECT_FILES = frozenset({"sfdx-project.json", ".forceignore", POLICY_FILE_NAME})
+
+T = TypeVar("T")
+Runner = Callable[[Project, Policy], ScanResult]  # how a project is scanned (with or without a cache)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one analysis found, by project-relative POSIX path. `complete` is False when the
+    project could not be analysed (a broken apexscan.toml): then `files` holds only the problem,
+    and the diagnostics already shown for other files stay as they are."""
+
+    files: dict[str, list[types.Diagnostic]]
+    complete: bool = True
+
+
+# --- analysis (runs in the worker thread) -----------------------------------------------------------
+
+
+def analyse_project(root: Path, codec: PositionCodec, run: Runner = scan) -> Outcome:
+    """Scan the project at `root` as `apexscan scan` does and turn the result into LSP diagnostics.
+
+    Suppressed findings are left out; APX-SUP-001 findings (bad or unused suppressions) are kept.
+    The uris of path steps are made from `root` as given (as the client spells it, symbolic links
+    not resolved). Raises UsageError when `root` has gone.
+    """
+    project = discover([root])
+    try:
+        policy = load_policy(None, project.root)
+    except PolicyError as exc:
+        return Outcome({POLICY_FILE_NAME: [_file_problem(str(exc))]}, complete=False)
+    if not project.files:
+        return Outcome({})
+    result = run(project, policy)
+    catalog = load_catalog()
+    findings = suppress.apply_in_project(project, result.findings, catalog)
+    texts = _Texts(project.root)
+    files: dict[str, list[types.Diagnostic]] = {}
+    for finding in findings:
+        if finding.suppression or not _inside(finding.location.path):
+            continue
+        files.setdefault(finding.location.path, []).append(finding_diagnostic(finding, catalog, root, texts, codec))
+    for problem in result.diagnostics:
+        if _inside(problem.path):
+            files.setdefault(problem.path, []).append(scan_diagnostic(problem, texts, codec))
+    return Outcome(files)
+
+
+def finding_diagnostic(finding: Finding, catalog: Catalog, root: Path, texts: _Texts,
+                       codec: PositionCodec) -> types.Diagnostic:
+    """A finding at its sink; each step of each path is related information."""
+    related = []
+    for number, path in enumerate(finding.paths, 1):
+        prefix = f"path {number}/{len(finding.paths)}: " if len(finding.paths) > 1 else ""
+        for step in path:
+            if _inside(step.location.path):
+                related.append(types.DiagnosticRelatedInformation(
+                    location=types.Location(uri=from_fs_path(str(root / step.location.path)),
+                                            range=texts.range(step.location, codec)),
+                    message=prefix + _one_line(step.message)))
+    return types.Diagnostic(
+        range=texts.range(finding.location, codec),
+        severity=SEVERITY.get(level_of(finding, catalog), types.DiagnosticSeverity.Warning),
+        code=finding.rule_id,
+        source=SOURCE,
+        message=_one_line(finding.message),
+        # No code_description: rules have no help page on the web, only `apexscan rules`.
+        related_information=related or None)
+
+
+def scan_diagnostic(problem: Diagnostic, texts: _Texts, codec: PositionCodec) -> types.Diagnostic:
+    """A file the scan could not read or parse: a warning on its line (or its first line)."""
+    where = Location(problem.path, max(problem.line, 1), 1)
+    return types.Diagnostic(range=texts.range(where, codec), severity=types.DiagnosticSeverity.Warning,
+                            code=problem.stage, source=SOURCE, message=_one_line(problem.message))
+
+
+def _file_problem(message: str) -> types.Diagnostic:
+    start = types.Position(line=0, character=0)
+    return types.Diagnostic(range=types.Range(start=start, end=start), severity=types.DiagnosticSeverity.Error,
+                            code="policy", source=SOURCE, message=_one_line(message))
+
+
+class _Texts:
+    """The lines of the project's files, read once, to turn 1-based (line, column) locations into
+    LSP positions in the client's position encoding."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lines: dict[str, list[str]] = {}
+
+    def lines(self, rel: str) -> list[str]:
+        if rel not in self._lines:
+            try:
+                text = (self.root / rel).read_text("utf-8", errors="replace")
+            except OSError:
+                text = ""
+            self._lines[rel] = text.split("\n")
+        return self._lines[rel]
+
+    def range(self, loc: Location, codec: PositionCodec) -> types.Range:
+        lines = self.lines(loc.path)
+        start = self._position(lines, loc.path, loc.line, loc.col, codec)
+        if loc.end_line > 0:
+            end = self._position(lines, loc.path, loc.end_line, loc.end_col, codec)
+        else:  # unknown end: up to the end of the line's text
+            text = lines[start.line].rstrip() if start.line < len(lines) else ""
+            end = types.Position(line=start.line, character=max(start.character, codec.client_num_units(text)))
+        if (end.line, end.character) < (start.line, start.character):
+            end = start
+        return types.Range(start=start, end=end)
+
+    @staticmethod
+    def _position(lines: list[str], rel: str, line: int, col: int, codec: PositionCodec) -> types.Position:
+        index = max(line - 1, 0)
+        if index >= len(lines):
+            return types.Position(line=index, character=max(col - 1, 0))
+        text = lines[index].rstrip("\r")
+        offset = max(col - 1, 0)
+        chars = text[:offset]  # every frontend counts columns in characters
+        return types.Position(line=index, character=codec.client_num_units(chars))
+
+
+def _inside(rel: str) -> bool:
+    """A project-relative path (not "", not a policy file given by absolute path)."""
+    return bool(rel) and not Path(rel).is_absolute() and not rel.startswith("../")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- the server ------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Project:
+    """Per project root; touched only on the event loop."""
+
+    root: Path  # absolute, as the client spells it (symbolic links not resolved)
+    generation: int = 0  # bumped by every open or save; a scan started for an older one is stale
+    waiting: asyncio.Task | None = None  # the scan in its debounce delay (cancelled by a newer request)
+    queued: bool = False  # a scan is asked for and has not started yet (debouncing, or behind another)
+    running: bool = False
+    started_at: float | None = None  # when the latest scan started (time.time())
+    published: dict[str, list[types.Diagnostic]] = field(default_factory=dict)  # uri -> last sent, non-empty
+    touched: set[str] = field(default_factory=set)  # uris opened or saved since the last publication
+
+
+class Session:
+    """Which projects exist, when to scan them, and what the client has been told."""
+
+    def __init__(self, server: LanguageServer, debounce: float = DEBOUNCE_SECONDS,
+                 analyse: Callable[[Path, PositionCodec], Outcome] = analyse_project,
+                 idle: Callable[[], None] | None = None) -> None:
+        self.server = server
+        self.debounce = debounce
+        self.analyse = analyse
+        self.idle = idle  # housekeeping run between scans, once diagnostics are out (cache writing)
+        self.projects: dict[Path, _Project] = {}
+        self.uris: dict[Path, str] = {}  # the client's own spelling of the uri of each document it sent
+        self.closed = False
+        self._one_at_a_time = asyncio.Lock()
+
+    # handlers
+
+    def opened(self, uri: str) -> None:
+        """Scan, unless a scan that sees this file as it is on disk has run or is under way; the
+        scan publishes the file's diagnostics, or, when none is needed, the last ones are sent."""
+        found = self._project_of(uri)
+        if found is None:
+            return
+        project, path = found
+        project.touched.add(uri)
+        if project.queued:
+            return
+        if project.started_at is None or _modified_after(path, project.started_at):
+            self._schedule(project)
+        elif not project.running:
+            self._send(uri, project.published.get(uri, []))
+            project.touched.discard(uri)
+
+    def saved(self, uri: str) -> None:
+        found = self._project_of(uri)
+        if found is not None:
+            found[0].touched.add(uri)
+            self._schedule(found[0])
+
+    def shutdown(self) -> None:
+        self.closed = True
+        for project in self.projects.values():
+            project.generation += 1
+            if project.waiting is not None:
+                project.waiting.cancel()
+
+    # scheduling
+
+    def _project_of(self, uri: str) -> tuple[_Project, Path] | None:
+        """The project a document belongs to, when apexscan reads it; None for other files."""
+        fs_path = to_fs_path(uri)
+        if fs_path is None or self.closed:
+            return None
+        path = Path(os.path.abspath(fs_path))
+        root = self._root_for(path)
+        if root is None:
+            return None
+        rel = path.relative_to(root).as_posix()
+        if file_kind(rel) is None and path.name not in PROJECT_FILES:
+            return None
+        self.uris[path] = uri
+        project = self.projects.setdefault(root, _Project(root))
+        return project, path
+
+    def _root_for(self, path: Path) -> Path | None:
+        nearest = find_root(path)
+        if (nearest / "sfdx-project.json").is_file():
+            return nearest
+        folders = [Path(os.path.abspath(p)) for p in (
+            *(to_fs_path(f.uri) for f in self.server.workspace.folders.values()),
+            self.server.workspace.root_path) if p]
+        containing = [f for f in folders if f.is_dir() and path.is_relative_to(f)]
+        return max(containing, key=lambda f: len(f.parts)) if containing else None
+
+    def _schedule(self, project: _Project) -> None:
+        project.generation += 1
+        project.queued = True
+        if project.waiting is not None:
+            project.waiting.cancel()
+        project.waiting = asyncio.get_running_loop().create_task(self._scan(project, project.generation))
+
+    async def _scan(self, project: _Project, generation: int) -> None:
+        await asyncio.sleep(self.debounce)
+        project.waiting = None
+        async with self._one_at_a_time:
+            if generation != project.generation:
+                return  # a newer request is waiting for its turn
+            project.queued, project.running, project.started_at = False, True, time.time()
+            try:
+                outcome = await _in_thread(self.analyse, project.root, self.server.workspace.position_codec)
+            except UsageError as exc:
+                self._log(types.MessageType.Warning, f"apexscan: {exc}")
+                return
+            except Exception as exc:  # noqa: BLE001 - a bug in one scan must not take the editor's server down
+                self._log(types.MessageType.Error, f"apexscan: analysis of {project.root} failed: {exc!r}")
+                return
+            finally:
+                project.running = False
+        if generation != project.generation:
+            return  # stale: a file changed while it ran; the newer scan publishes
+        self._publish(project, outcome)
+        if self.idle is not None:
+            async with self._one_at_a_time:
+                try:
+                    await _in_thread(self.idle)
+                except Exception as exc:  # noqa: BLE001 - housekeeping must not take the server down
+                    self._log(types.MessageType.Error, f"apexscan: {exc!r}")
+
+    # publishing
+
+    def _publish(self, project: _Project, outcome: Outcome) -> None:
+        new = {self._uri(project.root / rel): diags for rel, diags in outcome.files.items()}
+        if not outcome.complete:
+            new = {**project.published, **new}
+        for uri in sorted(set(project.published) | set(new) | project.touched):
+            diagnostics = new.get(uri, [])
+            if uri in project.touched or diagnostics != project.published.get(uri, []):
+                self._send(uri, diagnostics)
+        project.published = {uri: diags for uri, diags in new.items() if diags}
+        project.touched.clear()
+
+    def _uri(self, path: Path) -> str:
+        return self.uris.get(path) or from_fs_path(str(path))
+
+    def _send(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        self.server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
+
+    def _log(self, kind: types.MessageType, message: str) -> None:
+        self.server.window_log_message(types.LogMessageParams(type=kind, message=message))
+        if kind == types.MessageType.Error:
+            self.server.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+def _modified_after(path: Path, moment: float) -> bool:
+    try:
+        return path.stat().st_mtime > moment
+    except OSError:
+        return True
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """Run `fn` in a daemon thread and await its result. A daemon thread, not an executor: an
+    `exit` in the middle of a long scan ends the process at once instead of waiting for it."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as exc:  # noqa: BLE001 - handed over to the awaiting task, which reports it
+            result, error = None, exc
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:
+            pass  # the event loop has closed: the server is exiting and nobody waits for this scan
+
+    threading.Thread(target=work, name="apexscan-analysis", daemon=True).start()
+    return await done
+
+
+def create_server(run: Runner = scan, debounce: float = DEBOUNCE_SECONDS,
+                  idle: Callable[[], None] | None = None) -> LanguageServer:
+    """The language server: diagnostics on open and save, nothing on unsaved edits. `idle` runs
+    after each publication, before the next scan starts."""
+    server = LanguageServer(SOURCE, __version__, text_document_sync_kind=types.TextDocumentSyncKind.None_)
+    session = Session(server, debounce, analyse=lambda root, codec: analyse_project(root, codec, run), idle=idle)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        session.opened(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        session.saved(params.text_document.uri)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(params: Any) -> None:
+        del params
+        session.shutdown()
+
+    return server

@@ -1,0 +1,148 @@
+"""Read every file of the project and lower it to facts: from the cache, in worker processes, or here.
+
+Facts depend on one file alone, so files can be lowered in any order and in any process; results
+are put back in the project's file order, so the rest of the pipeline (and the report) is the same
+whichever way they were made.
+"""
+from __future__ import annotations
+
+import marshal
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from apexscan.engine.facts import FileFacts
+from apexscan.engine.model import Diagnostic
+from apexscan.frontends.apex import lower_apex
+from apexscan.frontends.aura import lower_aura
+from apexscan.frontends.flow import lower_flow
+from apexscan.frontends.lwc import lower_lwc
+from apexscan.frontends.metadata import parse_metadata_file
+from apexscan.frontends.prompt_template import lower_prompt_template
+from apexscan.pipeline.cache import FactsCache, decode, encode
+from apexscan.pipeline.project import SourceFile
+
+# Frontends whose facts join the project graph: file kind -> lower(path, bytes, strict).
+CODE_FRONTENDS = {
+    "apex": lambda path, data, strict: lower_apex(path, data, strict=strict),
+    "flow": lambda path, data, strict: lower_flow(path, data),
+    "template": lambda path, data, strict: lower_prompt_template(path, data),
+    "lwc": lambda path, data, strict: lower_lwc(path, data, strict=strict),
+    "aura": lambda path, data, strict: lower_aura(path, data, strict=strict),
+}
+
+# Worker processes pay for themselves only on large projects: starting one costs about 0.2 s.
+POOL_MIN_BYTES = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Lowered:
+    file: SourceFile
+    # FileFacts for code, MetadataFacts for metadata; None when the file is unreadable, or holds
+    # test classes only (they and their mocks never run in production: neither analysed nor kept
+    # in the cache, which holds only their diagnostics)
+    facts: object
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}")
+
+
+def lower_bytes(rel: str, kind: str, data: bytes, strict: bool = False):
+    """One file's bytes -> (facts, diagnostics). Pure: depends on these bytes alone."""
+    if kind in CODE_FRONTENDS:
+        facts = CODE_FRONTENDS[kind](rel, data, strict)
+        return facts, facts.diagnostics
+    return parse_metadata_file(rel, data)
+
+
+def _production(facts):
+    """The facts, or None for a file of test classes only."""
+    if isinstance(facts, FileFacts) and facts.classes and all(c.is_test for c in facts.classes):
+        return None
+    return facts
+
+
+def lower_file(f: SourceFile, strict: bool = False):
+    data, problem = read_file(f.path, f.rel)
+    if problem is not None:
+        return None, (problem,)
+    return lower_bytes(f.rel, f.kind, data, strict)
+
+
+def default_jobs() -> int:
+    return min(os.cpu_count() or 1, 4)
+
+
+def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: FactsCache | None = None,
+              jobs: int = 1) -> list[Lowered]:
+    """Every file's facts, in `files` order. Strict runs (tests) bypass the cache."""
+    use_cache = cache is not None and not strict
+    done: dict[int, Lowered] = {}
+    todo: list[tuple[int, str, bytes]] = []  # (index, cache key, bytes)
+    for index, f in enumerate(files):
+        data, problem = read_file(f.path, f.rel)
+        if problem is not None:
+            done[index] = Lowered(f, None, (problem,))
+            continue
+        key = FactsCache.key(f.kind, data) if use_cache else ""
+        found = cache.get(f.rel, key) if use_cache else None
+        if found is not None:
+            done[index] = Lowered(f, *found)
+        else:
+            todo.append((index, key, data))
+
+    # Workers are forked: they start at once, with everything imported, and never re-run the
+    # caller's __main__ (spawn and forkserver do). Forking is only safe with no other thread running.
+    if (jobs > 1 and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+            and sum(len(data) for _, _, data in todo) >= POOL_MIN_BYTES):
+        remaining = _lower_in_pool(files, todo, done, cache if use_cache else None, jobs, strict)
+    else:
+        remaining = todo
+    for index, key, data in remaining:
+        f = files[index]
+        facts, diagnostics = lower_bytes(f.rel, f.kind, data, strict)
+        facts = _production(facts)
+        done[index] = Lowered(f, facts, tuple(diagnostics))
+        if use_cache:
+            cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)), facts, diagnostics)
+    return [done[index] for index in range(len(files))]
+
+
+def _lower_in_pool(files, todo, done, cache, jobs, strict):
+    """Lower `todo` in worker processes; what they could not do is returned for this process.
+
+    Workers send facts back already encoded for the cache (marshal), which is far cheaper than
+    pickling dataclasses, and the encoded form goes into the cache as it is.
+    """
+    # Biggest files first, so that no worker is left with a large file at the end.
+    order = sorted(todo, key=lambda item: -len(item[2]))
+    tasks = [(files[i].rel, files[i].kind, data, strict) for i, _, data in order]
+    finished: set[int] = set()
+    context = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for (index, key, _), blob in zip(order, pool.map(_worker, tasks, chunksize=8)):
+                encoded_facts, encoded_diags = marshal.loads(blob)
+                f = files[index]
+                done[index] = lowered = Lowered(f, decode(encoded_facts), decode(encoded_diags))
+                if cache is not None:
+                    cache.put_encoded(f.rel, key, encoded_facts, encoded_diags, lowered.facts, lowered.diagnostics)
+                finished.add(index)
+    except (BrokenProcessPool, OSError):
+        pass  # a worker died or could not start: lower the rest here
+    return [item for item in todo if item[0] not in finished]
+
+
+def _worker(task: tuple[str, str, bytes, bool]) -> bytes:
+    rel, kind, data, strict = task
+    facts, diagnostics = lower_bytes(rel, kind, data, strict)
+    return marshal.dumps((encode(_production(facts)), encode(tuple(diagnostics))))
