@@ -57,6 +57,11 @@ class Assign:
 # A string expression, kept symbolic so endpoints can be resolved across the project:
 #   ("lit", s) | ("ref", Ref) | ("call", site_id) | ("label", name) | ("cmdt", type, record, field)
 #   | ("setting", expr_text) | ("orgurl",) | ("unknown", expr_text)
+#   | ("config", path, key, default, what): the value of configuration key `key` (a Mule property,
+#     an environment variable) as the deployable unit holding file `path` configures it; `default`
+#     is the StrExpr used when the key is unset (() for none), `what` names the kind of key for
+#     messages ("Mule property", "environment variable"). Resolved against the project's
+#     configuration files (ProjectMetadata.config), nearest enclosing folder first.
 StrPart = tuple
 StrExpr = tuple[StrPart, ...]
 

@@ -34,6 +34,7 @@ __all__ = [
     "METADATA_FILE_SUFFIXES",
     "CmdtRecordMeta",
     "CmdtValue",
+    "ConfigValueMeta",
     "ConnectedAppMeta",
     "CspTrustedSiteMeta",
     "CustomObjectMeta",
@@ -220,6 +221,20 @@ class DataLoaderDatabase:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigValueMeta:
+    """One value a configuration file gives a key: a Mule property file's `http.host`, an
+    `.env.example`'s `OPENAI_BASE_URL`, an app.json `env` entry. Code reads it through a
+    ("config", path, key, default, what) string part (engine/facts.py)."""
+
+    scope: str  # project-relative folder of the deployable unit it configures ("" = the project root)
+    key: str  # as written (keys are case-sensitive: Mule properties, environment variables)
+    value: str
+    origin: str  # what the file is, for messages: "Mule property file src/main/resources/dev.yaml"
+    confidence: str  # "high": the unit's real configuration; "low": an example or template of it
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class MetadataFacts:
     """What one metadata file says."""
 
@@ -235,6 +250,7 @@ class MetadataFacts:
     outbound_messages: tuple[OutboundMessageMeta, ...] = ()
     dataloader_jobs: tuple[DataLoaderJob, ...] = ()
     dataloader_databases: tuple[DataLoaderDatabase, ...] = ()
+    config_values: tuple[ConfigValueMeta, ...] = ()
 
 
 _EMPTY = MetadataFacts()
@@ -835,6 +851,8 @@ class ProjectMetadata:
     # Data Loader: (folder, bean id) -> the process / the database-conf.xml bean, keys lower-case
     dataloader_jobs: Mapping[tuple[str, str], DataLoaderJob] = field(default_factory=_no_entries)
     dataloader_databases: Mapping[tuple[str, str], DataLoaderDatabase] = field(default_factory=_no_entries)
+    # (scope, key) -> every value configuration files give the key in that unit, in path order
+    config_values: Mapping[tuple[str, str], tuple[ConfigValueMeta, ...]] = field(default_factory=_no_entries)
 
     # Lookups take names as code spells them; `namespace` is the project's own namespace
     # (sfdx-project.json), which code may prefix and file names never carry.
@@ -876,6 +894,19 @@ class ProjectMetadata:
         """A Flow's ``actionName`` ``Contact.Notify_Partner`` is ``outbound_message("Contact", "Notify_Partner")``."""
         key = (_strip_namespace(obj.lower(), namespace), _strip_namespace(name.lower(), namespace))
         return self.outbound_messages.get(key)
+
+    def config(self, path: str, key: str) -> tuple[ConfigValueMeta, ...]:
+        """The values configuration files give `key` for the unit holding file `path`: those of the
+        nearest enclosing folder that configures the key at all (a service's own .env.example
+        before the repository's), the unit's real configuration ("high") before examples ("low")."""
+        folder = path.rpartition("/")[0]
+        while True:
+            found = self.config_values.get((folder, key))
+            if found:
+                return tuple(sorted(found, key=lambda v: v.confidence != "high"))
+            if not folder:
+                return ()
+            folder = folder.rpartition("/")[0]
 
     def dataloader_database(self, job: DataLoaderJob) -> DataLoaderDatabase | None:
         """The database-conf.xml bean a databaseRead/databaseWrite process names (same folder)."""
@@ -954,6 +985,9 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         (d for f in facts for d in f.dataloader_databases), lambda d: (d.folder.lower(), d.name.lower()),
         lambda d: f"Data Loader database bean {d.name}", lambda d: d.url)
     cmdt = {key: MappingProxyType(_cmdt_values(record)) for key, record in cmdt_records.items()}
+    config_values: dict[tuple[str, str], list[ConfigValueMeta]] = {}
+    for value in sorted((v for f in facts for v in f.config_values), key=lambda v: v.location):
+        config_values.setdefault((value.scope, value.key), []).append(value)
     return ProjectMetadata(
         named_credentials=MappingProxyType(named_credentials),
         remote_sites=MappingProxyType(remote_sites),
@@ -969,6 +1003,7 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         outbound_messages=MappingProxyType(outbound_messages),
         dataloader_jobs=MappingProxyType(dataloader_jobs),
         dataloader_databases=MappingProxyType(dataloader_databases),
+        config_values=MappingProxyType({k: tuple(v) for k, v in config_values.items()}),
     )
 
 

@@ -35,6 +35,12 @@ CODE_FRONTENDS = {
     "aura": lambda path, data, strict: lower_aura(path, data, strict=strict),
 }
 
+# Frontends whose facts are project metadata (merged into ProjectMetadata, never linked): file
+# kind -> parse(path, bytes) -> (MetadataFacts, diagnostics).
+METADATA_FRONTENDS = {
+    "metadata": parse_metadata_file,
+}
+
 # Worker processes pay for themselves only on large projects: starting one costs about 0.2 s.
 POOL_MIN_BYTES = 2_000_000
 
@@ -61,7 +67,7 @@ def lower_bytes(rel: str, kind: str, data: bytes, strict: bool = False):
     if kind in CODE_FRONTENDS:
         facts = CODE_FRONTENDS[kind](rel, data, strict)
         return facts, facts.diagnostics
-    return parse_metadata_file(rel, data)
+    return METADATA_FRONTENDS[kind](rel, data)
 
 
 def _production(facts):

@@ -31,7 +31,7 @@ from apexscan.pipeline.lowering import CODE_FRONTENDS, lower_all
 from apexscan.pipeline.project import Project
 from apexscan.salesforce import hosts
 from apexscan.salesforce.apex_models import DYNAMIC_QUERY_APIS
-from apexscan.salesforce.endpoints import HOLE, Resolver
+from apexscan.salesforce.endpoints import CONFIGURED, HOLE, Resolver
 from apexscan.salesforce.findings import (
     RUNTIME_OBJECT,
     DataReach,
@@ -450,8 +450,8 @@ def _routed(routes: dict[Destination, set[tuple]], shapes: list[tuple[tuple, str
 
 def _hard_coded(how: str) -> bool:
     """The URL comes from code alone: no Named Credential, label or metadata an admin can change."""
-    return not how.startswith("model") and \
-        not any(origin in how for origin in ("Named Credential", "Custom Label", "Custom Metadata", "unresolved"))
+    return not how.startswith("model") and not any(
+        origin in how for origin in ("Named Credential", "Custom Label", "Custom Metadata", "unresolved", CONFIGURED))
 
 
 def _reportable(dest: Destination) -> bool:

@@ -27,6 +27,8 @@ TEMPLATE = "template:"  # prefix of a Prompt Builder template name run from Apex
 MISSING_ESR = "esr:"  # prefix of the name of an External Service registration that is not in the project
 # In Destination.how: the destination is inferred from names, not read from the project's metadata.
 ASSUMED = "assumed: "
+# In Destination.how: the URL (or part of it) is a configuration value an operator can change.
+CONFIGURED = "configuration: "
 # Words too common in integration names to tie a registration to a Named Credential.
 GENERIC_NAME_WORDS = frozenset({
     "send", "hook", "hooks", "webhook", "http", "https", "callout", "service", "services", "named",
@@ -106,6 +108,8 @@ class Resolver:
             return self._external_service(part[1], part[2] if len(part) > 2 else "")
         if kind == "mapget":  # the map may come from another method: no call string is kept
             return _dedupe_values(replace(v, contexts=ANY) for v in self._map_get(part[1], part[2], context, depth))
+        if kind == "config":
+            return self._config(part, context, depth)
         if kind in ("map", "mapentry", "cmdtrec"):
             return (StrValue(HOLE, (), ("a map or record used as text",)),)
         return (StrValue(HOLE, (), (f"value computed at run time: {part[1]}",)),)
@@ -216,6 +220,27 @@ class Resolver:
                       else f"External Service registration {name} names no Named Credential")
             return (StrValue(MISSING_ESR + name, (), (reason,) + tuple(n for n in (operation,) if n)),)
         return (StrValue(f"callout:{nc}", (f"External Service {name}",), ()),)
+
+    def _config(self, part: tuple, context: str, depth: int) -> tuple[StrValue, ...]:
+        """A configuration key (Mule property, environment variable): the unit's configured values;
+        failing those, the default the code gives and the values of example files (an
+        `.env.example` says what is meant, not what runs: ASSUMED, so findings are medium confidence)."""
+        _, path, key, default, what = part
+        lookup = getattr(self.metadata, "config", None)
+        found = lookup(path, key) if lookup is not None else ()
+        real = [v for v in found if v.confidence == "high"]
+        if real:
+            return tuple(StrValue(v.value, (f"{CONFIGURED}{what} {key} in {v.origin}",), ())
+                         for v in real[:MAX_VALUES])
+        out: list[StrValue] = []
+        if default:
+            out.extend(replace(v, how=(f"{CONFIGURED}default of {what} {key}",) + v.how)
+                       for v in self.evaluate(default, context, depth + 1))
+        out.extend(StrValue(v.value, (f"{CONFIGURED}{ASSUMED}{what} {key} from {v.origin}",), ())
+                   for v in found)
+        if not out:
+            return (StrValue(HOLE, (), (f"{what} {key} has no value in this repository",)),)
+        return _dedupe_values(out)[:MAX_VALUES]
 
     def _field_display(self, node: str) -> str:
         """F:complainttriageservice.url -> ComplaintTriageService.URL (as the code spells them)."""
