@@ -294,7 +294,8 @@ def _query(con, etype: EventType, columns: tuple[str, ...], group: list[LogFile]
         if bad:
             lines = ", ".join(f"{line} ({kind.lower()})" for line, kind in bad[:MAX_LISTED])
             more = f" and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
-            out.diagnostics.append(Diagnostic(f.shown, STAGE, f"{len(bad)} row(s) not read: line {lines}{more}",
+            word = "line" if len(bad) == 1 else "lines"
+            out.diagnostics.append(Diagnostic(f.shown, STAGE, f"{len(bad)} row(s) not read: {word} {lines}{more}",
                                               bad[0][0]))
         if no_time:
             out.diagnostics.append(Diagnostic(f.shown, STAGE, f"{no_time} row(s) without a readable "

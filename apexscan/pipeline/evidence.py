@@ -49,7 +49,7 @@ def build_evidence(tables: LogTables, skipped: Sequence[Json], discovery: Sequen
     channels = inventory["channels"] if inventory else []
     destinations = _destinations(tables, channels, policy, registry, days, types.anomaly)
     drift = _drift(destinations, channels, types, inventory is not None)
-    clients = _clients(tables, channels, catalog, policy, types, days)
+    clients = _clients(tables, channels, catalog, policy, types, days, inventory is not None)
     findings = _findings(destinations, drift, clients, policy, inventory is not None)
     diagnostics = sorted(list(discovery) + tables.diagnostics, key=lambda d: (d.path, d.line, d.message))
     files = sorted([*tables.files, *skipped], key=lambda f: f["path"])
@@ -290,7 +290,7 @@ def _credential_of(d: Json) -> str:
 
 
 def _clients(tables: LogTables, channels: Sequence[Json], catalog: FieldCatalog | None, policy: Policy,
-             types: EventTypes, days: list[date]) -> list[Json]:
+             types: EventTypes, days: list[date], checked: bool) -> list[Json]:
     names: dict[str, dict[str, int]] = {}  # app id -> name -> rows
     categories: dict[str, set[str]] = {}
     for app, name, _user, category, n in tables.identities:
@@ -377,7 +377,8 @@ def _clients(tables: LogTables, channels: Sequence[Json], catalog: FieldCatalog 
             "users": [{"id": u, "name": user_names.get(u, ""), "attributed_by_user": u in c["via_user"]}
                       for u in user_list],
             "categories": sorted(categories.get(c["app_id"], ())),
-            "in_project": None if c["app_id"] and not app_name else bool(project) if c["app_id"] else None,
+            # None: not known (no project, no Connected App, or an id the logs never name)
+            "in_project": bool(project) if checked and app_name else None,
             "project_channel": project["id"] if project else "",
             "ip_relaxation": project["details"].get("ip_relaxation", "") if project else "",
             "requests": c["requests"],

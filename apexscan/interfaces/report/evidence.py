@@ -28,6 +28,9 @@ def render_evidence_json(doc: Json) -> str:
 # --- text -----------------------------------------------------------------------------------------
 
 
+MAX_EXPLAINED = 4  # channels named per destination in the text report (the JSON lists them all)
+
+
 def render_evidence_text(doc: Json) -> str:
     s, w, i = doc["summary"], doc["window"], doc["inputs"]
     out = [f"Runtime evidence{' for ' + _t(doc['project']) if doc['project'] else ''}: "
@@ -37,8 +40,11 @@ def render_evidence_text(doc: Json) -> str:
               if i["rows_not_read"] or i["files_not_read"] else ""), ""]
     out.append(f"Destinations called ({s['callouts']} callouts):")
     for d in doc["destinations"]:
-        seat = f"{d['provider'] or 'not an LLM provider'}, seat {d['jurisdiction']}, region {d['region']}"
-        why = "explained by " + ", ".join(d["explained_by"]) if d["explained_by"] else \
+        provider = d["provider"] or ("provider unknown" if d["verdict"] == "unknown" else "not an LLM provider")
+        seat = f"{provider}, seat {d['jurisdiction']}, region {d['region']}"
+        shown = d["explained_by"][:MAX_EXPLAINED]
+        more = len(d["explained_by"]) - len(shown)
+        why = "explained by " + ", ".join(shown) + (f" and {more} more" if more else "") if d["explained_by"] else \
             "NOT EXPLAINED by the project" if doc["drift"]["checked"] else "not checked (no project)"
         out.append(f"  {_t(d['target'])}: {d['calls']} calls, {d['request_bytes']} bytes sent, "
                    f"{d['response_bytes']} received, {d['first_seen'][:10]} .. {d['last_seen'][:10]}; "
