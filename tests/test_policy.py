@@ -21,6 +21,12 @@ trust_salesforce_ai = true
 [fields]
 sensitive = ["Account.Risk_Score__c"]
 non_sensitive = ["Account.Segment__c"]
+
+[networks]
+trusted = ["198.51.100.0/24", "2001:DB8::/32", "192.0.2.7"]
+
+[networks.apps]
+Research_Copilot = ["203.0.113.0/24"]
 """
 
 
@@ -69,7 +75,12 @@ def test_every_key_of_the_documented_shape_is_read_and_normalised(tmp_path):
         sensitive_fields=("account.risk_score__c",),
         non_sensitive_fields=("account.segment__c",),
         trust_salesforce_ai=True,
+        trusted_networks=("198.51.100.0/24", "2001:db8::/32", "192.0.2.7/32"),
+        app_networks=(("research_copilot", ("203.0.113.0/24",)),),
     )
+    assert policy.networks_for("Research_Copilot") == ("198.51.100.0/24", "2001:db8::/32", "192.0.2.7/32",
+                                                       "203.0.113.0/24")
+    assert policy.networks_for("Advisor_Mobile") == policy.trusted_networks
     # every Policy field has a key in the file: none is left at its default
     defaults = Policy()
     for f in dataclasses.fields(Policy):
@@ -149,3 +160,19 @@ def test_malformed_values_are_rejected(tmp_path, text, expected):
 def test_field_listed_as_sensitive_and_non_sensitive_is_an_error(tmp_path):
     message = load_error(tmp_path, '[fields]\nsensitive = ["Account.Name"]\nnon_sensitive = ["account.name"]\n')
     assert "both sensitive and non_sensitive" in message
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[networks]\ntrusted = ["10.0.0.1/16"]', "trusted[0]: '10.0.0.1/16' has host bits set; did you mean '10.0.0.0/16'?"),
+    ('[networks]\ntrusted = ["10.0.0.0/33"]', "trusted[0]: '10.0.0.0/33' is not valid; expected a list of CIDR ranges"),
+    ('[networks]\ntrusted = ["intranet"]', "trusted[0]: 'intranet' is not valid"),
+    ('[networks]\ntrusted = "10.0.0.0/8"', "trusted: expected a list of CIDR ranges"),
+    ('[networks]\ntrustd = []', "unknown key in [networks] 'trustd' (did you mean 'trusted'?)"),
+    ('[networks.apps]\nResearch_Copilot = "203.0.113.0/24"', "[networks.apps] Research_Copilot: expected a list"),
+    ('[networks.apps]\nResearch_Copilot = ["203.0.113.1/24"]', "did you mean '203.0.113.0/24'?"),
+    ('[networks.apps]\n"research-copilot" = []', "'research-copilot' is not a Connected App API name"),
+    ('[networks.apps]\nApp = []\napp = []', "an app is listed twice"),
+    ('[networks]\napps = ["10.0.0.0/8"]', "[networks.apps]: expected a table"),
+])
+def test_trusted_networks_are_validated_like_the_other_keys(tmp_path, text, message):
+    assert message in load_error(tmp_path, text)

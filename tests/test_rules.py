@@ -31,11 +31,22 @@ EXPECTED = {
     "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
     "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
     "APX-CFG-008": ("dataloader-extract-of-sensitive-fields", "warning", "5.0", {200, 359, 538}),
+    "APX-RUN-001": ("logged-callouts-to-foreign-llm", "error", "7.5", {359, 201}),
+    "APX-RUN-002": ("logged-callouts-not-in-project", "warning", "5.5", {923}),
+    "APX-RUN-003": ("egress-channel-never-called", "note", "2.0", {1164}),
+    "APX-RUN-004": ("api-client-not-in-project", "warning", "5.0", {284}),
+    "APX-RUN-005": ("api-access-from-untrusted-network", "warning", "6.0", {284}),
+    "APX-RUN-006": ("unusual-transfer-volume", "warning", "5.0", {200}),
+    "APX-RUN-007": ("sensitive-object-export", "note", "3.0", {200, 359}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
 CODE_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-LLM-", "APX-SUP-")))
 CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
+# Runtime evidence rules show event log rows; those about inbound API clients are not about LLMs.
+RUNTIME_RULES = sorted(r for r in EXPECTED if r.startswith("APX-RUN-"))
+NOT_LLM_RULES = {"APX-RUN-004", "APX-RUN-005", "APX-RUN-007"}
+FENCES = {"apex": "```apex", "xml": "```xml", "csv": "```csv"}
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -84,7 +95,7 @@ def test_rule_metadata_is_complete(catalog: Catalog, rule_id: str) -> None:
 def test_tags_carry_security_privacy_llm_and_every_cwe(catalog: Catalog, rule_id: str) -> None:
     rule = catalog[rule_id]
     assert rule.tags[0] == "security"
-    assert {"privacy", "llm"} <= set(rule.tags)
+    assert {"privacy", "llm"} - ({"llm"} if rule_id in NOT_LLM_RULES else set()) <= set(rule.tags)
     assert {f"external/cwe/cwe-{n}" for n in rule.cwe} <= set(rule.tags)
     assert len(rule.tags) == len(set(rule.tags)) <= 10
     for number in rule.cwe:
@@ -106,8 +117,7 @@ def test_help_has_every_section_in_order(catalog: Catalog, rule_id: str) -> None
     headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
     assert headings == list(help_sections(rule.example_language))
     assert "What it does" in HELP_SECTIONS and "References" == HELP_SECTIONS[-1]
-    fence = "```apex" if rule_id in CODE_RULES else "```xml"
-    assert markdown.count(fence) == 2
+    assert markdown.count(FENCES[rule.example_language]) == 2
     assert "apexscan.toml" in markdown
 
 
@@ -116,6 +126,22 @@ def test_code_rules_show_apex_and_config_rules_show_metadata(catalog: Catalog) -
     assert help_sections("xml")[2:4] == ("Example (non-compliant metadata)", "Use instead (compliant metadata)")
     assert {catalog[r].example_language for r in CODE_RULES} == {"apex"}
     assert {catalog[r].example_language for r in CONFIG_RULES} == {"xml"}
+    assert {catalog[r].example_language for r in RUNTIME_RULES} == {"csv"}
+    assert help_sections("csv")[2:4] == ("Example (non-compliant event log)", "Use instead (compliant event log)")
+
+
+@pytest.mark.parametrize("rule_id", RUNTIME_RULES)
+def test_runtime_examples_are_event_log_csv_and_differ(catalog: Catalog, rule_id: str) -> None:
+    import csv
+    import io
+    rule = catalog[rule_id]
+    for example in (rule.bad_example, rule.good_example):
+        rows = list(csv.reader(io.StringIO(example), strict=True))
+        assert rows[0][0] == "EVENT_TYPE" and all(c == c.upper() for c in rows[0])
+        assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+        assert example in rule.help_markdown
+    assert rule.bad_example != rule.good_example
+    assert "runtime" in rule.tags
 
 
 @pytest.mark.parametrize("rule_id", CODE_RULES)

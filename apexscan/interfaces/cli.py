@@ -1,4 +1,5 @@
-"""Command line: `apexscan scan`, `apexscan rules`, `apexscan inventory`, `apexscan init`, `apexscan lsp`.
+"""Command line: `apexscan scan`, `apexscan rules`, `apexscan inventory`, `apexscan evidence`, `apexscan init`,
+`apexscan lsp`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
 Findings suppressed by an `apexscan:ignore` comment, and with --baseline those the baseline already
@@ -18,7 +19,13 @@ from pathlib import Path
 import click
 
 from apexscan import __version__
-from apexscan.engine.model import Finding
+from apexscan.engine.model import Diagnostic, Finding
+from apexscan.interfaces.report.evidence import (
+    EVIDENCE_CSS,
+    evidence_section,
+    render_evidence_json,
+    render_evidence_text,
+)
 from apexscan.interfaces.report.inventory import (
     render_inventory_html,
     render_inventory_json,
@@ -31,6 +38,9 @@ from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
 from apexscan.pipeline import suppress
 from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, compare, load_baseline
 from apexscan.pipeline.cache import FactsCache, default_cache_dir
+from apexscan.pipeline.event_log_files import LogUsageError, discover_logs, read_logs
+from apexscan.pipeline.evidence import build_evidence
+from apexscan.pipeline.evidence import fails as evidence_fails
 from apexscan.pipeline.inventory import (
     GitBase,
     InventoryError,
@@ -45,8 +55,10 @@ from apexscan.pipeline.lowering import default_jobs
 from apexscan.pipeline.project import UsageError, discover
 from apexscan.pipeline.scan import ScanMemory
 from apexscan.pipeline.scan import scan as run_scan
+from apexscan.salesforce.event_logs import load_event_types
 from apexscan.salesforce.policy import PolicyError, load_policy
 from apexscan.salesforce.rules import load_catalog
+from apexscan.salesforce.sensitivity import FieldCatalog
 
 LEVELS = {"note": 0, "warning": 1, "error": 2}
 
@@ -227,11 +239,8 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
     generator = f"apexscan {__version__}"
 
     def document(project, speed: Speed):
-        result = speed.scan(project, policy, inventory=True)
-        findings = suppress.apply_in_project(project, result.findings, catalog)
-        doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
-                              project=project.root.name, generator=generator)
-        return doc, result.diagnostics
+        doc, _, diagnostics = _inventory_document(project, policy, speed, catalog, generator)
+        return doc, diagnostics
 
     doc, diagnostics = document(project, speed)
     if isinstance(base, GitBase):
@@ -260,6 +269,72 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
         _write_atomic(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+def _inventory_document(project, policy, speed: Speed, catalog, generator: str):
+    """(the inventory document, the project's metadata, the scan's diagnostics)."""
+    result = speed.scan(project, policy, inventory=True)
+    findings = suppress.apply_in_project(project, result.findings, catalog)
+    doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
+                          project=project.root.name, generator=generator)
+    return doc, result.metadata, result.diagnostics
+
+
+@main.command(short_help="What Event Monitoring logs say was sent where, checked against the inventory.")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--project", "project_path", type=click.Path(path_type=Path),
+              help="The SFDX project whose inventory the logs are checked against (drift, dormant channels, "
+                   "Connected Apps, sensitive objects). Without it, only what the logs say is reported.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="text: a summary; json: the evidence document (schema: evidence.schema.json); html: the "
+                   "project's inventory page with a runtime evidence section (needs --project).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to this file instead of standard output.")
+@click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Policy file (default: apexscan.toml at the project root, or in the current folder "
+                   "without --project). Its [networks] say where API clients may connect from.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error",
+              show_default=True, help="Exit 1 when a finding at or above this level is reported.")
+@speed_options
+def evidence(logs: tuple[Path, ...], project_path: Path | None, fmt: str, output: Path | None,
+             policy_path: Path | None, fail_on: str, speed: Speed) -> None:
+    """Read exported Event Monitoring logs (EventLogFile CSVs, .csv or .csv.gz; files or folders) and
+    report the destinations actually called, drift from the project's inventory, the API clients that
+    pulled data and from where, and days of unusual volume."""
+    types = load_event_types()
+    if fmt == "html" and project_path is None:
+        _fail("--format html puts the evidence into the project's inventory page: give --project")
+    try:
+        project = discover([project_path]) if project_path is not None else None
+        policy = load_policy(policy_path, project.root if project is not None else Path("."))
+        files, skipped, problems = discover_logs(list(logs), types)
+    except (UsageError, PolicyError, LogUsageError) as exc:
+        _fail(str(exc))
+    generator = f"apexscan {__version__}"
+    inventory_doc, catalog, diagnostics = None, None, []
+    if project is not None:
+        _require_files(project)
+        inventory_doc, metadata, diagnostics = _inventory_document(project, policy, speed, load_catalog(), generator)
+        catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
+    tables = read_logs(files, types)
+    doc = build_evidence(tables, skipped, problems, inventory_doc, catalog, policy, types,
+                         project=project.root.name if project is not None else "", generator=generator)
+    if diagnostics or doc["diagnostics"]:
+        log_problems = [Diagnostic(d["path"], "event-log", d["message"], d["line"]) for d in doc["diagnostics"]]
+        click.echo(render_diagnostics([*diagnostics, *log_problems]), err=True, nl=False)
+    if not any(f["status"] == "read" for f in doc["inputs"]["files"]):
+        _fail("no event log among " + ", ".join(str(p) for p in logs) + " could be read (see above)")
+    if fmt == "json":
+        text = render_evidence_json(doc)
+    elif fmt == "html":
+        text = render_inventory_html(inventory_doc, sections=[(EVIDENCE_CSS, evidence_section(doc))])
+    else:
+        text = render_evidence_text(doc)
+    if output is not None:
+        _write_atomic(output, text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    sys.exit(1 if evidence_fails(doc["findings"], fail_on) else 0)
 
 
 @main.command()

@@ -8,6 +8,7 @@ was expected, so the CLI can show one actionable line. Nothing here knows about 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import tomllib
 from collections.abc import Iterable
@@ -36,6 +37,10 @@ class Policy:
     sensitive_fields: tuple[str, ...] = ()  # "account.risk_score__c": always sensitive
     non_sensitive_fields: tuple[str, ...] = ()  # "account.segment__c": never sensitive
     trust_salesforce_ai: bool = False  # Salesforce-hosted models behind the Einstein Trust Layer are acceptable
+    # Networks API clients may connect from (`apexscan evidence`): CIDR ranges for every client, and
+    # per Connected App or External Client App (API name, lower-case) on top of those.
+    trusted_networks: tuple[str, ...] = ()  # "198.51.100.0/24", normalised by ipaddress
+    app_networks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (("research_copilot", ("203.0.113.0/24",)),)
 
     def __post_init__(self) -> None:
         # Normalise here too, so a Policy built in code compares the same way as one read from a file.
@@ -44,6 +49,13 @@ class Policy:
         object.__setattr__(self, "allowed_hosts", tuple(normalize_host(h) for h in self.allowed_hosts))
         for name in ("sanitizers", "residency_guards", "sensitive_fields", "non_sensitive_fields"):
             object.__setattr__(self, name, tuple(v.strip().lower() for v in getattr(self, name)))
+        object.__setattr__(self, "trusted_networks", tuple(normalize_network(n) for n in self.trusted_networks))
+        object.__setattr__(self, "app_networks", tuple(sorted(
+            (app.strip().lower(), tuple(normalize_network(n) for n in nets)) for app, nets in self.app_networks)))
+
+    def networks_for(self, app: str) -> tuple[str, ...]:
+        """The CIDR ranges a client of Connected App `app` ("" for none) may connect from."""
+        return self.trusted_networks + dict(self.app_networks).get(app.strip().lower(), ())
 
 
 def normalize_host(host: str) -> str:
@@ -57,12 +69,20 @@ def normalize_host(host: str) -> str:
         return host
 
 
+def normalize_network(text: str) -> str:
+    """A CIDR range in ipaddress's canonical spelling ("2001:DB8::/32" -> "2001:db8::/32"); a bare
+    address is its own /32 or /128. Raises ValueError when `text` is no range or has host bits set."""
+    return ipaddress.ip_network(text.strip(), strict=True).compressed
+
+
 # --- loading -----------------------------------------------------------------------------------
 
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 _HOST = re.compile(r"^(\*\.)?([a-z0-9_-]+\.)*[a-z0-9_-]+$")
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+_APP = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # a Connected App / External Client App API name
+NETWORK = "network"  # `item` of keys whose items are CIDR ranges, checked by ipaddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +92,7 @@ class _Key:
     table: str
     name: str
     attribute: str
-    item: re.Pattern[str] | None  # None: a boolean
+    item: re.Pattern[str] | str | None  # None: a boolean; NETWORK: a CIDR range
     expected: str  # shown in the error message
 
 
@@ -92,7 +112,11 @@ _KEYS = (
          'a list of Object.Field names, e.g. ["Account.Risk_Score__c"]'),
     _Key("fields", "non_sensitive", "non_sensitive_fields", _FIELD,
          'a list of Object.Field names, e.g. ["Account.Segment__c"]'),
+    _Key("networks", "trusted", "trusted_networks", NETWORK,
+         'a list of CIDR ranges, e.g. ["198.51.100.0/24", "2001:db8::/32"]'),
 )
+# [networks.apps]: one key per Connected App or External Client App, its value a list like `trusted`.
+_APPS_TABLE = "apps"
 _TABLES = tuple(dict.fromkeys(k.table for k in _KEYS))
 
 
@@ -125,10 +149,13 @@ def policy_from_dict(document: dict[str, object], origin: str) -> Policy:
         if not isinstance(content, dict):
             raise PolicyError(f"{origin}: [{table}] must be a table, got {_type_name(content)}")
         keys = [k for k in _KEYS if k.table == table]
-        _reject_unknown(content.keys(), tuple(k.name for k in keys), origin, f"key in [{table}]")
+        names = tuple(k.name for k in keys) + ((_APPS_TABLE,) if table == "networks" else ())
+        _reject_unknown(content.keys(), names, origin, f"key in [{table}]")
         for key in keys:
             if key.name in content:
                 values[key.attribute] = _value(content[key.name], key, origin)
+        if table == "networks" and _APPS_TABLE in content:
+            values["app_networks"] = _app_networks(content[_APPS_TABLE], origin)
     policy = Policy(**values)
     clash = set(policy.sensitive_fields) & set(policy.non_sensitive_fields)
     if clash:
@@ -150,11 +177,49 @@ def _value(raw: object, key: _Key, origin: str) -> object:
         if not isinstance(item, str):
             raise PolicyError(f"{where}[{i}]: expected a string, got {_type_name(item)} {item!r}; "
                               f"the key takes {key.expected}")
+        if key.item == NETWORK:
+            items.append(_network(item, f"{where}[{i}]", key.expected))
+            continue
         text = normalize_host(item) if key.attribute == "allowed_hosts" else item.strip()
         if not key.item.match(text):
             raise PolicyError(f"{where}[{i}]: {item!r} is not valid; expected {key.expected}")
         items.append(text)
     return tuple(items)
+
+
+def _network(item: str, where: str, expected: str) -> str:
+    try:
+        return normalize_network(item)
+    except ValueError:
+        pass
+    try:  # host bits set: say which range was probably meant
+        meant = ipaddress.ip_network(item.strip(), strict=False).compressed
+    except ValueError:
+        raise PolicyError(f"{where}: {item!r} is not valid; expected {expected}") from None
+    raise PolicyError(f"{where}: {item!r} has host bits set; did you mean {meant!r}?")
+
+
+def _app_networks(raw: object, origin: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    where = f"{origin}: [networks.{_APPS_TABLE}]"
+    expected = 'a table of Connected App API names and CIDR lists, e.g. Research_Copilot = ["203.0.113.0/24"]'
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: expected {expected}, got {_type_name(raw)}")
+    out = []
+    for app, nets in raw.items():
+        if not _APP.match(app):
+            raise PolicyError(f"{where}: {app!r} is not a Connected App API name; expected {expected}")
+        if not isinstance(nets, list):
+            raise PolicyError(f"{where} {app}: expected a list of CIDR ranges, got {_type_name(nets)} {nets!r}")
+        items = []
+        for i, item in enumerate(nets):
+            if not isinstance(item, str):
+                raise PolicyError(f"{where} {app}[{i}]: expected a string, got {_type_name(item)} {item!r}")
+            items.append(_network(item, f"{where} {app}[{i}]", "a CIDR range, e.g. \"203.0.113.0/24\""))
+        out.append((app, tuple(items)))
+    lower = [a.lower() for a, _ in out]
+    if len(set(lower)) != len(lower):
+        raise PolicyError(f"{where}: an app is listed twice (names are case-insensitive)")
+    return tuple(out)
 
 
 def _reject_unknown(found: Iterable[str], known: tuple[str, ...], origin: str, what: str) -> None:

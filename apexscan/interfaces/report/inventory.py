@@ -81,7 +81,7 @@ changing what a value means, bumps the version. Every key is always present.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -233,13 +233,16 @@ HIGHLIGHT = (("~.flows .f-{n}", "opacity:1;stroke-opacity:1;stroke-width:3"),
              ("~table a.f-{n}", "background:#ffd54f;font-weight:bold"))
 
 
-def render_inventory_html(doc: Json) -> str:
+def render_inventory_html(doc: Json, sections: Sequence[tuple[str, str]] = ()) -> str:
+    """The page; `sections` are (CSS, markup) pairs of further self-contained sections, placed after
+    the tables (the runtime evidence of `apexscan evidence --format html`)."""
     s = doc["summary"]
     anchors = {c["id"]: f"ch-{i + 1}" for i, c in enumerate(doc["channels"])}
     names = {c["id"]: _label(c) for c in doc["channels"]}
     numbers = _finding_numbers(doc)
     css = CSS + "".join(",".join(f"#finding-{n}:target{tail.format(n=n)}" for n in numbers.values()) + f"{{{rule}}}\n"
                         for tail, rule in HIGHLIGHT) if numbers else CSS
+    css += "".join(extra_css for extra_css, _ in sections)
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>Egress inventory: {_h(doc['project'])}</title>", f"<style>{css}</style>", "</head>", "<body>",
@@ -271,6 +274,7 @@ def render_inventory_html(doc: Json) -> str:
                 f"<th>{'Entry points' if not metadata else 'Used by'}</th><th>Findings</th></tr></thead>"), "<tbody>"]
         out += [_html_row(c, anchors, names, numbers) for c in rows]
         out += ["</tbody>", "</table>"]
+    out += [markup for _, markup in sections]
     out += ['<p class="muted small">Entry points: '
             + "; ".join(f"{_h(k)} = {_h(v)}" for k, v in ENTRY_KINDS.items()) + ".</p>", "</body>", "</html>"]
     return "\n".join(out) + "\n"
