@@ -30,7 +30,8 @@ from apexscan.interfaces.report.inventory import (
     render_inventory_json,
     render_inventory_markdown,
 )
-from apexscan.pipeline.inventory import build_inventory, checked_out, compare, find_git_base
+from apexscan.pipeline.basecommit import checked_out, find_git_base
+from apexscan.pipeline.inventory import build_inventory, compare
 from apexscan.pipeline.project import discover
 from apexscan.pipeline.scan import scan
 from apexscan.salesforce.policy import load_policy
@@ -562,7 +563,7 @@ def test_compare_base_is_read_from_git_objects_only_regular_files(repo):
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "with a symbolic link and a smudge filter")
     base = find_git_base("HEAD", project)
-    with checked_out(base) as folder:
+    with checked_out(base, []) as folder:
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         assert "force-app/main/default/classes/BalanceDigest.cls" in files
         assert "force-app/main/default/classes/Linked.cls" not in files  # links are not followed

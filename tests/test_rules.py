@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from apexscan.frontends.xmlsafe import Element, parse
+from apexscan.salesforce.policy import policy_changes, policy_from_text
 from apexscan.salesforce.rules import (
     HELP_SECTIONS,
     Catalog,
@@ -31,11 +32,14 @@ EXPECTED = {
     "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
     "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
     "APX-CFG-008": ("dataloader-extract-of-sensitive-fields", "warning", "5.0", {200, 359, 538}),
+    "APX-SCAN-002": ("policy-changed-by-the-change", "error", "7.5", {15}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
 CODE_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-LLM-", "APX-SUP-")))
 CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
+# Rules about the policy file: their examples are apexscan.toml.
+POLICY_RULES = ["APX-SCAN-002"]
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -106,7 +110,7 @@ def test_help_has_every_section_in_order(catalog: Catalog, rule_id: str) -> None
     headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
     assert headings == list(help_sections(rule.example_language))
     assert "What it does" in HELP_SECTIONS and "References" == HELP_SECTIONS[-1]
-    fence = "```apex" if rule_id in CODE_RULES else "```xml"
+    fence = "```apex" if rule_id in CODE_RULES else "```toml" if rule_id in POLICY_RULES else "```xml"
     assert markdown.count(fence) == 2
     assert "apexscan.toml" in markdown
 
@@ -116,6 +120,8 @@ def test_code_rules_show_apex_and_config_rules_show_metadata(catalog: Catalog) -
     assert help_sections("xml")[2:4] == ("Example (non-compliant metadata)", "Use instead (compliant metadata)")
     assert {catalog[r].example_language for r in CODE_RULES} == {"apex"}
     assert {catalog[r].example_language for r in CONFIG_RULES} == {"xml"}
+    assert {catalog[r].example_language for r in POLICY_RULES} == {"toml"}
+    assert help_sections("toml")[2:4] == ("Example (non-compliant policy)", "Use instead (compliant policy)")
 
 
 @pytest.mark.parametrize("rule_id", CODE_RULES)
@@ -143,6 +149,14 @@ def test_config_examples_are_well_formed_metadata_and_differ(catalog: Catalog, r
         assert not re.search(r"consumerKey|consumerSecret|<certificate>", example)
     assert rule.bad_example != rule.good_example
     assert "configuration" in rule.tags
+
+
+@pytest.mark.parametrize("rule_id", POLICY_RULES)
+def test_policy_examples_are_valid_policies_and_differ(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    policies = [policy_from_text(example, f"{rule_id} example") for example in (rule.bad_example, rule.good_example)]
+    assert policy_changes(policies[1], policies[0])  # the bad one is a change of the good one
+    assert all(example in rule.help_markdown for example in (rule.bad_example, rule.good_example))
 
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))
