@@ -508,24 +508,43 @@ def test_the_base_reads_only_what_the_scan_analyses_and_skips_blobs_over_the_cap
     assert len(asked) == 4  # sfdx-project.json, the class, the Named Credential and Huge.cls
 
 
-def test_a_tree_bomb_as_the_base_stops_at_the_listing_cap(repo, monkeypatch):
-    """10 folders of 10 folders, 8 levels deep: a billion paths from 9 tree objects."""
-    monkeypatch.setattr(basecommit, "MAX_TREE_ENTRIES", 5_000)
-    project = org(repo / "org", SUMMARIZER)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
-    blob = git(repo, "hash-object", "-w", "--stdin", stdin=b"x\n").strip()
-    tree = git(repo, "mktree", stdin="".join(f"100644 blob {blob}\tx{i}.txt\n" for i in range(10)).encode()).strip()
+def tree_bomb_commit(repo: Path, leaves: str = "x{i}.txt") -> str:
+    """The project of HEAD plus a folder of 10 folders of 10 ..., 8 levels deep, 10 files in each of
+    the last: a billion paths from 9 tree objects."""
+    blob = git(repo, "hash-object", "-w", "--stdin", stdin=b"public class X {}\n").strip()
+    names = "".join(f"100644 blob {blob}\t{leaves.format(i=i)}\n" for i in range(10))
+    tree = git(repo, "mktree", stdin=names.encode()).strip()
     for _ in range(8):
         tree = git(repo, "mktree", stdin="".join(f"040000 tree {tree}\td{i}\n" for i in range(10)).encode()).strip()
     bombed = with_entries(repo, "HEAD:org", {"zbomb": ("040000", tree)})
     root = with_entries(repo, "HEAD^{tree}", {"org": ("040000", bombed)})
-    commit = git(repo, "commit-tree", root, "-p", "HEAD", "-m", "bomb").strip()
+    return git(repo, "commit-tree", root, "-p", "HEAD", "-m", "bomb").strip()
+
+
+def test_a_tree_bomb_as_the_base_is_refused_while_it_is_listed(repo):
+    project = org(repo / "org", SUMMARIZER)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    commit = tree_bomb_commit(repo, leaves="X{i}.cls")
+    for args in (["inventory", str(project), "--compare-ref", commit], ["scan", str(project), "--baseline-ref", commit]):
+        res = invoke(*args)
+        assert res.exit_code == 2, res.output
+        message, = res.stderr.splitlines()
+        assert "repeats one folder at more than 10,000 paths" in message and "tree bomb" in message
+
+
+def test_the_listing_of_a_base_stops_at_its_cap(repo, monkeypatch):
+    monkeypatch.setattr(basecommit, "MAX_TREE_ENTRIES", 5_000)
+    monkeypatch.setattr(basecommit, "MAX_SAME_FOLDER", 10**9)
+    project = org(repo / "org", SUMMARIZER)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    commit = tree_bomb_commit(repo)
     org(project, SUMMARIZER_LEAK)
     res = invoke("inventory", str(project), "--format", "markdown", "--compare-ref", commit)
     assert res.exit_code == 0, res.output
     assert "listing stopped after 5,000 paths" in res.stderr
-    assert NEW_PATH in res.stdout
+    assert NEW_PATH in res.stdout  # what was listed before the cap was read
 
 
 # --- --baseline-ref ------------------------------------------------------------------------------
@@ -568,3 +587,36 @@ def test_baseline_ref_of_a_commit_without_the_project_makes_everything_new(repo)
     res = invoke("scan", str(project), "--baseline-ref", "HEAD")
     assert res.exit_code == 1 and res.stdout.splitlines()[-1].endswith("; baseline: 2 new, 0 unchanged, 0 absent")
     assert "baseline: 0 findings of HEAD" in res.stderr
+
+
+def test_the_sample_workflow_reads_the_policy_from_the_base_branch(tmp_path, home):
+    """The sample workflow's own shell steps, on a pull request checked out as actions/checkout
+    does (a clone of depth 1 that lacks the base branch): the fetch step brings the base branch,
+    and the scan reports both the leak and the loosened policy."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((CHECKOUT / "samples/github-workflow/apexscan.yml").read_text("utf-8"))
+    steps = {step.get("name"): step for step in workflow["jobs"]["apexscan"]["steps"]}
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    git(upstream, "init", "-q", "-b", "main")
+    org(upstream, SUMMARIZER)
+    (upstream / "apexscan.toml").write_text(POLICY, encoding="utf-8")
+    git(upstream, "add", "-A")
+    git(upstream, "commit", "-q", "-m", "main")
+    git(upstream, "checkout", "-q", "-b", "pr")
+    org(upstream, SUMMARIZER_LEAK)
+    (upstream / "apexscan.toml").write_text(LAX, encoding="utf-8")
+    git(upstream, "commit", "-q", "-am", "pr")
+    workspace = tmp_path / "workspace"
+    git(tmp_path, "clone", "-q", "--depth=1", "--branch", "pr", f"file://{upstream}", str(workspace))
+    assert subprocess.run([GIT, "rev-parse", "--verify", "-q", "origin/main"], cwd=workspace).returncode != 0
+    env = {**os.environ, "BASE_REF": "main",
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    for name in ("Fetch the base branch (pull requests)", "Scan"):
+        proc = subprocess.run(["bash", "-e", "-c", steps[name]["run"]], cwd=workspace, env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, (name, proc.stderr)
+    results = json.loads((workspace / "apexscan.sarif").read_text("utf-8"))["runs"][0]["results"]
+    rules = {r["ruleId"] for r in results}
+    assert {"APX-LLM-001", "APX-SCAN-002"} <= rules
+    assert "added *.com" in next(r["message"]["text"] for r in results if r["ruleId"] == "APX-SCAN-002")

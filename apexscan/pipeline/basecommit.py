@@ -10,13 +10,15 @@ Only what the scan would analyse is read, decided from the path before any blob 
 kind apexscan reads (`project.file_kind`) outside the folders it never enters (`SKIP_DIRS`), and
 `sfdx-project.json` and `.forceignore`. Hard caps bound the work whatever the commit holds: a
 blob over `MAX_BLOB_BYTES` is not read; reading stops after `MAX_BASE_FILES` files or
-`MAX_BASE_BYTES` in all; the listing stops after `MAX_TREE_ENTRIES` paths (a tree bomb repeats
-subtrees to name billions of paths with a few objects). Each cut is a Diagnostic, and it can only
-make the base smaller: what was not read counts as new in the comparison, never as already there.
+`MAX_BASE_BYTES` in all; the listing stops after `MAX_TREE_ENTRIES` paths. A commit that names one
+folder (tree object) at more than `MAX_SAME_FOLDER` paths is refused: that is how a tree bomb names
+billions of paths with a few objects. Each cut is a Diagnostic, and it can only make the base
+smaller: what was not read counts as new in the comparison, never as already there.
 """
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ MAX_BLOB_BYTES = 20 * 2**20  # one file: the size of the largest source the scan
 MAX_BASE_BYTES = 512 * 2**20  # all files read from one commit
 MAX_BASE_FILES = 100_000  # files read from one commit
 MAX_TREE_ENTRIES = 1_000_000  # paths listed in one commit
+MAX_SAME_FOLDER = 10_000  # paths at which one folder (tree object) may appear; a tree bomb repeats a few
 MAX_NAME_BYTES = 255  # one file or folder name, as most file systems allow
 PROJECT_FILES = ("sfdx-project.json", ".forceignore")  # read by project discovery at the root
 
@@ -99,10 +102,18 @@ def checked_out(base: GitBase, diagnostics: list[Diagnostic]) -> Iterator[Path |
         yield None
         return
 
+    folders: Counter[str] = Counter()
+
     def select(entry: TreeEntry) -> bool:
         parts = entry.path.split("/")
         if any(p in ("", ".", "..") or p.lower() == ".git" for p in parts):
             raise BaseError(f"the commit holds an unsafe path {entry.path!r}; not read")
+        if entry.kind == "tree":
+            folders[entry.oid] += 1
+            if folders[entry.oid] > MAX_SAME_FOLDER:
+                raise BaseError(f"the commit repeats one folder at more than {MAX_SAME_FOLDER:,} paths "
+                                f"({entry.path!r} is one; a tree bomb?); not read")
+            return False
         # symbolic links and submodules are not followed
         if entry.kind != "blob" or not entry.mode.startswith("100") or not wanted(entry.path):
             return False

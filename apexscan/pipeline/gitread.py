@@ -142,13 +142,14 @@ class Repository:
 
     def list_tree(self, treeish: str, select: Callable[[TreeEntry], bool],
                   max_entries: int) -> tuple[list[TreeEntry], int, bool]:
-        """(the entries of `ls-tree -r treeish` that `select` keeps, entries listed, whether the
-        listing was stopped at `max_entries`). The listing is streamed: a tree that repeats
-        subtrees (a "git bomb", billions of paths from a few objects) costs `max_entries` lines,
-        not its size. `select` may raise to stop the listing."""
+        """(the entries of `ls-tree -r -t treeish` that `select` keeps, entries listed, whether the
+        listing was stopped at `max_entries`). Folders are listed too (kind "tree"), each before
+        its content. The listing is streamed: a tree that repeats subtrees (a "git bomb",
+        billions of paths from a few objects) costs `max_entries` lines, not its size. `select`
+        may raise to stop the listing."""
         kept: list[TreeEntry] = []
         listed = 0
-        with self._popen("ls-tree", "-r", "-z", treeish) as proc:
+        with self._popen("ls-tree", "-r", "-t", "-z", treeish) as proc:
             pending = b""
             while True:
                 chunk = proc.stdout.read(CHUNK)
