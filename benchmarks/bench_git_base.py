@@ -2,10 +2,10 @@
 
     python benchmarks/bench_git_base.py [--size-mb 1024]
 
-Builds, in a temporary folder, a small SFDX project in a git repository with three commits to
-compare against:
+Builds, in a temporary folder, a git repository holding the sample org (samples/fintech-org)
+with three commits to compare against:
 
-  plain       the project
+  plain       the sample org
   zero blobs  the project plus a --size-mb blob of zeros twice: as a class (Huge.cls, a file the
               scan reads, over the per-file cap) and as data (zeros.bin, a file it never reads)
   tree bomb   the project plus a folder of 10 folders of 10 ... 9 levels deep, 10 classes in each
@@ -20,35 +20,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-CLASS = """public with sharing class CaseSummarizer {
-    @AuraEnabled
-    public static String summarize(Id caseId) {
-        Case c = [SELECT Subject, Description FROM Case WHERE Id = :caseId WITH USER_MODE];
-        HttpRequest req = new HttpRequest();
-        req.setEndpoint('callout:OpenAI/v1/chat/completions');
-        req.setMethod('POST');
-        req.setBody(JSON.serialize(new Map<String, Object>{'input' => c.Subject + c.Description}));
-        return new Http().send(req).getBody();
-    }
-}
-"""
-NAMED_CREDENTIAL = """<?xml version="1.0" encoding="UTF-8"?>
-<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
-    <label>OpenAI</label>
-    <namedCredentialType>SecuredEndpoint</namedCredentialType>
-    <namedCredentialParameters>
-        <parameterName>Url</parameterName>
-        <parameterType>Url</parameterType>
-        <parameterValue>https://api.openai.com</parameterValue>
-    </namedCredentialParameters>
-</NamedCredential>
-"""
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "fintech-org"
 
 
 def git(repo: Path, *args: str, stdin: bytes | None = None, env: dict | None = None) -> str:
@@ -58,13 +37,7 @@ def git(repo: Path, *args: str, stdin: bytes | None = None, env: dict | None = N
 
 def build(root: Path, size_mb: int) -> dict[str, str]:
     repo = root / "repo"
-    project = repo / "org"
-    (project / "force-app/main/default/classes").mkdir(parents=True)
-    (project / "force-app/main/default/namedCredentials").mkdir(parents=True)
-    (project / "sfdx-project.json").write_text('{"packageDirectories": [{"path": "force-app"}]}\n', "utf-8")
-    (project / "force-app/main/default/classes/CaseSummarizer.cls").write_text(CLASS, "utf-8")
-    (project / "force-app/main/default/namedCredentials/OpenAI.namedCredential-meta.xml").write_text(
-        NAMED_CREDENTIAL, "utf-8")
+    shutil.copytree(SAMPLE, repo / "org")
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "plain")

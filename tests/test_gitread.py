@@ -240,6 +240,25 @@ def test_git_executable_is_looked_up_in_absolute_path_entries_outside_the_reposi
         find_git(avoid=(tmp_path / "repo",))
 
 
+def test_git_runs_with_an_environment_built_from_scratch(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for key, value in (("GIT_DIR", str(tmp_path / "elsewhere")), ("GIT_EXTERNAL_DIFF", "touch PWNED"),
+                       ("GIT_ALTERNATE_OBJECT_DIRECTORIES", str(tmp_path)), ("GIT_CONFIG_PARAMETERS", "'a.b'='c'"),
+                       ("GIT_SSH_COMMAND", "touch PWNED"), ("GIT_EXEC_PATH", str(repo)), ("PAGER", "touch PWNED"),
+                       ("GIT_INDEX_FILE", str(tmp_path / "index")), ("GIT_CONFIG_GLOBAL", str(tmp_path / "g")),
+                       ("PATH", os.pathsep.join(["", ".", "/usr/bin"]))):
+        monkeypatch.setenv(key, value)
+    env = gitread._environment(repo)
+    assert not {k for k in env if k.startswith("GIT_")} - set(gitread._FIXED_ENV) - {"GIT_CONFIG_GLOBAL"}
+    assert env["GIT_CONFIG_GLOBAL"] == str(tmp_path / "g") and env["PAGER"] == "cat" and env["PATH"] == "/usr/bin"
+    assert gitread._environment(repo, str(tmp_path / "index"))["GIT_INDEX_FILE"] == str(tmp_path / "index")
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL")
+    monkeypatch.setenv("HOME", str(repo))  # a committed .gitconfig must not become the global config
+    env = gitread._environment(repo)
+    assert "HOME" not in env and env["GIT_CONFIG_GLOBAL"] == os.devnull
+
+
 # --- item 2: `inventory --compare` cannot be forged ------------------------------------------------
 
 

@@ -252,7 +252,7 @@ def open_repository(start: Path) -> Repository:
     # Git's own discovery from the top, where the first thing it looks at is top/.git, must land on
     # the same repository: that also applies git's ownership check (safe.directory), which naming
     # the repository explicitly would skip.
-    env = _environment()
+    env = _environment(top)
     env["GIT_CEILING_DIRECTORIES"] = str(top.parent)
     try:
         out = _run([executable, "--no-pager", *(i for s in CONFIG_OVERRIDES for i in ("-c", s)),
@@ -375,8 +375,13 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def _environment(index_file: str | None = None) -> dict[str, str]:
+def _environment(work_tree: Path, index_file: str | None = None) -> dict[str, str]:
     env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
+    for key in ("HOME", "XDG_CONFIG_HOME"):
+        if key in env and _inside(Path(os.path.realpath(env[key])), (work_tree,)):
+            # A home inside the scanned repository would make a committed .gitconfig the global one.
+            del env[key]
+            env.setdefault("GIT_CONFIG_GLOBAL", os.devnull)
     # git looks up nothing on PATH once hooks, pagers and helpers are off; keep only safe entries.
     env["PATH"] = os.pathsep.join(_safe_path(()))
     env.update(_FIXED_ENV)
@@ -388,7 +393,7 @@ def _environment(index_file: str | None = None) -> dict[str, str]:
 def _run(cmd: list[str], cwd: Path, *, stdin: bytes | None = None, index_file: str | None = None,
          env: dict[str, str] | None = None) -> bytes:
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=env or _environment(index_file), input=stdin,
+        proc = subprocess.run(cmd, cwd=cwd, env=env or _environment(cwd, index_file), input=stdin,
                               stdin=None if stdin is not None else subprocess.DEVNULL,
                               capture_output=True, timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
@@ -407,7 +412,7 @@ class _Streaming:
     def __init__(self, cmd: list[str], cwd: Path, *, stdin: bool) -> None:
         self.errors = tempfile.TemporaryFile()
         try:
-            self.proc = subprocess.Popen(cmd, cwd=cwd, env=_environment(), stdout=subprocess.PIPE,
+            self.proc = subprocess.Popen(cmd, cwd=cwd, env=_environment(cwd), stdout=subprocess.PIPE,
                                          stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                          stderr=self.errors)
         except OSError as exc:

@@ -723,7 +723,7 @@ def parse_inventory(data: bytes, where: str) -> Json:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
-    schema = json.loads(files("apexscan.pipeline").joinpath("schemas", SCHEMA_FILE).read_text("utf-8"))
+    schema = json.loads(files("apexscan.pipeline.schemas").joinpath(SCHEMA_FILE).read_text("utf-8"))
     return Draft202012Validator(schema)
 
 
