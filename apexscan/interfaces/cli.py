@@ -1,8 +1,8 @@
 """Command line: `apexscan scan`, `apexscan rules`, `apexscan inventory`, `apexscan init`, `apexscan lsp`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
-Findings suppressed by an `apexscan:ignore` comment, and with --baseline those the baseline already
-had, never make the run fail.
+Findings suppressed by an `apexscan:ignore` comment, and with --baseline or --baseline-ref those the
+baseline already had, never make the run fail.
 """
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import gc
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from apexscan import __version__
-from apexscan.engine.model import Finding
+from apexscan.engine.model import Diagnostic, Finding
 from apexscan.interfaces.report.inventory import (
     render_inventory_html,
     render_inventory_json,
@@ -44,6 +46,7 @@ from apexscan.salesforce.policy import Policy, PolicyError, load_policy
 from apexscan.salesforce.rules import load_catalog
 
 LEVELS = {"note": 0, "warning": 1, "error": 2}
+T = TypeVar("T")
 
 
 @dataclass
@@ -358,13 +361,15 @@ def _compare_base(name: str, root: Path) -> dict | GitBase:
     return base
 
 
-def _in_base(option: str, base: GitBase, paths: tuple[Path, ...], project: Project, use):
-    """`use(the project as it is in the base commit, or None)`, and what reading the base left out."""
-    diagnostics: list = []
+def _in_base(option: str, base: GitBase, paths: tuple[Path, ...], project: Project,
+             use: Callable[[Project | None], T]) -> tuple[T, tuple[Diagnostic, ...]]:
+    """`use(the same targets as they are in the base commit, or None when it has none of them)`,
+    and what reading the base left out."""
+    diagnostics: list[Diagnostic] = []
     try:
         with checked_out(base, diagnostics) as folder:
             value = use(base_project(folder, paths or (Path("."),), project.root))
-    except BaseError as exc:
+    except (BaseError, UsageError) as exc:
         _fail(f"{option} {base.ref}: {exc}")
     return value, tuple(diagnostics)
 
