@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from apexscan.frontends.xmlsafe import Element, parse
+from apexscan.salesforce.policy import policy_changes, policy_from_text
 from apexscan.salesforce.rules import (
     HELP_SECTIONS,
     Catalog,
@@ -38,6 +39,7 @@ EXPECTED = {
     "APX-RUN-005": ("api-access-from-untrusted-network", "warning", "6.0", {284}),
     "APX-RUN-006": ("unusual-transfer-volume", "warning", "5.0", {200}),
     "APX-RUN-007": ("sensitive-object-export", "note", "3.0", {200, 359}),
+    "APX-SCAN-002": ("policy-changed-by-the-change", "error", "7.5", {15}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
@@ -46,7 +48,9 @@ CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
 # Runtime evidence rules show event log rows; those about inbound API clients are not about LLMs.
 RUNTIME_RULES = sorted(r for r in EXPECTED if r.startswith("APX-RUN-"))
 NOT_LLM_RULES = {"APX-RUN-004", "APX-RUN-005", "APX-RUN-007"}
-FENCES = {"apex": "```apex", "xml": "```xml", "csv": "```csv"}
+FENCES = {"apex": "```apex", "xml": "```xml", "csv": "```csv", "toml": "```toml"}
+# Rules about the policy file: their examples are apexscan.toml.
+POLICY_RULES = ["APX-SCAN-002"]
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -142,6 +146,8 @@ def test_runtime_examples_are_event_log_csv_and_differ(catalog: Catalog, rule_id
         assert example in rule.help_markdown
     assert rule.bad_example != rule.good_example
     assert "runtime" in rule.tags
+    assert {catalog[r].example_language for r in POLICY_RULES} == {"toml"}
+    assert help_sections("toml")[2:4] == ("Example (non-compliant policy)", "Use instead (compliant policy)")
 
 
 @pytest.mark.parametrize("rule_id", CODE_RULES)
@@ -169,6 +175,14 @@ def test_config_examples_are_well_formed_metadata_and_differ(catalog: Catalog, r
         assert not re.search(r"consumerKey|consumerSecret|<certificate>", example)
     assert rule.bad_example != rule.good_example
     assert "configuration" in rule.tags
+
+
+@pytest.mark.parametrize("rule_id", POLICY_RULES)
+def test_policy_examples_are_valid_policies_and_differ(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    policies = [policy_from_text(example, f"{rule_id} example") for example in (rule.bad_example, rule.good_example)]
+    assert policy_changes(policies[1], policies[0])  # the bad one is a change of the good one
+    assert all(example in rule.help_markdown for example in (rule.bad_example, rule.good_example))
 
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))

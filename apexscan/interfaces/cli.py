@@ -2,8 +2,8 @@
 `apexscan lsp`.
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
-Findings suppressed by an `apexscan:ignore` comment, and with --baseline those the baseline already
-had, never make the run fail.
+Findings suppressed by an `apexscan:ignore` comment, and with --baseline or --baseline-ref those the
+baseline already had, never make the run fail.
 """
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import gc
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -36,31 +38,27 @@ from apexscan.interfaces.report.sarif import dumps_sarif, render_sarif
 from apexscan.interfaces.report.text import render_diagnostics, render_text
 from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
 from apexscan.pipeline import suppress
-from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, compare, load_baseline
+from apexscan.pipeline.basecommit import BaseError, GitBase, base_project, checked_out, find_git_base
+from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, baseline_of, compare, load_baseline
 from apexscan.pipeline.cache import FactsCache, default_cache_dir
 from apexscan.pipeline.event_log_files import LogUsageError, discover_logs, read_logs
 from apexscan.pipeline.evidence import build_evidence
 from apexscan.pipeline.evidence import fails as evidence_fails
-from apexscan.pipeline.inventory import (
-    GitBase,
-    InventoryError,
-    build_inventory,
-    checked_out,
-    empty_inventory,
-    find_git_base,
-    load_inventory,
-)
+from apexscan.pipeline.gitread import GitError
+from apexscan.pipeline.inventory import InventoryError, build_inventory, empty_inventory, load_inventory
 from apexscan.pipeline.inventory import compare as compare_inventories
 from apexscan.pipeline.lowering import default_jobs
-from apexscan.pipeline.project import UsageError, discover
+from apexscan.pipeline.policyref import TrustedPolicy, policy_from_ref
+from apexscan.pipeline.project import Project, UsageError, discover
 from apexscan.pipeline.scan import ScanMemory
 from apexscan.pipeline.scan import scan as run_scan
 from apexscan.salesforce.event_logs import load_event_types
-from apexscan.salesforce.policy import PolicyError, load_policy
+from apexscan.salesforce.policy import Policy, PolicyError, load_policy
 from apexscan.salesforce.rules import load_catalog
 from apexscan.salesforce.sensitivity import FieldCatalog
 
 LEVELS = {"note": 0, "warning": 1, "error": 2}
+T = TypeVar("T")
 
 
 @dataclass
@@ -139,8 +137,14 @@ def main() -> None:
               help="Policy file (default: apexscan.toml at the project root, if present).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding at or above this level is reported.")
+@click.option("--policy-ref", metavar="REF",
+              help="Read the policy file from git commit REF (a trusted branch, such as the pull request's base) "
+                   "instead of the working tree; a working tree policy that differs is an APX-SCAN-002 error.")
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path, dir_okay=False),
               help="SARIF of an earlier scan: only findings it does not have fail the run.")
+@click.option("--baseline-ref", metavar="REF",
+              help="The baseline is the findings of the project as it is in git commit REF (read from git's "
+                   "objects, scanned with the same policy): only findings it does not have fail the run.")
 @click.option("--show-suppressed", is_flag=True,
               help="List findings suppressed by apexscan:ignore comments in the text report.")
 @click.option("--staged", is_flag=True,
@@ -152,15 +156,21 @@ def main() -> None:
 @click.option("--strict", is_flag=True, hidden=True, help="Raise on unknown syntax (for tests).")
 @speed_options
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
-         fail_on: str, baseline_path: Path | None, show_suppressed: bool, strict: bool,
-         staged: bool, only_touching: tuple[Path, ...], speed: Speed) -> None:
+         policy_ref: str | None, fail_on: str, baseline_path: Path | None, baseline_ref: str | None,
+         show_suppressed: bool, strict: bool, staged: bool, only_touching: tuple[Path, ...],
+         speed: Speed) -> None:
     """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
+    if baseline_path is not None and baseline_ref is not None:
+        _fail("give --baseline FILE or --baseline-ref REF, not both")
+    base = None
     try:
         project = discover(list(paths) or [Path(".")])
-        policy = load_policy(policy_path, project.root)
+        policy, trusted = _policy(policy_path, project.root, policy_ref)
         baseline = load_baseline(baseline_path) if baseline_path is not None else None
+        if baseline_ref is not None:
+            base = find_git_base(baseline_ref, project.root, "--baseline-ref")
         selected = selection(project.root, staged, only_touching)
-    except (UsageError, PolicyError, BaselineError) as exc:
+    except (UsageError, PolicyError, BaselineError, GitError) as exc:
         _fail(str(exc))
     _require_files(project)
     if could_touch(selected, project):
@@ -168,7 +178,23 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Pa
     else:
         result = skipped(project)
     catalog = load_catalog()
-    findings = suppress.apply_in_project(project, result.findings, catalog)
+    policy_finding = (trusted.finding,) if trusted is not None and trusted.finding is not None else ()
+    findings = suppress.apply_in_project(project, result.findings + policy_finding, catalog)
+    if base is not None:
+        def base_findings(base_project: Project | None) -> tuple[Finding, ...]:
+            if base_project is None:
+                return ()
+            found = Speed(None, speed.jobs).scan(base_project, policy, strict=strict).findings
+            return suppress.apply_in_project(base_project, found, catalog)
+
+        found, base_diagnostics = _in_base("--baseline-ref", base, paths, project, base_findings)
+        baseline = baseline_of(found)
+        result = replace(result, diagnostics=result.diagnostics + base_diagnostics)
+        if fmt == "text":
+            click.echo(f"apexscan: baseline: {len(found)} finding{'s' if len(found) != 1 else ''} of {base.name}",
+                       err=True)
+    if fmt == "text" and trusted is not None:
+        _echo_policy(trusted)
     findings, result, note = narrow(findings, result, selected)  # --staged, --only-touching
     comparison = compare(findings, baseline) if baseline is not None else None
     if fmt == "sarif":
@@ -217,22 +243,36 @@ INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_j
               help="Write the inventory to this file instead of standard output.")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Policy file (default: apexscan.toml at the project root, if present).")
-@click.option("--compare", "compare_with", metavar="BASE_REF_OR_FILE",
-              help="List new, removed and changed channels and paths since a base: an earlier inventory "
-                   "(--format json), or a git commit, branch or tag (HEAD, HEAD~1, origin/main) whose version "
-                   "of the project is read from git and scanned with the same policy.")
+@click.option("--policy-ref", metavar="REF",
+              help="Read the policy file from git commit REF (a trusted branch) instead of the working tree.")
+@click.option("--compare-ref", metavar="REF",
+              help="List new, removed and changed channels and paths since git commit, branch or tag REF "
+                   "(HEAD~1, origin/main): its version of the project is read from git's objects and scanned "
+                   "with the same policy.")
+@click.option("--compare-file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="List what changed since an earlier inventory written with --format json.")
+@click.option("--compare", "compare_with", metavar="REF_OR_FILE",
+              help="--compare-ref or --compare-file, whichever exists; an error when both a file and a git "
+                   "ref have that name.")
 @speed_options
 def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
+              policy_ref: str | None, compare_ref: str | None, compare_file: Path | None,
               compare_with: str | None, speed: Speed) -> None:
     """Every channel through which data can leave the org: where it goes, what reaches it, from where."""
+    if sum(option is not None for option in (compare_ref, compare_file, compare_with)) > 1:
+        _fail("give one of --compare-ref, --compare-file and --compare")
     base: dict | GitBase | None = None
     try:
         project = discover(list(paths) or [Path(".")])
-        policy = load_policy(policy_path, project.root)
-        if compare_with is not None:
-            base = load_inventory(Path(compare_with)) if Path(compare_with).is_file() \
-                else find_git_base(compare_with, project.root)
-    except (UsageError, PolicyError, InventoryError) as exc:
+        policy, trusted = _policy(policy_path, project.root, policy_ref)
+        if compare_file is not None:
+            base = load_inventory(compare_file)
+        elif compare_ref is not None:
+            base = find_git_base(compare_ref, project.root, "--compare-ref")
+        elif compare_with is not None:
+            base = _compare_base(compare_with, project.root)
+        compare_option = "--compare-ref" if compare_ref is not None else "--compare"
+    except (UsageError, PolicyError, InventoryError, GitError) as exc:
         _fail(str(exc))
     _require_files(project)
     catalog = load_catalog()
@@ -243,25 +283,21 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
         return doc, diagnostics
 
     doc, diagnostics = document(project, speed)
+    if trusted is not None:
+        doc["policy"].update(trusted_source=trusted.source, working_tree_changes=list(trusted.changes))
+        _echo_policy(trusted)
     if isinstance(base, GitBase):
-        try:
-            with checked_out(base) as folder:
-                # The same targets, as they are in the base commit (a target it lacks is left out).
-                targets = [folder / p.resolve().relative_to(project.root) for p in (paths or (Path("."),))] \
-                    if folder is not None else []
-                targets = [t for t in targets if t.exists()]
-                base_project = discover(targets) if targets else None
-                if base_project is None or not base_project.files:
-                    name = f"{base.name}, which has no {base.prefix if base.prefix != '.' else 'project'}"
-                    doc["comparison"] = compare_inventories(empty_inventory(generator), doc, name)
-                else:
-                    # no facts cache for a temporary folder: its pack would outlive it
-                    base_doc = document(base_project, Speed(None, speed.jobs))[0]
-                    doc["comparison"] = compare_inventories(base_doc, doc, base.name)
-        except (UsageError, InventoryError) as exc:
-            _fail(str(exc))
+        def base_document(base_project: Project | None) -> dict:
+            if base_project is None:
+                name = f"{base.name}, which has no {base.prefix if base.prefix != '.' else 'project'}"
+                return compare_inventories(empty_inventory(generator), doc, name)
+            # no facts cache for a temporary folder: its pack would outlive it
+            return compare_inventories(document(base_project, Speed(None, speed.jobs))[0], doc, base.name)
+
+        doc["comparison"], base_diagnostics = _in_base(compare_option, base, paths, project, base_document)
+        diagnostics = diagnostics + base_diagnostics
     elif base is not None:
-        doc["comparison"] = compare_inventories(base, doc, compare_with)
+        doc["comparison"] = compare_inventories(base, doc, str(compare_file or compare_with))
     if diagnostics:
         click.echo(render_diagnostics(diagnostics), err=True, nl=False)
     text = INVENTORY_RENDERERS[fmt](doc)
@@ -367,6 +403,50 @@ def lsp(stdio: bool, speed: Speed) -> None:
     from apexscan.interfaces.lsp import create_server  # pygls is loaded only by this command
     speed = replace(speed, resident=True)  # caches written after the diagnostics are out, not before
     create_server(speed.scan, idle=speed.between_scans).start_io()
+
+
+def _policy(policy_path: Path | None, root: Path, policy_ref: str | None) -> tuple[Policy, TrustedPolicy | None]:
+    """The policy to scan with: the working tree's, or with --policy-ref the trusted commit's."""
+    if policy_ref is None:
+        return load_policy(policy_path, root), None
+    trusted = policy_from_ref(policy_ref, policy_path, root)
+    return trusted.policy, trusted
+
+
+def _echo_policy(trusted: TrustedPolicy) -> None:
+    click.echo(f"apexscan: policy from {trusted.source}", err=True)
+    if trusted.changes:
+        click.echo(f"apexscan: the working tree's policy differs from it (APX-SCAN-002): {'; '.join(trusted.changes)}",
+                   err=True)
+
+
+def _compare_base(name: str, root: Path) -> dict | GitBase:
+    """`--compare NAME`: the inventory file NAME or the git ref NAME, whichever exists; an error
+    when both do (a committed file named `origin/main` must not stand in for the branch)."""
+    is_file = Path(name).is_file()
+    try:
+        base = find_git_base(name, root, "--compare", or_file=True)
+    except GitError:
+        if is_file:
+            return load_inventory(Path(name))
+        raise
+    if is_file:
+        raise UsageError(f"--compare {name}: ambiguous, both a file and a git ref ({base.name}) have that name; "
+                         f"say --compare-file {name} or --compare-ref {name}")
+    return base
+
+
+def _in_base(option: str, base: GitBase, paths: tuple[Path, ...], project: Project,
+             use: Callable[[Project | None], T]) -> tuple[T, tuple[Diagnostic, ...]]:
+    """`use(the same targets as they are in the base commit, or None when it has none of them)`,
+    and what reading the base left out."""
+    diagnostics: list[Diagnostic] = []
+    try:
+        with checked_out(base, diagnostics) as folder:
+            value = use(base_project(folder, paths or (Path("."),), project.root))
+    except (BaseError, UsageError) as exc:
+        _fail(f"{option} {base.ref}: {exc}")
+    return value, tuple(diagnostics)
 
 
 def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Comparison | None) -> bool:

@@ -13,13 +13,12 @@ root must be inside the work tree.
 """
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from apexscan.engine.model import Diagnostic, Finding
+from apexscan.pipeline.gitread import GitError, NotARepository, index_file_from_environment, open_repository
 from apexscan.pipeline.project import Project, UsageError, file_kind
 from apexscan.pipeline.scan import ScanResult
 
@@ -37,14 +36,17 @@ def staged_paths(project_root: Path) -> frozenset[str]:
     """Files staged for commit (added, copied, modified, renamed), relative to `project_root`.
 
     Staged files outside the project are left out. Raises UsageError outside a git work tree or
-    when git is missing."""
+    when git is missing. Git is run as `gitread` says: on the repository found above the project
+    (never a git-like folder committed inside it), with nothing the repository configures."""
     root = project_root.resolve()
-    top = _git(root, "rev-parse", "--show-toplevel").strip()
-    if not top:
-        raise UsageError(f"--staged: {root} is not inside a git work tree")
-    # -z: names as they are, neither quoted nor escaped (core.quotePath would turn é into "\303\251").
-    out = _git(Path(top), "diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z")
-    return to_project_paths((p for p in out.split("\0") if p), Path(top), root)
+    try:
+        repo = open_repository(root)
+        files = repo.staged_files(index_file_from_environment(repo))
+    except NotARepository as exc:
+        raise UsageError(f"--staged: {exc} (run the scan from a git repository, or drop --staged)") from None
+    except GitError as exc:
+        raise UsageError(f"--staged needs git: {exc}") from None
+    return to_project_paths(files, repo.work_tree, root)
 
 
 def to_project_paths(repo_paths: Iterable[str], repo_root: Path, project_root: Path) -> frozenset[str]:
@@ -115,34 +117,3 @@ def narrow(findings: tuple[Finding, ...], result: ScanResult,
     note = (f"apexscan: reporting {len(kept)} of {len(findings)} findings: those that touch "
             f"the {n} selected file{'s' if n != 1 else ''}")
     return kept, result, note
-
-
-def _git(cwd: Path, *args: str) -> str:
-    env = dict(os.environ)
-    # Inside a hook git exports GIT_INDEX_FILE (and may export GIT_DIR, GIT_WORK_TREE) for the
-    # commit under way -- `git commit -a` or `git commit FILE` stage into a temporary index, which
-    # is the one to read -- but as paths relative to the hook's working directory, the top of the
-    # work tree. Git runs here from the project folder, so make them absolute first.
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"):
-        if env.get(key) and not os.path.isabs(env[key]):
-            env[key] = os.path.abspath(env[key])
-    if env.get("GIT_INDEX_FILE") and not os.path.exists(env["GIT_INDEX_FILE"]):
-        # A hook script that changed folder before running us: git's own relative ".git/index"
-        # now points nowhere, and a missing index would read as "nothing staged". The default
-        # index is the one a plain `git commit` uses (`commit -a` and `commit FILE` pass theirs
-        # as an absolute path).
-        del env["GIT_INDEX_FILE"]
-    if env.get("GIT_DIR") and not env.get("GIT_WORK_TREE"):
-        env["GIT_WORK_TREE"] = os.getcwd()  # what git itself would take as the top of the work tree
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                              encoding="utf-8", errors="surrogateescape", check=False)
-    except FileNotFoundError:
-        raise UsageError("--staged needs git, and git was not found on PATH") from None
-    if proc.returncode != 0:
-        if args[0] == "rev-parse":
-            raise UsageError(f"--staged: {cwd} is not inside a git work tree "
-                             "(run the scan from a git repository, or drop --staged)")
-        raise UsageError(f"--staged: git {' '.join(args)} failed: {proc.stderr.strip()}")
-    return proc.stdout

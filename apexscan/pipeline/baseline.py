@@ -1,4 +1,5 @@
-"""Baselines: compare a scan with the SARIF of an earlier one (`apexscan scan --baseline old.sarif`).
+"""Baselines: compare a scan with the SARIF of an earlier one (`apexscan scan --baseline old.sarif`), or
+with the findings of the project as it is in a git commit (`--baseline-ref REF`, `baseline_of`).
 
 Findings are matched by apexscan's line-independent fingerprint (`partialFingerprints["apexscan/v1"]`,
 see fingerprints.py), counting occurrences: when the baseline has two results with one fingerprint
@@ -95,6 +96,12 @@ def parse_baseline(text: str, name: str = "baseline") -> Baseline:
     if not runs:
         raise fail("it has no apexscan run")
     return Baseline(dict(counts))
+
+
+def baseline_of(findings: Sequence[Finding]) -> Baseline:
+    """The baseline a scan's findings make (`--baseline-ref`): as if its SARIF had been written
+    and read back, so suppressed findings count too."""
+    return Baseline(dict(Counter(finding_fingerprint(f) for f in findings)))
 
 
 def compare(findings: Sequence[Finding], baseline: Baseline) -> Comparison:

@@ -11,23 +11,27 @@ Two halves:
   findings into the JSON-ready document that `apexscan.interfaces.report.inventory` renders, and `compare`,
   which diffs two such documents.
 
-The document's schema is described in `apexscan.interfaces.report.inventory`. Everything above the last
-section is pure and deterministic: the same project gives the same document, byte for byte once
-rendered. The last section, `find_git_base` and `checked_out`, reads git for `--compare REF`.
+The document's schema is described in `apexscan.interfaces.report.inventory` and published as a
+JSON Schema (`schemas/inventory.schema.json`), which a base inventory read back by `load_inventory`
+must satisfy. Everything but `load_inventory` is pure and deterministic: the same project gives the
+same document, byte for byte once rendered. `basecommit` reads the base of `--compare-ref REF`
+from git.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-import os
 import re
-import subprocess
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import stat
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 
 from apexscan.engine.model import Destination, FieldRef, Finding, Location, Sensitivity, Verdict
 from apexscan.engine.taint import relevant_nodes
@@ -276,7 +280,8 @@ def build_inventory(records: Sequence[SinkRecord], findings: Sequence[Finding], 
         "policy": {"allowed_jurisdictions": list(policy.allowed_jurisdictions),
                    "allowed_regions": list(policy.allowed_regions),
                    "allowed_hosts": list(policy.allowed_hosts),
-                   "residency_guards": list(policy.residency_guards)},
+                   "residency_guards": list(policy.residency_guards),
+                   "trusted_source": "", "working_tree_changes": []},  # filled with --policy-ref
         "summary": _summary(channels),
         "channels": channels,
         "comparison": {},
@@ -581,15 +586,6 @@ class InventoryError(Exception):
     """A base inventory file that cannot be used."""
 
 
-def check_document(doc: Any, where: str) -> Json:
-    if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION \
-            or not isinstance(doc.get("channels"), list) \
-            or not all(isinstance(c, dict) and isinstance(c.get("id"), str) for c in doc["channels"]):
-        raise InventoryError(f"{where}: not an apexscan inventory (schema_version {SCHEMA_VERSION}); "
-                             "write one with `apexscan inventory --format json`")
-    return doc
-
-
 def _paths(doc: Json) -> dict[tuple[str, str], list[str]]:
     """(field, destination) -> channel ids: every way a field leaves the org."""
     out: dict[tuple[str, str], list[str]] = {}
@@ -678,149 +674,59 @@ def empty_inventory(generator: str) -> Json:
             "summary": _summary([]), "channels": [], "comparison": {}}
 
 
-def load_inventory(path) -> Json:
-    """A base inventory written by `apexscan inventory --format json`."""
+MAX_INVENTORY_BYTES = 64 * 2**20  # a base inventory file; the sample org's is 0.5 MB
+SCHEMA_FILE = "inventory.schema.json"
+
+
+def load_inventory(path: Path) -> Json:
+    """A base inventory written by `apexscan inventory --format json`, checked against the
+    published JSON Schema (`apexscan/pipeline/schemas/inventory.schema.json`) before anything in it
+    is used. Raises InventoryError with one line saying what is wrong and where."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(f"{path}: cannot read the base inventory: {getattr(exc, 'strerror', None) or exc}") from exc
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InventoryError(f"{path}: not an apexscan inventory: not JSON ({exc.msg} at line {exc.lineno}); "
-                             "give a git ref, or a file written with `apexscan inventory --format json`") from exc
-    return check_document(doc, str(path))
-
-
-# --- the base of a comparison: a git ref --------------------------------------------------------
-#
-# `--compare REF` scans the project as it is in a commit. The files are read straight from git's
-# object store (`ls-tree` and `cat-file`), never checked out: no hook runs, no filter or textconv
-# driver chosen by the project's .gitattributes runs (`git archive` would run smudge filters, and
-# leave out files marked export-ignore), nothing is written inside the repository, and only
-# regular files at safe paths are written, into a temporary folder removed afterwards.
-
-
-@dataclass(frozen=True, slots=True)
-class GitBase:
-    """The commit whose version of the project is the base of a comparison."""
-
-    ref: str  # as the user wrote it: "origin/main", "HEAD~1", a tag
-    commit: str  # the full hash it names
-    top: Path  # the top folder of the git work tree
-    prefix: str  # the project folder relative to `top`, POSIX ("." when the project is the top)
-
-    @property
-    def name(self) -> str:
-        return f"{self.ref} (commit {self.commit[:10]})"
-
-
-def find_git_base(ref: str, project_root: Path) -> GitBase:
-    """The commit `ref` names in the work tree that holds `project_root`. Raises InventoryError
-    (a one-line message) when git is missing, the project is not in a work tree, or no commit
-    has that name."""
-    root = project_root.resolve()
-    if not ref.strip() or ref.startswith("-") or any(not ch.isprintable() for ch in ref):
-        raise InventoryError(f"--compare {ref!r}: no such file, nor a git commit, branch or tag")
-    try:
-        top = Path(_git(root, "rev-parse", "--show-toplevel").decode("utf-8", "surrogateescape").strip())
-    except _NoGit as exc:
-        raise InventoryError(f"--compare {ref}: no such file, and {exc} to read it as a git ref") from None
-    except _GitFailed as exc:
-        raise InventoryError(f"--compare {ref}: no such file, and {root} is not inside a git work tree"
-                             f"{exc.detail}") from None
-    try:
-        commit = _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    except _GitFailed:
-        raise InventoryError(f"--compare {ref}: no such file, nor a commit, branch or tag of {top}") from None
-    try:
-        prefix = root.relative_to(top.resolve()).as_posix()
-    except ValueError:
-        raise InventoryError(f"--compare {ref}: the project {root} is not inside the git work tree {top}") from None
-    return GitBase(ref, commit.decode("ascii").strip(), top, prefix)
-
-
-@contextmanager
-def checked_out(base: GitBase) -> Iterator[Path | None]:
-    """The project folder as it is in `base.commit`, written into a temporary folder that is removed
-    when the block ends; None when that commit has no such folder."""
-    spec = f"{base.commit}^{{tree}}" if base.prefix == "." else f"{base.commit}:{base.prefix}"
-    try:
-        present = _git(base.top, "cat-file", "-t", spec).strip() == b"tree"
-    except _GitFailed:
-        present = False
-    if not present:
-        yield None
-        return
-    try:
-        listing = _git(base.top, "ls-tree", "-r", "-z", spec)
-    except _GitFailed as exc:
-        raise InventoryError(f"--compare {base.ref}: cannot list the commit's files{exc.detail}") from None
-    entries = []
-    for entry in listing.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, raw = entry.partition(b"\t")
-        mode, kind, oid = meta.split()
-        if kind != b"blob" or not mode.startswith(b"100"):
-            continue  # symbolic links and submodules are not followed
-        path = raw.decode("utf-8", "surrogateescape")
-        parts = path.split("/")
-        if any(p in ("", ".", "..") or p.lower() == ".git" for p in parts):
-            raise InventoryError(f"--compare {base.ref}: the commit holds an unsafe path {path!r}; not read")
-        entries.append((parts, oid.decode("ascii")))
-    try:
-        blobs = _git(base.top, "cat-file", "--batch", stdin=b"".join(oid.encode() + b"\n" for _, oid in entries))
-    except _GitFailed as exc:
-        raise InventoryError(f"--compare {base.ref}: cannot read the commit's files{exc.detail}") from None
-    with tempfile.TemporaryDirectory(prefix="apexscan-base-") as tmp:
-        folder = Path(tmp) / (Path(base.prefix).name if base.prefix != "." else base.top.name)
-        folder.mkdir()
-        at = 0
-        for parts, oid in entries:
-            end = blobs.find(b"\n", at)
-            header = blobs[at:end].split() if end >= 0 else []
-            if len(header) != 3 or header[0].decode("ascii") != oid or header[1] != b"blob":
-                raise InventoryError(f"--compare {base.ref}: git cat-file gave {blobs[at:end][:80]!r} for {oid}")
-            size = int(header[2])
-            target = folder.joinpath(*parts)
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with open(target, "xb") as out:
-                    out.write(blobs[end + 1:end + 1 + size])
-            except OSError as exc:
-                raise InventoryError(f"--compare {base.ref}: cannot write {'/'.join(parts)} into {tmp}: "
-                                     f"{exc.strerror or exc}") from None
-            at = end + 1 + size + 1
-        yield folder
-
-
-class _GitFailed(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = f" (git: {detail})" if detail else ""
-
-
-class _NoGit(_GitFailed):
-    """git cannot be run at all."""
-
-
-def _git(cwd: Path, *args: str, stdin: bytes = b"") -> bytes:
-    env = dict(os.environ)
-    # From a git hook, GIT_DIR and GIT_WORK_TREE may be relative to the hook's folder: make them
-    # absolute before running git elsewhere.
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR"):
-        if env.get(key) and not os.path.isabs(env[key]):
-            env[key] = os.path.abspath(env[key])
-    env.pop("GIT_INDEX_FILE", None)  # nothing here reads the index
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    try:
-        proc = subprocess.run(["git", *args], cwd=cwd, env=env, input=stdin, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise _NoGit("git was not found on PATH") from None
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise InventoryError(f"{path}: the base inventory is not a regular file")
+        size = info.st_size
+        if size > MAX_INVENTORY_BYTES:
+            raise InventoryError(f"{path}: the base inventory has {size:,} bytes, more than the "
+                                 f"{MAX_INVENTORY_BYTES:,} accepted")
+        with path.open("rb") as f:
+            data = f.read(MAX_INVENTORY_BYTES + 1)
     except OSError as exc:
-        raise _NoGit(f"git cannot be run ({exc.strerror or exc})") from None
-    if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise _GitFailed(lines[0] if lines else "")
-    return proc.stdout
+        raise InventoryError(f"{path}: cannot read the base inventory: {exc.strerror or exc}") from None
+    if len(data) > MAX_INVENTORY_BYTES:  # grew while being read, or a device
+        raise InventoryError(f"{path}: the base inventory is larger than the {MAX_INVENTORY_BYTES:,} bytes accepted")
+    return parse_inventory(data, str(path))
+
+
+def parse_inventory(data: bytes, where: str) -> Json:
+    """The inventory document in `data`, validated (see `load_inventory`)."""
+    hint = "give a file written with `apexscan inventory --format json`"
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"{where}: not an apexscan inventory: not UTF-8 (byte {exc.start}); {hint}") from None
+    except json.JSONDecodeError as exc:
+        raise InventoryError(f"{where}: not an apexscan inventory: not JSON ({exc.msg} at line {exc.lineno}); "
+                             f"{hint}") from None
+    except RecursionError:
+        raise InventoryError(f"{where}: not an apexscan inventory: JSON nested too deeply; {hint}") from None
+    error = best_match(_validator().iter_errors(doc))
+    if error is not None:
+        if not isinstance(doc, dict) or doc.get("schema_version") != SCHEMA_VERSION:
+            raise InventoryError(f"{where}: not an apexscan inventory (schema_version {SCHEMA_VERSION}); {hint}")
+        where_in = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise InventoryError(f"{where}: not a valid apexscan inventory: {where_in or 'the document'}: "
+                             f"{_shorten(error.message)}")
+    return doc
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(files("apexscan.pipeline.schemas").joinpath(SCHEMA_FILE).read_text("utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    """jsonschema quotes the offending value whole: a forged file could make that megabytes."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

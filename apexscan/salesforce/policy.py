@@ -132,12 +132,19 @@ def load_policy(path: Path | None, project_root: Path) -> Policy:
     elif not path.is_file():
         raise PolicyError(f"{path}: policy file not found")
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise PolicyError(f"{path}: cannot read the policy file: {e}") from e
+    return policy_from_text(text, str(path))
+
+
+def policy_from_text(text: str, origin: str) -> Policy:
+    """The policy in the TOML `text`; `origin` names it in error messages."""
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise PolicyError(f"{path}: not valid TOML: {e}") from e
-    return policy_from_dict(document, str(path))
+        raise PolicyError(f"{origin}: not valid TOML: {e}") from e
+    return policy_from_dict(document, origin)
 
 
 def policy_from_dict(document: dict[str, object], origin: str) -> Policy:
@@ -233,3 +240,30 @@ def _reject_unknown(found: Iterable[str], known: tuple[str, ...], origin: str, w
 def _type_name(value: object) -> str:
     return {bool: "a boolean", str: "a string", int: "an integer", float: "a number", list: "a list",
             dict: "a table"}.get(type(value), type(value).__name__)
+
+
+# --- comparing -----------------------------------------------------------------------------------
+
+
+def policy_changes(old: Policy, new: Policy, limit: int = 5) -> tuple[str, ...]:
+    """How `new` differs from `old`, key by key as the file names them ("[policy] allowed_hosts:
+    added *.com"); () when they are the same policy, whatever their comments or order. At most
+    `limit` values are named per key."""
+    def some(values: list[str]) -> str:
+        shown = ", ".join(values[:limit])
+        return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+    out = []
+    for key in _KEYS:
+        before, after = getattr(old, key.attribute), getattr(new, key.attribute)
+        if before == after or key.item is not None and set(before) == set(after):
+            continue  # order and repetition in a list mean nothing
+        where = f"[{key.table}] {key.name}"
+        if key.item is None:
+            out.append(f"{where}: {str(before).lower()} -> {str(after).lower()}")
+            continue
+        added = [v for v in after if v not in before]
+        removed = [v for v in before if v not in after]
+        parts = ([f"added {some(added)}"] if added else []) + ([f"removed {some(removed)}"] if removed else [])
+        out.append(f"{where}: {'; '.join(parts)}")
+    return tuple(out)

@@ -31,9 +31,11 @@ HELP_SECTIONS = (
 )
 # What the examples of a rule are written in: rules.toml key `example_language` (default "apex").
 # Code rules show Apex; configuration rules (APX-CFG-*) show the metadata XML an admin deploys;
-# runtime evidence rules (APX-RUN-*) show the Event Monitoring log rows that raise them.
+# runtime evidence rules (APX-RUN-*) show the Event Monitoring log rows that raise them; rules
+# about the policy file show apexscan.toml.
 # Value: (the word that replaces "Apex" in the example headings, the markdown fence language).
-EXAMPLE_LANGUAGES = {"apex": ("Apex", "apex"), "xml": ("metadata", "xml"), "csv": ("event log", "csv")}
+EXAMPLE_LANGUAGES = {"apex": ("Apex", "apex"), "xml": ("metadata", "xml"), "csv": ("event log", "csv"),
+                     "toml": ("policy", "toml")}
 
 _ID = re.compile(r"^APX-[A-Z]+-[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")

@@ -16,7 +16,10 @@ changing what a value means, bumps the version. Every key is always present.
       "generator": "apexscan 0.1.0",
       "project": "fintech-org",                   # the project folder's name (never a full path)
       "policy": {"allowed_jurisdictions": ["EU", "EEA"], "allowed_regions": [...],
-                 "allowed_hosts": [...], "residency_guards": [...]},
+                 "allowed_hosts": [...], "residency_guards": [...],
+                 "trusted_source": "",           # with --policy-ref: what the policy was read from,
+                                                 # "origin/main (commit 3f2a1b0c4d):apexscan.toml"
+                 "working_tree_changes": []},    # ... and how the working tree's differs from it
       "summary": {"channels": 51, "code_channels": 43, "metadata_channels": 8,
                   "channels_with_findings": 28, "channels_with_sensitive_data": 30,
                   "destinations": 10,                # distinct hosts (or URLs when no host is known)
@@ -119,6 +122,11 @@ def render_inventory_markdown(doc: Json) -> str:
              f"{s['destinations']} destinations, {s['channels_with_findings']} channels with findings, "
              f"{s['channels_with_sensitive_data']} carrying sensitive data. Allowed jurisdictions: "
              f"{', '.join(doc['policy']['allowed_jurisdictions']) or 'none'}."), ""]
+    if doc["policy"]["trusted_source"]:
+        lines += [f"Policy read from {_md(doc['policy']['trusted_source'])}."
+                  + (" **The working tree's policy differs (APX-SCAN-002):** "
+                     + _md("; ".join(doc["policy"]["working_tree_changes"])) + "."
+                     if doc["policy"]["working_tree_changes"] else ""), ""]
     if doc["comparison"]:
         lines += _md_comparison(doc["comparison"])
     for title, metadata in (("Channels in code", False), ("Channels in metadata", True)):
@@ -255,6 +263,11 @@ def render_inventory_html(doc: Json, sections: Sequence[tuple[str, str]] = ()) -
            (f"<p>{s['channels']} channels ({s['code_channels']} in code, {s['metadata_channels']} in metadata), "
            f"{s['destinations']} destinations, {s['channels_with_findings']} channels with findings, "
            f"{s['channels_with_sensitive_data']} carrying sensitive data.</p>")]
+    if doc["policy"]["trusted_source"]:
+        out.append(f"<p>Policy read from {_h(doc['policy']['trusted_source'])}."
+                   + (" <strong>The working tree's policy differs (APX-SCAN-002):</strong> "
+                      + _h("; ".join(doc["policy"]["working_tree_changes"])) + "."
+                      if doc["policy"]["working_tree_changes"] else "") + "</p>")
     if doc["comparison"]:
         out += _html_comparison(doc["comparison"])
     out += [f'<span id="finding-{n}" class="fsel"></span>' for n in numbers.values()]

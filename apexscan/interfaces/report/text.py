@@ -11,8 +11,8 @@ indented by four spaces (every path ends at the sink). Scan problems are not par
 
 Findings suppressed by an `apexscan:ignore` comment are left out and counted in the summary
 (`; 1 suppressed`); with `show_suppressed` they are listed, tagged `[suppressed: reason]`. With a
-baseline, findings it already had are tagged `[unchanged]` and the summary counts new, unchanged
-and absent ones.
+baseline only new findings are listed and counted by level; the summary adds how many are new,
+unchanged (not listed) and absent.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
                 baseline: Comparison | None = None) -> str:
     """Findings, their paths and a one-line summary; ANSI colours only when `color` is true.
 
-    The level counts of the summary are those of the findings that are not suppressed.
+    The level counts of the summary are those of the listed findings that are not suppressed.
 
     `diagnostics` is accepted so every reporter has the same inputs; they are rendered by
     `render_diagnostics`, not here.
@@ -48,6 +48,8 @@ def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
     counts = dict.fromkeys(LEVELS, 0)
     suppressed = 0
     for finding in sorted_findings(findings):
+        if baseline is not None and baseline.state(finding) == UNCHANGED:
+            continue  # with a baseline, only what is new: counted in the summary, not listed
         level = level_of(finding, catalog)
         if finding.suppression:
             suppressed += 1
@@ -59,8 +61,6 @@ def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
         tags = ""
         if finding.suppression:
             tags += f"[suppressed: {_one_line(finding.suppression)}] "
-        if baseline is not None and baseline.state(finding) == UNCHANGED:
-            tags += "[unchanged] "
         lines.append(f"{paint(_one_line(str(finding.location)), _BOLD)}: {severity}[{finding.rule_id}] "
                      f"{tags}{_one_line(finding.message)}")
         for path in finding.paths:

@@ -1,0 +1,100 @@
+"""`--policy-ref REF`: scan with the policy of a trusted commit, and report a pull request that changes it.
+
+The policy decides what counts as a leak: `allowed_hosts = ["*.com"]` in a pull request's
+`apexscan.toml` silences every finding. With `--policy-ref origin/main` the policy file the scan
+would otherwise read (the same path, relative to the top of the work tree) is read from that
+commit's git objects instead, through `gitread` (a blob of at most `MAX_POLICY_BYTES`), and the scan
+uses it. When the working tree's policy means something else (another key or value; comments and
+order do not count), or is missing or invalid, the difference is an APX-SCAN-002 finding at the
+policy file: the change takes effect once merged, so the gate fails until someone who owns the
+policy accepts it. The finding cannot be suppressed by a comment (`suppress.UNSUPPRESSIBLE`): the
+pull request under review writes the comments too.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from apexscan.engine.model import Destination, Finding, Location, Verdict
+from apexscan.pipeline.basecommit import find_git_base
+from apexscan.pipeline.fingerprints import CONTEXT_KEY
+from apexscan.pipeline.gitread import GitError
+from apexscan.salesforce.policy import (
+    POLICY_FILE_NAME,
+    Policy,
+    PolicyError,
+    load_policy,
+    policy_changes,
+    policy_from_text,
+)
+
+RULE_ID = "APX-SCAN-002"
+MAX_POLICY_BYTES = 1 << 20  # a policy file is a few hundred bytes
+POLICY_DESTINATION = Destination("", "", "", "", "", Verdict.NOT_LLM, "policy file")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedPolicy:
+    policy: Policy  # the one to scan with: the trusted commit's
+    source: str  # what it was read from, for the reader: "origin/main (commit 3f2a1b0c4d):apexscan.toml"
+    changes: tuple[str, ...]  # how the working tree's policy differs; () when it does not
+    finding: Finding | None  # the APX-SCAN-002 finding when it differs
+
+
+def policy_from_ref(ref: str, policy_path: Path | None, project_root: Path) -> TrustedPolicy:
+    """The policy at the path the scan would use (`policy_path`, else apexscan.toml at the project
+    root) as it is in commit `ref`, and how the working tree's differs. Raises GitError (git,
+    repository or ref unusable, the path outside the work tree, the file not a regular file or
+    too large) or PolicyError (the trusted policy itself is invalid), with one-line messages."""
+    option = f"--policy-ref {ref}"
+    base = find_git_base(ref, project_root, "--policy-ref")
+    given = policy_path if policy_path is not None else project_root / POLICY_FILE_NAME
+    file = Path(os.path.abspath(given))
+    file = file.parent.resolve() / file.name  # the link itself when the file is a symbolic link
+    try:
+        rel = file.relative_to(base.top).as_posix()
+    except ValueError:
+        raise GitError(f"{option}: the policy file {file} is not inside the git work tree {base.top}") from None
+    entry = base.repo.tree_entry(base.commit, rel)
+    where = f"{base.name}:{rel}"
+    if entry is None:
+        trusted, source = Policy(), f"{base.name}, which has no {rel}: the built-in defaults"
+    elif entry.kind != "blob" or not entry.mode.startswith("100"):
+        raise GitError(f"{option}: {where} is not a regular file")
+    else:
+        try:
+            data = base.repo.read_blob(entry.oid, MAX_POLICY_BYTES)
+        except GitError as exc:
+            raise GitError(f"{option}: cannot read {where}: {exc}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PolicyError(f"{where}: the trusted policy is not UTF-8") from None
+        trusted, source = policy_from_text(text, where), where
+
+    exists = file.is_file()
+    working, changes = Policy(), ()
+    try:
+        working = load_policy(file, project_root) if exists else Policy()
+    except PolicyError as exc:
+        changes = (f"it is not a valid policy ({exc.message})",)
+    if not changes:
+        changes = policy_changes(trusted, working)
+        if changes and not exists:
+            changes = ("it is deleted (the built-in defaults would apply)", *changes)
+        elif changes and entry is None:
+            changes = (f"{rel} is new", *changes)
+    finding = None
+    if changes:
+        shown = os.path.relpath(file, project_root).replace(os.sep, "/")
+        finding = Finding(
+            rule_id=RULE_ID,
+            location=Location(shown, 1, 1),
+            message=(f"The policy in the working tree ({shown}) differs from the trusted one in {source}: "
+                     f"{'; '.join(changes)}. This scan used the trusted policy; the change applies once it is "
+                     "merged, so it needs the approval of whoever owns the policy."),
+            destination=POLICY_DESTINATION,
+            extra=((CONTEXT_KEY, "; ".join(changes)),),  # fingerprint: what changed, not where
+        )
+    return TrustedPolicy(trusted, source, changes, finding)

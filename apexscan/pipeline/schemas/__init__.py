@@ -1,0 +1,1 @@
+"""Published JSON Schemas: inventory.schema.json (the `apexscan inventory --format json` document)."""
