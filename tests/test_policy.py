@@ -10,6 +10,8 @@ import pytest
 from apexscan.salesforce.policy import Policy, PolicyError, load_policy
 
 FULL_POLICY = """
+exclude = ["force-app/legacy/**"]
+
 [policy]
 allowed_jurisdictions = ["EU", "EEA", "us"]
 allowed_regions = ["EU", "global"]
@@ -21,6 +23,9 @@ trust_salesforce_ai = true
 [fields]
 sensitive = ["Account.Risk_Score__c"]
 non_sensitive = ["Account.Segment__c"]
+
+[rules]
+disable = ["apx-llm-006"]
 """
 
 
@@ -69,6 +74,8 @@ def test_every_key_of_the_documented_shape_is_read_and_normalised(tmp_path):
         sensitive_fields=("account.risk_score__c",),
         non_sensitive_fields=("account.segment__c",),
         trust_salesforce_ai=True,
+        exclude=("force-app/legacy/**",),
+        disabled_rules=("APX-LLM-006",),
     )
     # every Policy field has a key in the file: none is left at its default
     defaults = Policy()

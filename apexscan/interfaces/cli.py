@@ -18,15 +18,16 @@ from pathlib import Path
 import click
 
 from apexscan import __version__
-from apexscan.engine.model import Finding
+from apexscan.engine.model import Diagnostic, Finding, sorted_findings
+from apexscan.interfaces.progress import ScanProgress
+from apexscan.interfaces.report import level_of
 from apexscan.interfaces.report.inventory import (
     render_inventory_html,
     render_inventory_json,
     render_inventory_markdown,
 )
-from apexscan.interfaces.report.json_report import render_json
-from apexscan.interfaces.report.sarif import dumps_sarif, render_sarif
-from apexscan.interfaces.report.text import render_diagnostics, render_text
+from apexscan.interfaces.report.text import render_diagnostics, summary_line
+from apexscan.interfaces.reports import FORMATS, Outcome, TextOptions, policy_lines, render, step_summary
 from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
 from apexscan.pipeline import suppress
 from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, compare, load_baseline
@@ -43,8 +44,9 @@ from apexscan.pipeline.inventory import (
 from apexscan.pipeline.inventory import compare as compare_inventories
 from apexscan.pipeline.lowering import default_jobs
 from apexscan.pipeline.project import UsageError, discover
-from apexscan.pipeline.scan import ScanMemory
+from apexscan.pipeline.scan import ScanMemory, ScanResult
 from apexscan.pipeline.scan import scan as run_scan
+from apexscan.pipeline.workspace import Workspace, open_workspace, rebase, rebase_diagnostics, repository_root
 from apexscan.salesforce.policy import PolicyError, load_policy
 from apexscan.salesforce.rules import load_catalog
 
@@ -119,65 +121,170 @@ def main() -> None:
 
 @main.command(short_help="Report paths from sensitive data to LLMs outside your jurisdiction.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "sarif", "json"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the report to this file instead of standard output.")
+              help="Write the report to this file instead of standard output (the summary line still "
+                   "goes to standard error).")
+@click.option("--sarif-output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Also write a SARIF report to FILE.")
+@click.option("--json-output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Also write a JSON report to FILE.")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Policy file (default: apexscan.toml at the project root, if present).")
+              help="Policy file (default: $APEXSCAN_POLICY, else apexscan.toml at the project root, the "
+                   "repository root or the current folder).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding at or above this level is reported.")
+@click.option("--min-level", type=click.Choice(["note", "warning", "error"]), default="note",
+              show_default=True, help="Report only findings at or above this level.")
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="SARIF of an earlier scan: only findings it does not have fail the run.")
+              help="SARIF of an earlier scan: only findings it does not have are listed and fail the run.")
 @click.option("--show-suppressed", is_flag=True,
               help="List findings suppressed by apexscan:ignore comments in the text report.")
+@click.option("--paths", "all_paths", is_flag=True,
+              help="Text report: list every step of every path (default: one representative path).")
 @click.option("--staged", is_flag=True,
               help="Report only findings whose location or path touches a file staged in git "
-                   "(the whole project is still analysed). For pre-commit hooks.")
+                   "(the whole project is still analysed).")
 @click.option("--only-touching", "only_touching", multiple=True, metavar="FILE",
               type=click.Path(path_type=Path),
               help="Report only findings whose location or path touches FILE (repeatable).")
+@click.option("--changed-files", is_flag=True,
+              help="PATHS are files (pre-commit passes them): analyse every project of the repository "
+                   "they are in, whole, and report the findings that touch one of them.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Do not scan files matching GLOB (.gitignore syntax; repeatable).")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Scan only files matching GLOB (.gitignore syntax; repeatable).")
+@click.option("--category", metavar="NAME",
+              help="SARIF automationDetails.id (default: none, so upload-sarif's category applies).")
+@click.option("--source-root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Report paths relative to this folder (default: the top of the git repository, "
+                   "else the folder scanned); SARIF's %SRCROOT%.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text report (auto: on a terminal, unless NO_COLOR is set).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print findings and scan problems only: no policy, summary or progress lines.")
+@click.option("--no-step-summary", is_flag=True,
+              help="On GitHub Actions, do not append a Markdown summary to $GITHUB_STEP_SUMMARY.")
 @click.option("--strict", is_flag=True, hidden=True, help="Raise on unknown syntax (for tests).")
 @speed_options
-def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
-         fail_on: str, baseline_path: Path | None, show_suppressed: bool, strict: bool,
-         staged: bool, only_touching: tuple[Path, ...], speed: Speed) -> None:
-    """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
+def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, sarif_output: Path | None,
+         json_output: Path | None, policy_path: Path | None, fail_on: str, min_level: str,
+         baseline_path: Path | None, show_suppressed: bool, all_paths: bool, staged: bool,
+         only_touching: tuple[Path, ...], changed_files: bool, exclude: tuple[str, ...],
+         include: tuple[str, ...], category: str | None, source_root: Path | None, color: str,
+         quiet: bool, no_step_summary: bool, strict: bool, speed: Speed) -> None:
+    """Scan a repository, an SFDX project folder or individual files, and report LLM data leaks."""
     try:
-        project = discover(list(paths) or [Path(".")])
-        policy = load_policy(policy_path, project.root)
+        targets = list(paths)
+        if changed_files:
+            folders = [p for p in paths if p.is_dir()]
+            if folders:
+                raise UsageError(f"--changed-files: {folders[0]} is a folder; give the files to report on "
+                                 "(pre-commit passes them), the repository they are in is analysed")
+            here = Path.cwd()
+            targets = [repository_root(here) or here]
+            only_touching = (*only_touching, *paths)
+        workspace = open_workspace(targets or [Path(".")], policy_path=policy_path, report_root=source_root,
+                                   exclude=exclude, include=include)
         baseline = load_baseline(baseline_path) if baseline_path is not None else None
-        selected = selection(project.root, staged, only_touching)
+        selected = selection(workspace.report_root, staged, only_touching)
     except (UsageError, PolicyError, BaselineError) as exc:
         _fail(str(exc))
-    _require_files(project)
-    if could_touch(selected, project):
-        result = speed.scan(project, policy, strict=strict)
-    else:
-        result = skipped(project)
+    if not any(unit.project.files for unit in workspace.units):
+        _require_files(workspace.units[0].project)
+    if not quiet:
+        for line in policy_lines(workspace):
+            click.echo(f"apexscan: {line}", err=True)
     catalog = load_catalog()
-    findings = suppress.apply_in_project(project, result.findings, catalog)
-    findings, result, note = narrow(findings, result, selected)  # --staged, --only-touching
+    with ScanProgress(sys.stderr, enabled=None if not quiet else False) as progress:
+        findings, diagnostics = _scan_workspace(workspace, selected, speed, catalog, strict, progress)
+    merged = ScanResult(workspace.report_root, findings, diagnostics, 0)
+    findings, merged, note = narrow(findings, merged, selected)  # --staged, --only-touching, --changed-files
+    findings = tuple(f for f in findings if LEVELS.get(level_of(f, catalog), 0) >= LEVELS[min_level])
     comparison = compare(findings, baseline) if baseline is not None else None
-    if fmt == "sarif":
-        texts = _file_texts(project.root, findings)
-        doc = dumps_sarif(render_sarif(findings, catalog, result.diagnostics,
-                                       tool_version=__version__, source_root=project.root,
-                                       file_texts=texts, baseline=comparison))
-    elif fmt == "json":
-        doc = render_json(findings, catalog, result.diagnostics, baseline=comparison)
-    else:
-        doc = render_text(findings, catalog, result.diagnostics, color=False,
-                          show_suppressed=show_suppressed, baseline=comparison)
-    if fmt == "text" and result.diagnostics:
-        click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
-    if fmt == "text" and note:
-        click.echo(note, err=True)
+    outcome = Outcome(workspace, findings, merged.diagnostics, comparison)
+
+    to_terminal = output is None and fmt == "text"
+    text = TextOptions(color=to_terminal and _use_color(color), show_suppressed=show_suppressed, paths=all_paths,
+                       focus=selected)
+    doc = render(fmt, outcome, catalog, text=text, category=category)
+    extra = [(target, render(kind, outcome, catalog, category=category))
+             for kind, target in (("sarif", sarif_output), ("json", json_output)) if target is not None]
+    if fmt == "text" or output is not None:
+        if outcome.diagnostics:
+            click.echo(render_diagnostics(outcome.diagnostics), err=True, nl=False)
+        if note and not quiet:
+            click.echo(note, err=True)
+    for target, report in extra:
+        _write_atomic(target, report)
     if output is not None:
         _write_atomic(output, doc)
+        if not quiet:
+            click.echo(summary_line(findings, catalog, comparison), err=True)
     else:
         click.echo(doc, nl=not doc.endswith("\n"))
+    if not no_step_summary:
+        _append_step_summary(outcome, catalog)
     sys.exit(1 if _fails(findings, catalog, fail_on, comparison) else 0)
+
+
+def _scan_workspace(workspace: Workspace, selected: frozenset[str] | None, speed: Speed, catalog,
+                    strict: bool, progress) -> tuple[tuple[Finding, ...], tuple[Diagnostic, ...]]:
+    """Scan each project with its policy; findings and diagnostics with report-relative paths.
+    A project none of whose files a finding to report could touch is not scanned."""
+    prefixes = [unit.prefix for unit in workspace.units]
+    findings: list[Finding] = []
+    diagnostics: list[Diagnostic] = []
+    for unit in workspace.units:
+        mine = _owned(selected, unit.prefix, prefixes)
+        if unit.project.files and could_touch(mine, unit.project):
+            result = speed.scan(unit.project, unit.policy, strict=strict, progress=progress)
+        else:
+            result = skipped(unit.project)
+        found = suppress.apply_in_project(unit.project, result.findings, catalog)
+        found = tuple(f for f in found if f.rule_id not in unit.policy.disabled_rules)
+        findings.extend(rebase(found, unit.prefix))
+        diagnostics.extend(rebase_diagnostics(result.diagnostics, unit.prefix))
+    return tuple(sorted_findings(findings)), tuple(sorted(set(diagnostics)))
+
+
+def _owned(selected: frozenset[str] | None, prefix: str, prefixes: list[str]) -> frozenset[str] | None:
+    """The selected report-relative paths that belong to the project at `prefix` (the innermost
+    project holding them), relative to that project."""
+    if selected is None:
+        return None
+
+    def owner(path: str) -> str:
+        holding = [p for p in prefixes if not p or path.startswith(p + "/")]
+        return max(holding, key=len) if holding else None
+
+    lead = len(prefix) + 1 if prefix else 0
+    return frozenset(p[lead:] for p in selected if owner(p) == prefix)
+
+
+def _use_color(choice: str) -> bool:
+    """--color: `auto` colours a terminal, unless NO_COLOR is set (https://no-color.org) or TERM is dumb."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    stream = sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _append_step_summary(outcome: Outcome, catalog) -> None:
+    """On GitHub Actions, add the Markdown summary to the job's page ($GITHUB_STEP_SUMMARY, a file
+    every step of the job appends to)."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY", "")
+    if os.environ.get("GITHUB_ACTIONS") != "true" or not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8", newline="\n") as out:
+            out.write(step_summary(outcome, catalog))
+    except OSError as exc:
+        click.echo(f"apexscan: warning: cannot write the step summary to {target}: {exc.strerror or exc}", err=True)
 
 
 @main.command()
@@ -301,18 +408,6 @@ def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Compa
     threshold = LEVELS[fail_on]
     return any(LEVELS[f.level or catalog[f.rule_id].level] >= threshold for f in findings
                if not f.suppression and (baseline is None or baseline.state(f) == NEW))
-
-
-def _file_texts(root: Path, findings: tuple[Finding, ...]) -> dict[str, str]:
-    texts = {}
-    for f in findings:
-        rel = f.location.path
-        if rel not in texts:
-            try:
-                texts[rel] = (root / rel).read_text("utf-8", errors="replace")
-            except OSError:
-                texts[rel] = ""
-    return texts
 
 
 def _write_atomic(path: Path, text: str) -> None:
