@@ -6,8 +6,10 @@ had, never make the run fail.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import gc
+import json
 import os
 import sys
 import tempfile
@@ -26,6 +28,7 @@ from apexscan.interfaces.report.inventory import (
     render_inventory_json,
     render_inventory_markdown,
 )
+from apexscan.interfaces.report.json_report import json_schema_text, rule_json
 from apexscan.interfaces.report.text import render_diagnostics, summary_line
 from apexscan.interfaces.reports import FORMATS, Outcome, TextOptions, policy_lines, render, step_summary
 from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
@@ -46,8 +49,15 @@ from apexscan.pipeline.lowering import default_jobs
 from apexscan.pipeline.project import UsageError, discover
 from apexscan.pipeline.scan import ScanMemory, ScanResult
 from apexscan.pipeline.scan import scan as run_scan
-from apexscan.pipeline.workspace import Workspace, open_workspace, rebase, rebase_diagnostics, repository_root
-from apexscan.salesforce.policy import PolicyError, load_policy
+from apexscan.pipeline.workspace import (
+    Workspace,
+    make_unit,
+    open_workspace,
+    rebase,
+    rebase_diagnostics,
+    repository_root,
+)
+from apexscan.salesforce.policy import PolicyError
 from apexscan.salesforce.rules import load_catalog
 
 LEVELS = {"note": 0, "warning": 1, "error": 2}
@@ -114,7 +124,7 @@ def speed_options(command):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="apexscan")
+@click.version_option(__version__, "-V", "--version", prog_name="apexscan")
 def main() -> None:
     """Find paths from sensitive Salesforce data to LLM APIs outside your jurisdiction."""
 
@@ -208,7 +218,7 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, sarif_output: P
 
     to_terminal = output is None and fmt == "text"
     text = TextOptions(color=to_terminal and _use_color(color), show_suppressed=show_suppressed, paths=all_paths,
-                       focus=selected)
+                       focus=selected, summary=not quiet)
     doc = render(fmt, outcome, catalog, text=text, category=category)
     extra = [(target, render(kind, outcome, catalog, category=category))
              for kind, target in (("sarif", sarif_output), ("json", json_output)) if target is not None]
@@ -223,8 +233,8 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, sarif_output: P
         _write_atomic(output, doc)
         if not quiet:
             click.echo(summary_line(findings, catalog, comparison), err=True)
-    else:
-        click.echo(doc, nl=not doc.endswith("\n"))
+    else:  # click would strip the colours of a stream it does not take for a terminal
+        click.echo(doc, nl=not doc.endswith("\n"), color=text.color or None)
     if not no_step_summary:
         _append_step_summary(outcome, catalog)
     sys.exit(1 if _fails(findings, catalog, fail_on, comparison) else 0)
@@ -288,16 +298,38 @@ def _append_step_summary(outcome: Outcome, catalog) -> None:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
-def rules(fmt: str) -> None:
-    """List the rule catalog."""
+@click.argument("rule_id", required=False, metavar="[RULE-ID]")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def rules(rule_id: str | None, fmt: str) -> None:
+    """List the rule catalog, or print one rule's help (apexscan rules APX-LLM-001)."""
     catalog = load_catalog()
-    for rule in catalog:
+    chosen = list(catalog)
+    if rule_id is not None:
+        if rule_id.upper() not in catalog:
+            close = difflib.get_close_matches(rule_id.upper(), catalog.ids, n=1)
+            _fail(f"no rule {rule_id!r}" + (f" (did you mean {close[0]}?)" if close else "")
+                  + "; `apexscan rules` lists them")
+        chosen = [catalog[rule_id.upper()]]
+    if fmt == "json":
+        click.echo(json.dumps([rule_json(rule) for rule in chosen], indent=2, ensure_ascii=False))
+        return
+    for rule in chosen:
         if fmt == "markdown":
             click.echo(f"## {rule.id} {rule.name}\n\n{rule.help_markdown}\n")
+        elif rule_id is not None:
+            cwe = ", ".join(f"CWE-{c}" for c in rule.cwe)
+            click.echo(f"{rule.id} {rule.name} ({rule.level}, {cwe})\n\n{rule.short_description}\n\n"
+                       f"Fix: {rule.fix_hint}\n\n{rule.help_text.rstrip()}")
         else:
             cwe = ", ".join(f"CWE-{c}" for c in rule.cwe)
             click.echo(f"{rule.id}  {rule.level:<7}  {rule.name}  ({cwe})\n    {rule.short_description}")
+
+
+@main.command()
+@click.argument("report", type=click.Choice(["json"]))
+def schema(report: str) -> None:
+    """Print the JSON Schema of a report (`apexscan schema json`: the --format json report)."""
+    click.echo(json_schema_text(), nl=False)
 
 
 INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_json,
@@ -323,7 +355,7 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
     base: dict | GitBase | None = None
     try:
         project = discover(list(paths) or [Path(".")])
-        policy = load_policy(policy_path, project.root)
+        policy = _policy_of(project, policy_path)
         if compare_with is not None:
             base = load_inventory(Path(compare_with)) if Path(compare_with).is_file() \
                 else find_git_base(compare_with, project.root)
@@ -399,6 +431,13 @@ def lsp(stdio: bool, speed: Speed) -> None:
     from apexscan.interfaces.lsp import create_server  # pygls is loaded only by this command
     speed = replace(speed, resident=True)  # caches written after the diagnostics are out, not before
     create_server(speed.scan, idle=speed.between_scans).start_io()
+
+
+def _policy_of(project, policy_path: Path | None):
+    """The policy `scan` would use for this project (--policy, $APEXSCAN_POLICY, found files)."""
+    repo = repository_root(project.root)
+    return make_unit(project, report_root=project.root, repo_root=repo, cwd=Path.cwd(), environ=os.environ,
+                     policy_path=policy_path).policy
 
 
 def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Comparison | None) -> bool:

@@ -38,6 +38,7 @@ class TextOptions:
     show_suppressed: bool = False
     paths: bool = False
     focus: frozenset[str] | None = None  # the selected files (--staged, --changed-files ...)
+    summary: bool = True  # end with the summary line (not with --quiet)
 
 
 def render(fmt: str, outcome: Outcome, catalog: Catalog, *, text: TextOptions = TextOptions(),
@@ -52,7 +53,7 @@ def render(fmt: str, outcome: Outcome, catalog: Catalog, *, text: TextOptions = 
         return render_json(outcome.findings, catalog, outcome.diagnostics, baseline=outcome.comparison)
     return render_text(outcome.findings, catalog, outcome.diagnostics, color=text.color,
                        show_suppressed=text.show_suppressed, baseline=outcome.comparison, paths=text.paths,
-                       focus=text.focus)
+                       focus=text.focus, summary=text.summary)
 
 
 def step_summary(outcome: Outcome, catalog: Catalog) -> str:

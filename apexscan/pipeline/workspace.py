@@ -158,17 +158,24 @@ def open_workspace(targets: Sequence[Path], *, policy_path: Path | None = None, 
         root = repo
     else:
         root = _scanned_folder(targets)
-    units = []
-    for project in projects:
-        if not project.root.is_relative_to(root):
-            raise UsageError(f"{project.root} is not inside {root}, the folder paths are reported from")
-        choice = choose_policy(policy_path, project.root, repo, cwd, environ)
-        policy = load_chosen(choice, project.root, root)
-        prefix = project.root.relative_to(root).as_posix()
-        prefix = "" if prefix == "." else prefix
-        project = _selected(project, prefix, (*policy.exclude, *exclude), include)
-        units.append(Unit(project, prefix, choice, policy))
-    return Workspace(root, tuple(units))
+    units = tuple(make_unit(project, report_root=root, repo_root=repo, cwd=cwd, environ=environ,
+                            policy_path=policy_path, exclude=exclude, include=include)
+                  for project in projects)
+    return Workspace(root, units)
+
+
+def make_unit(project: Project, *, report_root: Path, repo_root: Path | None, cwd: Path,
+              environ: Mapping[str, str], policy_path: Path | None = None,
+              exclude: Sequence[str] = (), include: Sequence[str] = ()) -> Unit:
+    """One project with its policy chosen and loaded, and the excluded files left out."""
+    if not project.root.is_relative_to(report_root):
+        raise UsageError(f"{project.root} is not inside {report_root}, the folder paths are reported from")
+    choice = choose_policy(policy_path, project.root, repo_root, cwd, environ)
+    policy = load_chosen(choice, project.root, report_root)
+    prefix = project.root.relative_to(report_root).as_posix()
+    prefix = "" if prefix == "." else prefix
+    project = _selected(project, prefix, (*policy.exclude, *exclude), include)
+    return Unit(project, prefix, choice, policy)
 
 
 def _projects(targets: Sequence[Path]) -> list[Project]:

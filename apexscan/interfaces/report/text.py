@@ -39,7 +39,7 @@ _MAX_HOPS = 6  # files shown on the `via` line; the middle of a longer path is e
 def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequence[Diagnostic], *,
                 color: bool = False, show_suppressed: bool = False,
                 baseline: Comparison | None = None, paths: bool = False,
-                focus: frozenset[str] | None = None) -> str:
+                focus: frozenset[str] | None = None, summary: bool = True) -> str:
     """Findings and a one-line summary; ANSI colours only when `color` is true. The representative
     path is the shortest one, among those passing through a file of `focus` when it is given (the
     files of a commit: the path that makes the finding this commit's business).
@@ -73,8 +73,11 @@ def render_text(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
         rule = rule_of(finding, catalog)
         lines.append(f"    {paint('fix:', _FIX)} {_one_line(rule.fix_hint)} (apexscan rules {rule.id})")
         lines.append("")
-    lines.append(summary_line(findings, catalog, baseline))
-    return "\n".join(lines) + "\n"
+    if summary:
+        lines.append(summary_line(findings, catalog, baseline))
+    elif lines and not lines[-1]:
+        lines.pop()
+    return "".join(f"{line}\n" for line in lines)
 
 
 def summary_line(findings: Sequence[Finding], catalog: Catalog, baseline: Comparison | None = None) -> str:
