@@ -414,3 +414,31 @@ def test_a_plain_git_hook_that_changes_folder_reads_the_commit_s_index(repo):
     blocked = repo.git("commit", "-m", "Client briefing with GPT", "--", briefing, check=False)
     assert blocked.returncode != 0 and "ClientBriefingService.cls" in blocked.stdout, blocked.stdout
     assert repo.head_count() == commits + 1
+
+
+def test_readme_s_pre_commit_config_names_a_rev_that_exists_and_autoupdate_freezes_it(tmp_path):
+    """The README starts from `rev: main` and `pre-commit autoupdate --freeze`: with no release tag,
+    that must pin the newest commit of the hook repository by its full SHA."""
+    _require_pre_commit()
+    yaml = pytest.importorskip("yaml")
+    readme = (CHECKOUT / "README.md").read_text("utf-8")
+    section = readme[readme.index("### pre-commit"):]
+    config = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    [repo_entry] = config["repos"]
+    assert repo_entry["rev"] == "main" and [h["id"] for h in repo_entry["hooks"]] == ["apexscan"]
+    env = _git_env(tmp_path)
+    hooks = Repo(tmp_path / "apexscan", env)
+    hooks.root.mkdir()
+    hooks.git("init", "-q", "-b", "main")
+    shutil.copy(HOOKS, hooks.root / ".pre-commit-hooks.yaml")
+    hooks.git("add", "-A")
+    hooks.git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "hooks")
+    head = hooks.git("rev-parse", "HEAD").stdout.strip()
+    user = Repo(tmp_path / "user", env)
+    user.root.mkdir()
+    user.git("init", "-q")
+    config["repos"][0]["repo"] = str(hooks.root)
+    (user.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    user.run(sys.executable, "-m", "pre_commit", "autoupdate", "--freeze")
+    frozen = yaml.safe_load((user.root / ".pre-commit-config.yaml").read_text("utf-8"))
+    assert frozen["repos"][0]["rev"] == head and re.fullmatch(r"[0-9a-f]{40}", head)

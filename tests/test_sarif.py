@@ -530,9 +530,12 @@ def test_sample_sarif_passes_microsofts_multitool_with_githubs_rules(tmp_path):
     from click.testing import CliRunner
 
     from apexscan.interfaces.cli import main
-    sample = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
+    # As the action (action.yml) and the sample workflow scan: the repository root, where the sample
+    # org is a subfolder project; the category is upload-sarif's.
+    checkout = Path(__file__).resolve().parent.parent
     report, verdict = tmp_path / "apexscan.sarif", tmp_path / "validation.sarif"
-    CliRunner().invoke(main, ["scan", str(sample), "--format", "sarif", "-o", str(report), "--fail-on", "never"])
+    CliRunner().invoke(main, ["scan", str(checkout), "--format", "sarif", "-o", str(report), "--fail-on", "never"])
+    assert "samples/fintech-org/" in report.read_text("utf-8")
     done = subprocess.run([os.environ["APEXSCAN_SARIF_MULTITOOL"], "validate", "--rule-kind", "Gh;Sarif",
                            "--level", "Error;Warning;Note", "-o", str(verdict), str(report)],
                           capture_output=True, text=True, timeout=300)
