@@ -192,11 +192,16 @@ def write(path: Path, text: str) -> None:
     path.write_text(text.lstrip("\n"), encoding="utf-8")
 
 
-def test_leak_is_published_at_its_sink_with_its_path_and_cleared_after_the_fix_is_saved(tmp_path, lsp):
+def leaking_project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The project of CaseSummarizer's leak: (root, the class, the Named Credential file)."""
     root = make_project(tmp_path, {"namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
                                    "classes/CaseSummarizer.cls": SUMMARIZER.replace("{reason}", "")})
-    cls = root / CLASSES / "CaseSummarizer.cls"
-    credential = root / "force-app/main/default/namedCredentials/OpenAI.namedCredential-meta.xml"
+    return (root, root / CLASSES / "CaseSummarizer.cls",
+            root / "force-app/main/default/namedCredentials/OpenAI.namedCredential-meta.xml")
+
+
+def test_leak_is_published_at_its_sink_with_its_path_and_cleared_after_the_fix_is_saved(tmp_path, lsp):
+    root, cls, credential = leaking_project(tmp_path)
     client = lsp(root)
 
     mark = client.open(cls)
@@ -260,10 +265,7 @@ def test_suppressed_finding_is_not_published(tmp_path, lsp):
 
 
 def test_quick_fix_inserts_an_ignore_comment_whose_placeholder_suppresses_nothing_until_filled(tmp_path, lsp):
-    root = make_project(tmp_path, {"namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
-                                   "classes/CaseSummarizer.cls": SUMMARIZER.replace("{reason}", "")})
-    cls = root / CLASSES / "CaseSummarizer.cls"
-    credential = root / "force-app/main/default/namedCredentials/OpenAI.namedCredential-meta.xml"
+    root, cls, credential = leaking_project(tmp_path)
     client = lsp(root)
     mark = client.open(cls)
     [leak] = client.diagnostics(cls.as_uri(), mark)
@@ -293,9 +295,7 @@ def test_quick_fix_inserts_an_ignore_comment_whose_placeholder_suppresses_nothin
 
 
 def test_hover_on_a_finding_shows_its_rule_s_help(tmp_path, lsp):
-    root = make_project(tmp_path, {"namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
-                                   "classes/CaseSummarizer.cls": SUMMARIZER.replace("{reason}", "")})
-    cls = root / CLASSES / "CaseSummarizer.cls"
+    root, cls, _ = leaking_project(tmp_path)
     client = lsp(root)
     [leak] = client.diagnostics(cls.as_uri(), client.open(cls))
     hover = client.request("textDocument/hover", {"textDocument": {"uri": cls.as_uri()},
@@ -309,9 +309,7 @@ def test_hover_on_a_finding_shows_its_rule_s_help(tmp_path, lsp):
 
 
 def test_a_file_changed_on_disk_is_scanned_again_without_a_save(tmp_path, lsp):
-    root = make_project(tmp_path, {"namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
-                                   "classes/CaseSummarizer.cls": SUMMARIZER.replace("{reason}", "")})
-    cls = root / CLASSES / "CaseSummarizer.cls"
+    root, cls, _ = leaking_project(tmp_path)
     client = lsp(root, {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}})
     register = client.wait_for(lambda m: m.get("method") == "client/registerCapability", "the file watch request")
     client.send({"id": register["id"], "result": None})
