@@ -398,7 +398,8 @@ def test_policy_ref_scans_with_the_trusted_policy_and_reports_the_change(policy_
     change, = [r for r in run["results"] if r["ruleId"] == "APX-SCAN-002"]
     rule, = [r for r in run["tool"]["driver"]["rules"] if r["id"] == "APX-SCAN-002"]
     assert change.get("level", rule["defaultConfiguration"]["level"]) == "error"
-    assert change["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "apexscan.toml"
+    # paths from the top of the repository, where code scanning places them
+    assert change["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "salesforce/apexscan.toml"
     # Without the leak, against main's findings: the policy change alone fails the gate.
     org(policy_repo, SUMMARIZER)
     res = invoke("scan", str(policy_repo), "--policy-ref", "main", "--baseline-ref", "main")
@@ -453,7 +454,7 @@ def test_policy_ref_without_a_policy_in_the_ref_means_the_defaults(repo):
     res = invoke("scan", str(project), "--policy-ref", "HEAD")
     assert res.exit_code == 1 and "Case.Description" in res.stdout
     assert "org/apexscan.toml is new; [policy] allowed_hosts: added *.com" in res.stdout
-    assert "which has no org/apexscan.toml: the built-in defaults" in res.stderr
+    assert "which has no org/apexscan.toml or apexscan.toml: the built-in defaults" in res.stderr
 
 
 def test_policy_ref_on_the_inventory(policy_repo):
@@ -548,7 +549,7 @@ def test_a_tree_bomb_as_the_base_is_refused_while_it_is_listed(repo):
     for args in (["inventory", str(project), "--compare-ref", commit], ["scan", str(project), "--baseline-ref", commit]):
         res = invoke(*args)
         assert res.exit_code == 2, res.output
-        message, = res.stderr.splitlines()
+        message, = [line for line in res.stderr.splitlines() if line.startswith("apexscan: error:")]
         assert "repeats one folder at more than 10,000 paths" in message and "tree bomb" in message
 
 
@@ -611,10 +612,16 @@ def test_baseline_ref_of_a_commit_without_the_project_makes_everything_new(repo)
 def test_the_sample_workflow_reads_the_policy_from_the_base_branch(tmp_path, home):
     """The sample workflow's own shell steps, on a pull request checked out as actions/checkout
     does (a clone of depth 1 that lacks the base branch): the fetch step brings the base branch,
-    and the scan reports both the leak and the loosened policy."""
+    and the action's scan step, with the inputs the workflow gives it on a pull request, reports
+    both the leak and the loosened policy."""
     yaml = pytest.importorskip("yaml")
     workflow = yaml.safe_load((CHECKOUT / "samples/github-workflow/apexscan.yml").read_text("utf-8"))
     steps = {step.get("name"): step for step in workflow["jobs"]["apexscan"]["steps"]}
+    uses = next(step for step in workflow["jobs"]["apexscan"]["steps"] if "apexscan@" in step.get("uses", ""))
+    # `${{ github.base_ref && format('origin/{0}', github.base_ref) || '' }}` on a pull request into main
+    assert "github.base_ref" in uses["with"]["policy-ref"] and "origin/{0}" in uses["with"]["policy-ref"]
+    action = yaml.safe_load((CHECKOUT / "action.yml").read_text("utf-8"))
+    scan_step = next(step for step in action["runs"]["steps"] if step.get("name") == "Scan")
     upstream = tmp_path / "upstream"
     upstream.mkdir()
     git(upstream, "init", "-q", "-b", "main")
@@ -629,10 +636,15 @@ def test_the_sample_workflow_reads_the_policy_from_the_base_branch(tmp_path, hom
     workspace = tmp_path / "workspace"
     git(tmp_path, "clone", "-q", "--depth=1", "--branch", "pr", f"file://{upstream}", str(workspace))
     assert subprocess.run([GIT, "rev-parse", "--verify", "-q", "origin/main"], cwd=workspace).returncode != 0
-    env = {**os.environ, "BASE_REF": "main",
-           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
-    for name in ("Fetch the base branch (pull requests)", "Scan"):
-        proc = subprocess.run(["bash", "-e", "-c", steps[name]["run"]], cwd=workspace, env=env,
+    output = tmp_path / "github-output"
+    env = {**os.environ, "BASE_REF": "main", "GITHUB_OUTPUT": str(output),
+           "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+           "SCAN_PATH": ".", "SCAN_POLICY": "", "SCAN_POLICY_REF": "origin/main", "SCAN_CATEGORY": "apexscan",
+           "SCAN_FAIL_ON": "never", "SCAN_SARIF": "apexscan.sarif", "SCAN_ARGS": ""}
+    assert set(scan_step["env"]) <= set(env), "the action's scan step reads an input this test does not give"
+    for name, script in (("Fetch the base branch (pull requests)", steps["Fetch the base branch (pull requests)"]["run"]),
+                         ("Scan", scan_step["run"])):
+        proc = subprocess.run(["bash", "-e", "-c", script], cwd=workspace, env=env,
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, (name, proc.stderr)
     results = json.loads((workspace / "apexscan.sarif").read_text("utf-8"))["runs"][0]["results"]

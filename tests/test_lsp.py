@@ -165,10 +165,11 @@ def lsp(tmp_path):
     """Start servers for a project root; any still running at the end of the test are killed."""
     started: list[LspClient] = []
 
-    def start(root: Path) -> LspClient:
+    def start(root: Path, capabilities: dict | None = None) -> LspClient:
         client = LspClient(root, tmp_path)
         started.append(client)
-        result = client.request("initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {}})
+        result = client.request("initialize", {"processId": None, "rootUri": root.as_uri(),
+                                               "capabilities": capabilities or {}})
         sync = result["capabilities"]["textDocumentSync"]
         assert sync["openClose"] and sync["save"], sync
         assert result["serverInfo"]["name"] == "apexscan"
@@ -191,11 +192,16 @@ def write(path: Path, text: str) -> None:
     path.write_text(text.lstrip("\n"), encoding="utf-8")
 
 
-def test_leak_is_published_at_its_sink_with_its_path_and_cleared_after_the_fix_is_saved(tmp_path, lsp):
+def leaking_project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The project of CaseSummarizer's leak: (root, the class, the Named Credential file)."""
     root = make_project(tmp_path, {"namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
                                    "classes/CaseSummarizer.cls": SUMMARIZER.replace("{reason}", "")})
-    cls = root / CLASSES / "CaseSummarizer.cls"
-    credential = root / "force-app/main/default/namedCredentials/OpenAI.namedCredential-meta.xml"
+    return (root, root / CLASSES / "CaseSummarizer.cls",
+            root / "force-app/main/default/namedCredentials/OpenAI.namedCredential-meta.xml")
+
+
+def test_leak_is_published_at_its_sink_with_its_path_and_cleared_after_the_fix_is_saved(tmp_path, lsp):
+    root, cls, credential = leaking_project(tmp_path)
     client = lsp(root)
 
     mark = client.open(cls)
@@ -255,6 +261,69 @@ def test_suppressed_finding_is_not_published(tmp_path, lsp):
 
     assert client.diagnostics(cls.as_uri(), client.open(cls)) == []
     assert not any(d["code"].startswith("APX-LLM") for p in client.published() for d in p["diagnostics"])
+    assert client.close() == 0
+
+
+def test_quick_fix_inserts_an_ignore_comment_whose_placeholder_suppresses_nothing_until_filled(tmp_path, lsp):
+    root, cls, credential = leaking_project(tmp_path)
+    client = lsp(root)
+    mark = client.open(cls)
+    [leak] = client.diagnostics(cls.as_uri(), mark)
+    [nc] = client.diagnostics(credential.as_uri(), mark)
+
+    actions = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": cls.as_uri()}, "range": leak["range"], "context": {"diagnostics": [leak]}})
+    [action] = actions
+    assert action["kind"] == "quickfix" and "APX-LLM-001" in action["title"]
+    [edit] = action["edit"]["changes"][cls.as_uri()]
+    assert edit["range"]["start"] == {"line": 7, "character": 0} == edit["range"]["end"]
+    assert edit["newText"] == "        // apexscan:ignore APX-LLM-001 <reason>\n"
+    # in XML the comment is an XML comment
+    [xml_action] = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": credential.as_uri()}, "range": nc["range"], "context": {"diagnostics": [nc]}})
+    assert xml_action["edit"]["changes"][credential.as_uri()][0]["newText"] == \
+        "        <!-- apexscan:ignore APX-CFG-002 <reason> -->\n"
+
+    lines = cls.read_text("utf-8").split("\n")
+    lines.insert(7, edit["newText"].rstrip("\n"))
+    cls.write_text("\n".join(lines), encoding="utf-8")
+    codes = sorted(d["code"] for d in client.diagnostics(cls.as_uri(), client.save(cls)))
+    assert codes == ["APX-LLM-001", "APX-SUP-001"]  # the placeholder is no reason: still a leak
+    cls.write_text(cls.read_text("utf-8").replace("<reason>", "DPA with OpenAI Ireland, JIRA-12"), encoding="utf-8")
+    assert client.diagnostics(cls.as_uri(), client.save(cls)) == []
+    assert client.close() == 0
+
+
+def test_hover_on_a_finding_shows_its_rule_s_help(tmp_path, lsp):
+    root, cls, _ = leaking_project(tmp_path)
+    client = lsp(root)
+    [leak] = client.diagnostics(cls.as_uri(), client.open(cls))
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": cls.as_uri()},
+                                                  "position": leak["range"]["start"]})
+    assert hover["contents"]["kind"] == "markdown"
+    text = hover["contents"]["value"]
+    assert text.startswith("**APX-LLM-001** sensitive-data-to-foreign-llm") and "## Use instead (compliant Apex)" in text
+    assert client.request("textDocument/hover", {"textDocument": {"uri": cls.as_uri()},
+                                                 "position": {"line": 0, "character": 0}}) is None
+    assert client.close() == 0
+
+
+def test_a_file_changed_on_disk_is_scanned_again_without_a_save(tmp_path, lsp):
+    root, cls, _ = leaking_project(tmp_path)
+    client = lsp(root, {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}})
+    register = client.wait_for(lambda m: m.get("method") == "client/registerCapability", "the file watch request")
+    client.send({"id": register["id"], "result": None})
+    [registration] = register["params"]["registrations"]
+    assert registration["method"] == "workspace/didChangeWatchedFiles"
+    patterns = [w["globPattern"] for w in registration["registerOptions"]["watchers"]]
+    assert any("cls" in p for p in patterns)
+    [leak] = client.diagnostics(cls.as_uri(), client.open(cls))
+    assert leak["code"] == "APX-LLM-001"
+
+    write(cls, FIXED.replace("{reason}", ""))  # e.g. `git checkout` of the fix
+    mark = len(client.received)
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": cls.as_uri(), "type": 2}]})
+    assert client.diagnostics(cls.as_uri(), mark) == []
     assert client.close() == 0
 
 

@@ -10,6 +10,8 @@ import pytest
 from apexscan.salesforce.policy import Policy, PolicyError, load_policy
 
 FULL_POLICY = """
+exclude = ["force-app/legacy/**"]
+
 [policy]
 allowed_jurisdictions = ["EU", "EEA", "us"]
 allowed_regions = ["EU", "global"]
@@ -27,6 +29,8 @@ trusted = ["198.51.100.0/24", "2001:DB8::/32", "192.0.2.7"]
 
 [networks.apps]
 Research_Copilot = ["203.0.113.0/24"]
+[rules]
+disable = ["apx-llm-006"]
 """
 
 
@@ -77,6 +81,8 @@ def test_every_key_of_the_documented_shape_is_read_and_normalised(tmp_path):
         trust_salesforce_ai=True,
         trusted_networks=("198.51.100.0/24", "2001:db8::/32", "192.0.2.7/32"),
         app_networks=(("research_copilot", ("203.0.113.0/24",)),),
+        exclude=("force-app/legacy/**",),
+        disabled_rules=("APX-LLM-006",),
     )
     assert policy.networks_for("Research_Copilot") == ("198.51.100.0/24", "2001:db8::/32", "192.0.2.7/32",
                                                        "203.0.113.0/24")

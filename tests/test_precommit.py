@@ -1,6 +1,8 @@
-"""The pre-commit hook: `scan --staged` reports only findings that touch a staged file.
+"""The pre-commit hook: `scan --changed-files` reports the findings that touch the files pre-commit
+hands it (the staged ones in a commit, every file with `--all-files`); `scan --staged` does the same
+for a plain git hook.
 
-The end-to-end test drives the real `pre-commit` tool and real `git commit`s in a temporary
+The end-to-end tests drive the real `pre-commit` tool and real `git commit`s in a temporary
 repository. The hook is this checkout's `.pre-commit-hooks.yaml` entry, used as a local hook with
 `language: system` (only the executable is swapped for `python -m apexscan`): pre-commit would
 otherwise build a virtualenv and install apexscan from the network, and the test runs offline.
@@ -11,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +29,7 @@ from apexscan.interfaces.staged import to_project_paths, touching
 from apexscan.pipeline.project import METADATA_SUFFIXES, UsageError, file_kind
 
 CHECKOUT = Path(__file__).resolve().parents[1]
+SAMPLE = CHECKOUT / "samples" / "fintech-org"
 HOOKS = CHECKOUT / ".pre-commit-hooks.yaml"
 CLASSES = "sfdx/force-app/main/default/classes"
 
@@ -144,11 +148,13 @@ def _hook() -> dict:
 # --- the hook definition ------------------------------------------------------------------------
 
 
-def test_hook_definition_scans_the_project_and_filters_by_staged_files():
+def test_hook_definition_takes_the_files_pre_commit_passes():
+    # The hook used to run `scan --staged .` with pass_filenames: false, so `pre-commit run
+    # --all-files` (pre-commit.ci, CI jobs), where nothing is staged, reported nothing at all.
     hook = _hook()
-    assert hook["pass_filenames"] is False and hook["require_serial"] is True
-    assert shlex.split(hook["entry"]) == ["apexscan", "scan", "--staged"]
-    assert hook["args"] == ["."]
+    assert hook["pass_filenames"] is True and hook["require_serial"] is True
+    assert shlex.split(hook["entry"]) == ["apexscan", "scan", "--changed-files"]
+    assert "args" not in hook
 
 
 @pytest.mark.parametrize("rel", [
@@ -248,16 +254,21 @@ def test_staged_outside_a_git_repository_is_a_usage_error(tmp_path, monkeypatch)
 # --- the real pre-commit tool -------------------------------------------------------------------
 
 
+def _git_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT")) and k != "SKIP"}
+    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", PRE_COMMIT_HOME=str(tmp_path / "cache"),
+               XDG_CACHE_HOME=str(tmp_path / "xdg-cache"),
+               # the hook runs this checkout's apexscan, whatever is installed
+               PYTHONPATH=os.pathsep.join(filter(None, [str(CHECKOUT), env.get("PYTHONPATH")])))
+    return env
+
+
 @pytest.fixture
 def repo(tmp_path):
     """A git repository holding an SFDX project in sfdx/, with a leak committed before the hook."""
     root = tmp_path / "repo"
     root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT")) and k != "SKIP"}
-    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", PRE_COMMIT_HOME=str(tmp_path / "cache"),
-               # the hook runs this checkout's apexscan, whatever is installed
-               PYTHONPATH=os.pathsep.join(filter(None, [str(CHECKOUT), env.get("PYTHONPATH")])))
-    r = Repo(root, env)
+    r = Repo(root, _git_env(tmp_path))
     r.git("init", "-q")
     r.git("config", "user.name", "Test Developer")
     r.git("config", "user.email", "dev@example.com")
@@ -303,16 +314,44 @@ def _require_pre_commit() -> None:
         pytest.skip("pre-commit is not installed")
 
 
-def test_pre_commit_blocks_a_new_leak_and_lets_the_fix_and_unrelated_commits_through(repo):
+def _use_the_hook(repo: Repo) -> None:
+    """This checkout's hook as a local one (the project sits in the subfolder sfdx/; no argument
+    says so), installed as the repository's git pre-commit hook."""
     _require_pre_commit()
     hook = _hook()
     entry = shlex.split(hook["entry"])
     assert entry[0] == "apexscan"
-    local = {**hook, "language": "system", "args": ["sfdx"],  # the project sits in a subfolder
-             "entry": shlex.join([sys.executable, "-m", "apexscan", *entry[1:]])}
+    local = {**hook, "language": "system", "entry": shlex.join([sys.executable, "-m", "apexscan", *entry[1:]])}
     config = {"repos": [{"repo": "local", "hooks": [local]}]}
     (repo.root / ".pre-commit-config.yaml").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     repo.run(sys.executable, "-m", "pre_commit", "install")
+
+
+def test_pre_commit_run_all_files_reports_every_finding_of_the_sample_org(tmp_path):
+    """pre-commit.ci and CI jobs run `pre-commit run --all-files`: nothing is staged there, and the
+    hook must still fail on the sample org's 25 error-level leaks."""
+    _require_pre_commit()
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copytree(SAMPLE, root / "salesforce")  # a subfolder project, with its own apexscan.toml
+    r = Repo(root, _git_env(tmp_path))
+    r.git("init", "-q")
+    _use_the_hook(r)
+    r.git("add", "-A")
+    run = r.run(sys.executable, "-m", "pre_commit", "run", "--all-files", check=False)
+    assert run.returncode == 1, run.stdout
+    assert "Failed" in run.stdout
+    expected = CliRunner().invoke(main, ["scan", str(root / "salesforce"), "--format", "json"]).stdout
+    summary = json.loads(expected)["summary"]
+    assert summary["error"] == 25
+    assert f"{summary['findings']} findings: {summary['error']} error, {summary['warning']} warning" in run.stdout
+    assert "salesforce/force-app/main/default/classes/advisory/ClientCallPrepController.cls:22:28: " \
+           "error[APX-LLM-001]" in run.stdout
+    assert "policy: salesforce/apexscan.toml (project root)" in run.stdout
+
+
+def test_pre_commit_blocks_a_new_leak_and_lets_the_fix_and_unrelated_commits_through(repo):
+    _use_the_hook(repo)
     done = repo.commit("Use pre-commit", ".pre-commit-config.yaml")
     assert done.returncode == 0, done.stdout
     assert "Skipped" in done.stdout  # no Salesforce file staged: the hook does not even run
@@ -324,7 +363,7 @@ def test_pre_commit_blocks_a_new_leak_and_lets_the_fix_and_unrelated_commits_thr
     blocked = repo.commit("Client briefing with GPT", briefing, text={briefing: BRIEFING_LEAK})
     out = blocked.stdout
     assert blocked.returncode != 0, out
-    assert "Failed" in out and "error[APX-LLM-001]" in out and "ClientBriefingService.cls" in out
+    assert "Failed" in out and "error[APX-LLM-001]" in out and "ClientBriefingService.cls" in out, out
     assert "Contact.Email" in out
     assert "APX-CFG-002" not in out  # the Named Credential finding touches no staged file
     assert repo.head_count() == commits
@@ -343,7 +382,7 @@ def test_pre_commit_blocks_a_new_leak_and_lets_the_fix_and_unrelated_commits_thr
     assert unrelated.returncode == 0, unrelated.stdout
     assert "Passed" in unrelated.stdout
     assert repo.head_count() == commits + 2
-    full = repo.run(sys.executable, "-m", "apexscan", "scan", "sfdx", check=False)
+    full = repo.run(sys.executable, "-m", "apexscan", "scan", check=False)
     assert full.returncode == 1 and "LegacyCaseSummarizer.cls" in full.stdout  # the old leak is real
 
     # 4. Touching the file where the old leak leaves the org makes it this commit's business.
@@ -375,3 +414,31 @@ def test_a_plain_git_hook_that_changes_folder_reads_the_commit_s_index(repo):
     blocked = repo.git("commit", "-m", "Client briefing with GPT", "--", briefing, check=False)
     assert blocked.returncode != 0 and "ClientBriefingService.cls" in blocked.stdout, blocked.stdout
     assert repo.head_count() == commits + 1
+
+
+def test_readme_s_pre_commit_config_names_a_rev_that_exists_and_autoupdate_freezes_it(tmp_path):
+    """The README starts from `rev: main` and `pre-commit autoupdate --freeze`: with no release tag,
+    that must pin the newest commit of the hook repository by its full SHA."""
+    _require_pre_commit()
+    yaml = pytest.importorskip("yaml")
+    readme = (CHECKOUT / "README.md").read_text("utf-8")
+    section = readme[readme.index("### pre-commit"):]
+    config = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    [repo_entry] = config["repos"]
+    assert repo_entry["rev"] == "main" and [h["id"] for h in repo_entry["hooks"]] == ["apexscan"]
+    env = _git_env(tmp_path)
+    hooks = Repo(tmp_path / "apexscan", env)
+    hooks.root.mkdir()
+    hooks.git("init", "-q", "-b", "main")
+    shutil.copy(HOOKS, hooks.root / ".pre-commit-hooks.yaml")
+    hooks.git("add", "-A")
+    hooks.git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "hooks")
+    head = hooks.git("rev-parse", "HEAD").stdout.strip()
+    user = Repo(tmp_path / "user", env)
+    user.root.mkdir()
+    user.git("init", "-q")
+    config["repos"][0]["repo"] = str(hooks.root)
+    (user.root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    user.run(sys.executable, "-m", "pre_commit", "autoupdate", "--freeze")
+    frozen = yaml.safe_load((user.root / ".pre-commit-config.yaml").read_text("utf-8"))
+    assert frozen["repos"][0]["rev"] == head and re.fullmatch(r"[0-9a-f]{40}", head)

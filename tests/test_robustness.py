@@ -1281,10 +1281,10 @@ def test_text_report_lines_cannot_be_forged_by_file_names(tmp_path):
     for stream in (r.stdout, r.stderr):
         assert not any(c in stream for c in "\x1b\x07\r\u202e"), "control characters reach the terminal"
     for line in r.stdout.splitlines():
-        assert line.startswith(("    ", "apexscan: ")) or " error[" in line or " warning[" in line \
+        assert not line or line.startswith(("    ", "apexscan: ")) or " error[" in line or " warning[" in line \
             or " note[" in line, f"not a report line: {line!r}"
     # One report line per finding (a forged name may repeat the text, escaped, inside its own line).
-    headers = [line for line in r.stdout.splitlines() if not line.startswith(("    ", "apexscan: "))]
+    headers = [line for line in r.stdout.splitlines() if line and not line.startswith(("    ", "apexscan: "))]
     assert len(headers) == len(scan_project(root).findings)
 
 

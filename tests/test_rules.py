@@ -270,3 +270,12 @@ def test_parse_catalog_accepts_a_minimal_rule() -> None:
 def test_parse_catalog_rejects_malformed_rules(text: str, complaint: str) -> None:
     with pytest.raises(CatalogError, match=re.escape(complaint)):
         parse_catalog(text)
+
+
+def test_every_rule_has_a_one_sentence_fix_hint():
+    """The text report ends every finding with its rule's `fix` (rules.toml): a rule without one
+    would fall back to its short description, which says what is wrong, not what to do."""
+    from apexscan.salesforce.rules import load_catalog
+    for rule in load_catalog():
+        assert rule.fix, f"{rule.id} has no fix in rules.toml"
+        assert rule.fix.endswith(".") and "\n" not in rule.fix and len(rule.fix) <= 200, rule.id

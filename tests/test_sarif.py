@@ -20,6 +20,7 @@ from apexscan.engine.model import (
     Sensitivity,
     Step,
     Verdict,
+    sorted_findings,
 )
 from apexscan.interfaces.report import sarif as sarif_module
 from apexscan.interfaces.report.json_report import render_json
@@ -255,9 +256,19 @@ def test_rules_link_to_cwe_taxa(catalog: Catalog) -> None:
 
 def test_run_metadata(catalog: Catalog) -> None:
     run = run_of(render(catalog))
-    assert run["automationDetails"] == {"id": "apexscan/"}
     assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": "file:///work/project/"}}
     assert run["invocations"][0]["executionSuccessful"] is True
+
+
+def test_no_category_is_written_unless_given_so_upload_sarif_s_category_applies(catalog: Catalog) -> None:
+    # A fixed automationDetails.id ("apexscan/") made upload-sarif ignore its `category:` input, so two
+    # projects of one repository overwrote each other's alerts.
+    assert "automationDetails" not in run_of(render(catalog))
+    findings, kw = sample_findings(), dict(tool_version="0.1.0", source_root=None, file_texts={})
+    run = run_of(render_sarif(findings, catalog, [], category="apexscan-billing", **kw))
+    assert run["automationDetails"] == {"id": "apexscan-billing/"}
+    assert run_of(render_sarif(findings, catalog, [], category="ci/apexscan/", **kw))["automationDetails"] == \
+        {"id": "ci/apexscan/"}
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -443,8 +454,25 @@ def test_paths_are_uri_encoded(catalog: Catalog) -> None:
 # --- text and JSON reports (same findings, same order) -------------------------------------------
 
 
-def test_text_report_lists_findings_steps_and_summary(catalog: Catalog) -> None:
+def test_text_report_is_one_short_block_per_finding_ending_with_its_fix_hint(catalog: Catalog) -> None:
     text = render_text(sample_findings(), catalog, DIAGNOSTICS)
+    blocks = text.split("\n\n")
+    assert blocks[-1] == "apexscan: 4 findings: 3 error, 0 warning, 1 note\n"
+    sink = at(INSIGHT, "new Http().send(req)")
+    first = blocks[0].splitlines()
+    assert first[0] == f"{sink}: error[APX-LLM-002] A whole Account record is serialized into an LLM " \
+                       "request to an endpoint that cannot be determined."
+    assert first[1] == f"    from {at(INSIGHT, 'SELECT Name, AnnualRevenue')}: Account record read by SOQL"
+    for block, finding in zip(blocks[:-1], sorted_findings(sample_findings())):
+        lines = block.splitlines()
+        assert len(lines) <= 5, block
+        rule = catalog[finding.rule_id]
+        assert lines[-1] == f"    fix: {rule.fix} (apexscan rules {rule.id})"
+    assert "\033[" not in text and "syntax error" not in text
+
+
+def test_text_report_with_paths_lists_every_step_of_every_path(catalog: Catalog) -> None:
+    text = render_text(sample_findings(), catalog, DIAGNOSTICS, paths=True)
     lines = text.splitlines()
     sink = at(INSIGHT, "new Http().send(req)")
     assert lines[0] == f"{sink}: error[APX-LLM-002] A whole Account record is serialized into an LLM " \
@@ -454,7 +482,7 @@ def test_text_report_lists_findings_steps_and_summary(catalog: Catalog) -> None:
     assert lines[-1] == "apexscan: 4 findings: 3 error, 0 warning, 1 note"
     assert "\033[" not in text and text.endswith("\n")
     assert "syntax error" not in text  # diagnostics go to stderr through render_diagnostics
-    assert "\033[1;31merror\033[0m" in render_text(sample_findings(), catalog, [], color=True)
+    assert "\033[1;31merror\033[0m" in render_text(sample_findings(), catalog, [], color=True, paths=True)
 
 
 def test_text_summary_for_no_findings(catalog: Catalog) -> None:
@@ -502,9 +530,12 @@ def test_sample_sarif_passes_microsofts_multitool_with_githubs_rules(tmp_path):
     from click.testing import CliRunner
 
     from apexscan.interfaces.cli import main
-    sample = Path(__file__).resolve().parent.parent / "samples" / "fintech-org"
+    # As the action (action.yml) and the sample workflow scan: the repository root, where the sample
+    # org is a subfolder project; the category is upload-sarif's.
+    checkout = Path(__file__).resolve().parent.parent
     report, verdict = tmp_path / "apexscan.sarif", tmp_path / "validation.sarif"
-    CliRunner().invoke(main, ["scan", str(sample), "--format", "sarif", "-o", str(report), "--fail-on", "never"])
+    CliRunner().invoke(main, ["scan", str(checkout), "--format", "sarif", "-o", str(report), "--fail-on", "never"])
+    assert "samples/fintech-org/" in report.read_text("utf-8")
     done = subprocess.run([os.environ["APEXSCAN_SARIF_MULTITOOL"], "validate", "--rule-kind", "Gh;Sarif",
                            "--level", "Error;Warning;Note", "-o", str(verdict), str(report)],
                           capture_output=True, text=True, timeout=300)

@@ -7,8 +7,10 @@ baseline already had, never make the run fail.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import gc
+import json
 import os
 import sys
 import tempfile
@@ -21,7 +23,9 @@ from typing import TypeVar
 import click
 
 from apexscan import __version__
-from apexscan.engine.model import Diagnostic, Finding
+from apexscan.engine.model import Diagnostic, Finding, sorted_findings
+from apexscan.interfaces.progress import ScanProgress
+from apexscan.interfaces.report import level_of
 from apexscan.interfaces.report.evidence import (
     EVIDENCE_CSS,
     evidence_section,
@@ -33,9 +37,9 @@ from apexscan.interfaces.report.inventory import (
     render_inventory_json,
     render_inventory_markdown,
 )
-from apexscan.interfaces.report.json_report import render_json
-from apexscan.interfaces.report.sarif import dumps_sarif, render_sarif
-from apexscan.interfaces.report.text import render_diagnostics, render_text
+from apexscan.interfaces.report.json_report import json_schema_text, rule_json
+from apexscan.interfaces.report.text import render_diagnostics, summary_line
+from apexscan.interfaces.reports import FORMATS, Outcome, TextOptions, policy_lines, render, step_summary
 from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
 from apexscan.pipeline import suppress
 from apexscan.pipeline.basecommit import BaseError, GitBase, base_project, checked_out, find_git_base
@@ -48,10 +52,18 @@ from apexscan.pipeline.gitread import GitError
 from apexscan.pipeline.inventory import InventoryError, build_inventory, empty_inventory, load_inventory
 from apexscan.pipeline.inventory import compare as compare_inventories
 from apexscan.pipeline.lowering import default_jobs
-from apexscan.pipeline.policyref import TrustedPolicy, policy_from_ref
+from apexscan.pipeline.policyref import TrustedPolicy
 from apexscan.pipeline.project import Project, UsageError, discover
-from apexscan.pipeline.scan import ScanMemory
+from apexscan.pipeline.scan import ScanMemory, ScanResult
 from apexscan.pipeline.scan import scan as run_scan
+from apexscan.pipeline.workspace import (
+    Workspace,
+    make_unit,
+    open_workspace,
+    rebase,
+    rebase_diagnostics,
+    repository_root,
+)
 from apexscan.salesforce.event_logs import load_event_types
 from apexscan.salesforce.policy import Policy, PolicyError, load_policy
 from apexscan.salesforce.rules import load_catalog
@@ -122,113 +134,234 @@ def speed_options(command):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="apexscan")
+@click.version_option(__version__, "-V", "--version", prog_name="apexscan")
 def main() -> None:
     """Find paths from sensitive Salesforce data to LLM APIs outside your jurisdiction."""
 
 
 @main.command(short_help="Report paths from sensitive data to LLMs outside your jurisdiction.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "sarif", "json"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text",
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the report to this file instead of standard output.")
+              help="Write the report to this file instead of standard output (the summary line still "
+                   "goes to standard error).")
+@click.option("--sarif-output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Also write a SARIF report to FILE.")
+@click.option("--json-output", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Also write a JSON report to FILE.")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Policy file (default: apexscan.toml at the project root, if present).")
+              help="Policy file (default: $APEXSCAN_POLICY, else apexscan.toml at the project root, the "
+                   "repository root or the current folder).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]), default="error",
               show_default=True, help="Exit 1 when a finding at or above this level is reported.")
 @click.option("--policy-ref", metavar="REF",
-              help="Read the policy file from git commit REF (a trusted branch, such as the pull request's base) "
-                   "instead of the working tree; a working tree policy that differs is an APX-SCAN-002 error.")
+              help="Read each project's policy file from git commit REF (a trusted branch, such as the pull "
+                   "request's base) instead of the working tree; a working tree policy that differs is an "
+                   "APX-SCAN-002 error.")
+@click.option("--min-level", type=click.Choice(["note", "warning", "error"]), default="note",
+              show_default=True, help="Report only findings at or above this level.")
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="SARIF of an earlier scan: only findings it does not have fail the run.")
+              help="SARIF of an earlier scan: only findings it does not have are listed and fail the run.")
 @click.option("--baseline-ref", metavar="REF",
-              help="The baseline is the findings of the project as it is in git commit REF (read from git's "
-                   "objects, scanned with the same policy): only findings it does not have fail the run.")
+              help="The baseline is the findings of the same targets as they are in git commit REF (read from "
+                   "git's objects, scanned with the same policies): only findings it does not have are listed "
+                   "and fail the run.")
 @click.option("--show-suppressed", is_flag=True,
               help="List findings suppressed by apexscan:ignore comments in the text report.")
+@click.option("--paths", "all_paths", is_flag=True,
+              help="Text report: list every step of every path (default: one representative path).")
 @click.option("--staged", is_flag=True,
               help="Report only findings whose location or path touches a file staged in git "
-                   "(the whole project is still analysed). For pre-commit hooks.")
+                   "(the whole project is still analysed).")
 @click.option("--only-touching", "only_touching", multiple=True, metavar="FILE",
               type=click.Path(path_type=Path),
               help="Report only findings whose location or path touches FILE (repeatable).")
+@click.option("--changed-files", is_flag=True,
+              help="PATHS are files (pre-commit passes them): analyse every project of the repository "
+                   "they are in, whole, and report the findings that touch one of them.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Do not scan files matching GLOB (.gitignore syntax; repeatable).")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Scan only files matching GLOB (.gitignore syntax; repeatable).")
+@click.option("--category", metavar="NAME",
+              help="SARIF automationDetails.id (default: none, so upload-sarif's category applies).")
+@click.option("--source-root", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Report paths relative to this folder (default: the top of the git repository, "
+                   "else the folder scanned); SARIF's %SRCROOT%.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text report (auto: on a terminal, unless NO_COLOR is set).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print findings and scan problems only: no policy, summary or progress lines.")
+@click.option("--no-step-summary", is_flag=True,
+              help="On GitHub Actions, do not append a Markdown summary to $GITHUB_STEP_SUMMARY.")
 @click.option("--strict", is_flag=True, hidden=True, help="Raise on unknown syntax (for tests).")
 @speed_options
-def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
-         policy_ref: str | None, fail_on: str, baseline_path: Path | None, baseline_ref: str | None,
-         show_suppressed: bool, strict: bool, staged: bool, only_touching: tuple[Path, ...],
-         speed: Speed) -> None:
-    """Scan an SFDX project folder (or individual files) and report LLM data leaks."""
+def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, sarif_output: Path | None,
+         json_output: Path | None, policy_path: Path | None, policy_ref: str | None, fail_on: str,
+         min_level: str, baseline_path: Path | None, baseline_ref: str | None, show_suppressed: bool,
+         all_paths: bool, staged: bool, only_touching: tuple[Path, ...], changed_files: bool,
+         exclude: tuple[str, ...], include: tuple[str, ...], category: str | None, source_root: Path | None,
+         color: str, quiet: bool, no_step_summary: bool, strict: bool, speed: Speed) -> None:
+    """Scan a repository, an SFDX project folder or individual files, and report LLM data leaks."""
     if baseline_path is not None and baseline_ref is not None:
         _fail("give --baseline FILE or --baseline-ref REF, not both")
     base = None
     try:
-        project = discover(list(paths) or [Path(".")])
-        policy, trusted = _policy(policy_path, project.root, policy_ref)
+        targets = list(paths)
+        if changed_files:
+            folders = [p for p in paths if p.is_dir()]
+            if folders:
+                raise UsageError(f"--changed-files: {folders[0]} is a folder; give the files to report on "
+                                 "(pre-commit passes them), the repository they are in is analysed")
+            here = Path.cwd()
+            targets = [repository_root(here) or here]
+            only_touching = (*only_touching, *paths)
+        workspace = open_workspace(targets or [Path(".")], policy_path=policy_path, report_root=source_root,
+                                   exclude=exclude, include=include, policy_ref=policy_ref)
         baseline = load_baseline(baseline_path) if baseline_path is not None else None
         if baseline_ref is not None:
-            base = find_git_base(baseline_ref, project.root, "--baseline-ref")
-        selected = selection(project.root, staged, only_touching)
+            base = find_git_base(baseline_ref, workspace.report_root, "--baseline-ref")
+        selected = selection(workspace.report_root, staged, only_touching)
     except (UsageError, PolicyError, BaselineError, GitError) as exc:
         _fail(str(exc))
-    _require_files(project)
-    if could_touch(selected, project):
-        result = speed.scan(project, policy, strict=strict)
-    else:
-        result = skipped(project)
+    if not any(unit.project.files for unit in workspace.units):
+        _require_files(workspace.units[0].project)
+    if not quiet:
+        for line in policy_lines(workspace):
+            click.echo(f"apexscan: {line}", err=True)
     catalog = load_catalog()
-    policy_finding = (trusted.finding,) if trusted is not None and trusted.finding is not None else ()
-    findings = suppress.apply_in_project(project, result.findings + policy_finding, catalog)
+    with ScanProgress(sys.stderr, enabled=None if not quiet else False) as progress:
+        findings, diagnostics = _scan_workspace(workspace, selected, speed, catalog, strict, progress)
     if base is not None:
-        def base_findings(base_project: Project | None) -> tuple[Finding, ...]:
-            if base_project is None:
-                return ()
-            found = Speed(None, speed.jobs).scan(base_project, policy, strict=strict).findings
-            return suppress.apply_in_project(base_project, found, catalog)
-
-        found, base_diagnostics = _in_base("--baseline-ref", base, paths, project, base_findings)
+        found, base_diagnostics = _base_findings(base, targets or [Path(".")], workspace, speed, catalog, strict)
         baseline = baseline_of(found)
-        result = replace(result, diagnostics=result.diagnostics + base_diagnostics)
-        if fmt == "text":
+        diagnostics = tuple(sorted(set(diagnostics + base_diagnostics)))
+        if not quiet:
             click.echo(f"apexscan: baseline: {len(found)} finding{'s' if len(found) != 1 else ''} of {base.name}",
                        err=True)
-    if fmt == "text" and trusted is not None:
-        _echo_policy(trusted)
-    findings, result, note = narrow(findings, result, selected)  # --staged, --only-touching
+    merged = ScanResult(workspace.report_root, findings, diagnostics, 0)
+    findings, merged, note = narrow(findings, merged, selected)  # --staged, --only-touching, --changed-files
+    findings = tuple(f for f in findings if LEVELS.get(level_of(f, catalog), 0) >= LEVELS[min_level])
     comparison = compare(findings, baseline) if baseline is not None else None
-    if fmt == "sarif":
-        texts = _file_texts(project.root, findings)
-        doc = dumps_sarif(render_sarif(findings, catalog, result.diagnostics,
-                                       tool_version=__version__, source_root=project.root,
-                                       file_texts=texts, baseline=comparison))
-    elif fmt == "json":
-        doc = render_json(findings, catalog, result.diagnostics, baseline=comparison)
-    else:
-        doc = render_text(findings, catalog, result.diagnostics, color=False,
-                          show_suppressed=show_suppressed, baseline=comparison)
-    if fmt == "text" and result.diagnostics:
-        click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
-    if fmt == "text" and note:
-        click.echo(note, err=True)
+    outcome = Outcome(workspace, findings, merged.diagnostics, comparison)
+
+    to_terminal = output is None and fmt == "text"
+    text = TextOptions(color=to_terminal and _use_color(color), show_suppressed=show_suppressed, paths=all_paths,
+                       focus=selected, summary=not quiet)
+    doc = render(fmt, outcome, catalog, text=text, category=category)
+    extra = [(target, render(kind, outcome, catalog, category=category))
+             for kind, target in (("sarif", sarif_output), ("json", json_output)) if target is not None]
+    if fmt == "text" or output is not None:
+        if outcome.diagnostics:
+            click.echo(render_diagnostics(outcome.diagnostics), err=True, nl=False)
+        if note and not quiet:
+            click.echo(note, err=True)
+    for target, report in extra:
+        _write_atomic(target, report)
     if output is not None:
         _write_atomic(output, doc)
-    else:
-        click.echo(doc, nl=not doc.endswith("\n"))
+        if not quiet:
+            click.echo(summary_line(findings, catalog, comparison), err=True)
+    else:  # click would strip the colours of a stream it does not take for a terminal
+        click.echo(doc, nl=not doc.endswith("\n"), color=text.color or None)
+    if not no_step_summary:
+        _append_step_summary(outcome, catalog)
     sys.exit(1 if _fails(findings, catalog, fail_on, comparison) else 0)
 
 
+def _scan_workspace(workspace: Workspace, selected: frozenset[str] | None, speed: Speed, catalog,
+                    strict: bool, progress) -> tuple[tuple[Finding, ...], tuple[Diagnostic, ...]]:
+    """Scan each project with its policy; findings and diagnostics with report-relative paths.
+    A project none of whose files a finding to report could touch is not scanned."""
+    prefixes = [unit.prefix for unit in workspace.units]
+    findings: list[Finding] = []
+    diagnostics: list[Diagnostic] = []
+    for unit in workspace.units:
+        mine = _owned(selected, unit.prefix, prefixes)
+        if unit.project.files and could_touch(mine, unit.project):
+            result = speed.scan(unit.project, unit.policy, strict=strict, progress=progress)
+        else:
+            result = skipped(unit.project)
+        # --policy-ref: the working tree's policy differs from the trusted one (never suppressible)
+        policy_finding = (unit.trusted.finding,) if unit.trusted is not None and unit.trusted.finding else ()
+        found = suppress.apply_in_project(unit.project, result.findings + policy_finding, catalog)
+        found = tuple(f for f in found if f.rule_id not in unit.policy.disabled_rules)
+        findings.extend(rebase(found, unit.prefix))
+        diagnostics.extend(rebase_diagnostics(result.diagnostics, unit.prefix))
+    return tuple(sorted_findings(findings)), tuple(sorted(set(diagnostics)))
+
+
+def _owned(selected: frozenset[str] | None, prefix: str, prefixes: list[str]) -> frozenset[str] | None:
+    """The selected report-relative paths that belong to the project at `prefix` (the innermost
+    project holding them), relative to that project."""
+    if selected is None:
+        return None
+
+    def owner(path: str) -> str:
+        holding = [p for p in prefixes if not p or path.startswith(p + "/")]
+        return max(holding, key=len) if holding else None
+
+    lead = len(prefix) + 1 if prefix else 0
+    return frozenset(p[lead:] for p in selected if owner(p) == prefix)
+
+
+def _use_color(choice: str) -> bool:
+    """--color: `auto` colours a terminal, unless NO_COLOR is set (https://no-color.org) or TERM is dumb."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    stream = sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _append_step_summary(outcome: Outcome, catalog) -> None:
+    """On GitHub Actions, add the Markdown summary to the job's page ($GITHUB_STEP_SUMMARY, a file
+    every step of the job appends to)."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY", "")
+    if os.environ.get("GITHUB_ACTIONS") != "true" or not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8", newline="\n") as out:
+            out.write(step_summary(outcome, catalog))
+    except OSError as exc:
+        click.echo(f"apexscan: warning: cannot write the step summary to {target}: {exc.strerror or exc}", err=True)
+
+
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
-def rules(fmt: str) -> None:
-    """List the rule catalog."""
+@click.argument("rule_id", required=False, metavar="[RULE-ID]")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+def rules(rule_id: str | None, fmt: str) -> None:
+    """List the rule catalog, or print one rule's help (apexscan rules APX-LLM-001)."""
     catalog = load_catalog()
-    for rule in catalog:
+    chosen = list(catalog)
+    if rule_id is not None:
+        if rule_id.upper() not in catalog:
+            close = difflib.get_close_matches(rule_id.upper(), catalog.ids, n=1)
+            _fail(f"no rule {rule_id!r}" + (f" (did you mean {close[0]}?)" if close else "")
+                  + "; `apexscan rules` lists them")
+        chosen = [catalog[rule_id.upper()]]
+    if fmt == "json":
+        click.echo(json.dumps([rule_json(rule) for rule in chosen], indent=2, ensure_ascii=False))
+        return
+    for rule in chosen:
         if fmt == "markdown":
             click.echo(f"## {rule.id} {rule.name}\n\n{rule.help_markdown}\n")
+        elif rule_id is not None:
+            cwe = ", ".join(f"CWE-{c}" for c in rule.cwe)
+            click.echo(f"{rule.id} {rule.name} ({rule.level}, {cwe})\n\n{rule.short_description}\n\n"
+                       f"Fix: {rule.fix_hint}\n\n{rule.help_text.rstrip()}")
         else:
             cwe = ", ".join(f"CWE-{c}" for c in rule.cwe)
             click.echo(f"{rule.id}  {rule.level:<7}  {rule.name}  ({cwe})\n    {rule.short_description}")
+
+
+@main.command()
+@click.argument("report", type=click.Choice(["json"]))
+def schema(report: str) -> None:
+    """Print the JSON Schema of a report (`apexscan schema json`: the --format json report)."""
+    click.echo(json_schema_text(), nl=False)
 
 
 INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_json,
@@ -264,7 +397,7 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
     base: dict | GitBase | None = None
     try:
         project = discover(list(paths) or [Path(".")])
-        policy, trusted = _policy(policy_path, project.root, policy_ref)
+        policy, trusted = _project_policy(project, policy_path, policy_ref)
         if compare_file is not None:
             base = load_inventory(compare_file)
         elif compare_ref is not None:
@@ -294,7 +427,8 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
             # no facts cache for a temporary folder: its pack would outlive it
             return compare_inventories(document(base_project, Speed(None, speed.jobs))[0], doc, base.name)
 
-        doc["comparison"], base_diagnostics = _in_base(compare_option, base, paths, project, base_document)
+        doc["comparison"], base_diagnostics = _in_base(
+            compare_option, base, lambda folder: base_document(base_project(folder, paths or (Path("."),), project.root)))
         diagnostics = diagnostics + base_diagnostics
     elif base is not None:
         doc["comparison"] = compare_inventories(base, doc, str(compare_file or compare_with))
@@ -342,7 +476,8 @@ def evidence(logs: tuple[Path, ...], project_path: Path | None, fmt: str, output
         _fail("--format html puts the evidence into the project's inventory page: give --project")
     try:
         project = discover([project_path]) if project_path is not None else None
-        policy = load_policy(policy_path, project.root if project is not None else Path("."))
+        policy = _project_policy(project, policy_path, None)[0] if project is not None \
+            else load_policy(policy_path, Path("."))
         files, skipped, problems = discover_logs(list(logs), types)
     except (UsageError, PolicyError, LogUsageError) as exc:
         _fail(str(exc))
@@ -405,12 +540,14 @@ def lsp(stdio: bool, speed: Speed) -> None:
     create_server(speed.scan, idle=speed.between_scans).start_io()
 
 
-def _policy(policy_path: Path | None, root: Path, policy_ref: str | None) -> tuple[Policy, TrustedPolicy | None]:
-    """The policy to scan with: the working tree's, or with --policy-ref the trusted commit's."""
-    if policy_ref is None:
-        return load_policy(policy_path, root), None
-    trusted = policy_from_ref(policy_ref, policy_path, root)
-    return trusted.policy, trusted
+def _project_policy(project: Project, policy_path: Path | None,
+                    policy_ref: str | None) -> tuple[Policy, TrustedPolicy | None]:
+    """The policy `scan` would use for this project (--policy, $APEXSCAN_POLICY, found files), or
+    with --policy-ref the trusted commit's, and then how the working tree's differs."""
+    repo = repository_root(project.root)
+    unit = make_unit(project, report_root=project.root, repo_root=repo, cwd=Path.cwd(), environ=os.environ,
+                     policy_path=policy_path, policy_ref=policy_ref)
+    return unit.policy, unit.trusted
 
 
 def _echo_policy(trusted: TrustedPolicy) -> None:
@@ -436,17 +573,38 @@ def _compare_base(name: str, root: Path) -> dict | GitBase:
     return base
 
 
-def _in_base(option: str, base: GitBase, paths: tuple[Path, ...], project: Project,
-             use: Callable[[Project | None], T]) -> tuple[T, tuple[Diagnostic, ...]]:
-    """`use(the same targets as they are in the base commit, or None when it has none of them)`,
-    and what reading the base left out."""
+def _in_base(option: str, base: GitBase, use: Callable[[Path | None], T]) -> tuple[T, tuple[Diagnostic, ...]]:
+    """`use(the folder of the base commit that mirrors the one `base` was found from, or None when
+    the commit has no such folder)`, and what reading the base left out."""
     diagnostics: list[Diagnostic] = []
     try:
         with checked_out(base, diagnostics) as folder:
-            value = use(base_project(folder, paths or (Path("."),), project.root))
+            value = use(folder)
     except (BaseError, UsageError) as exc:
         _fail(f"{option} {base.ref}: {exc}")
     return value, tuple(diagnostics)
+
+
+def _base_findings(base: GitBase, targets: list[Path], workspace: Workspace, speed: Speed, catalog,
+                   strict: bool) -> tuple[tuple[Finding, ...], tuple[Diagnostic, ...]]:
+    """--baseline-ref: the findings of the same targets as they are in the base commit, each project
+    scanned with the policy of the same project now (its prefix), report-relative."""
+    policies = {unit.prefix: unit.policy for unit in workspace.units}
+
+    def findings_in(folder: Path | None) -> tuple[Finding, ...]:
+        if folder is None:
+            return ()
+        mirrored = [folder / Path(os.path.abspath(t)).relative_to(workspace.report_root) for t in targets]
+        mirrored = [t for t in mirrored if t.exists()]
+        if not mirrored:
+            return ()
+        base_space = open_workspace(mirrored, report_root=folder, cwd=folder, environ={})
+        units = tuple(replace(u, policy=policies.get(u.prefix, u.policy)) for u in base_space.units)
+        found, _ = _scan_workspace(replace(base_space, units=units), None, Speed(None, speed.jobs), catalog,
+                                   strict, ScanProgress(sys.stderr, enabled=False))
+        return found
+
+    return _in_base("--baseline-ref", base, findings_in)
 
 
 def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Comparison | None) -> bool:
@@ -456,18 +614,6 @@ def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Compa
     threshold = LEVELS[fail_on]
     return any(LEVELS[f.level or catalog[f.rule_id].level] >= threshold for f in findings
                if not f.suppression and (baseline is None or baseline.state(f) == NEW))
-
-
-def _file_texts(root: Path, findings: tuple[Finding, ...]) -> dict[str, str]:
-    texts = {}
-    for f in findings:
-        rel = f.location.path
-        if rel not in texts:
-            try:
-                texts[rel] = (root / rel).read_text("utf-8", errors="replace")
-            except OSError:
-                texts[rel] = ""
-    return texts
 
 
 def _write_atomic(path: Path, text: str) -> None:

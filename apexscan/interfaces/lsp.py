@@ -1,13 +1,19 @@
 """`apexscan lsp`: a language server over stdio that shows findings in the editor as diagnostics.
 
-When an Apex, LWC, Flow or metadata file is opened or saved, the whole project around it (the
-nearest folder with an sfdx-project.json, else the workspace folder) is analysed again, the way
-`apexscan scan` would, `apexscan:ignore` comments included. Each unsuppressed finding becomes a
+When an Apex, LWC, Flow or metadata file is opened or saved, or changes on disk (a `git checkout`,
+a generator: `workspace/didChangeWatchedFiles`, for which the server asks the client to watch the
+files it reads), the whole project around it (the nearest folder with an sfdx-project.json, else
+the workspace folder) is analysed again, the way `apexscan scan` would, `apexscan:ignore` comments
+included. Each unsuppressed finding becomes a
 diagnostic at its sink, with the steps of its paths (source -> ... -> sink) as related
 information; a file that cannot be parsed gets a warning. A finding can appear in, or vanish
 from, a file that was not touched (a save in a service class creates a leak in the client it
 calls), so every file of the project gets its diagnostics, and files that no longer have any get
 an empty list.
+
+Hovering a finding shows its rule's help; its quick fix inserts an `apexscan:ignore RULE-ID
+<reason>` comment on the line above, whose `<reason>` placeholder suppresses nothing until it is
+replaced by the reason.
 
 The analysis reads the files from disk, so unsaved edits count at the next save. It runs in a
 worker thread, one scan at a time: rapid opens and saves are debounced into one scan, and the
@@ -42,7 +48,10 @@ from apexscan.interfaces.report import level_of
 from apexscan.pipeline import suppress
 from apexscan.pipeline.project import Project, UsageError, discover, file_kind, find_root
 from apexscan.pipeline.scan import ScanResult, scan
-from apexscan.salesforce.policy import POLICY_FILE_NAME, Policy, PolicyError, load_policy
+from apexscan.pipeline.suppress import MARKER, MARKUP_SUFFIXES
+from apexscan.pipeline.suppress import RULE_ID as SUPPRESSION_RULE
+from apexscan.pipeline.workspace import make_unit, repository_root
+from apexscan.salesforce.policy import POLICY_FILE_NAME, Policy, PolicyError
 from apexscan.salesforce.rules import Catalog, load_catalog
 
 DEBOUNCE_SECONDS = 0.3  # a burst of saves (a "save all", a formatter) becomes one scan
@@ -77,15 +86,18 @@ def analyse_project(root: Path, codec: PositionCodec, run: Runner = scan) -> Out
     not resolved). Raises UsageError when `root` has gone.
     """
     project = discover([root])
-    try:
-        policy = load_policy(None, project.root)
+    try:  # the policy `apexscan scan` would choose: $APEXSCAN_POLICY, the project's, the repository's
+        unit = make_unit(project, report_root=project.root, repo_root=repository_root(project.root),
+                         cwd=project.root, environ=os.environ)
     except PolicyError as exc:
         return Outcome({POLICY_FILE_NAME: [_file_problem(str(exc))]}, complete=False)
+    project, policy = unit.project, unit.policy
     if not project.files:
         return Outcome({})
     result = run(project, policy)
     catalog = load_catalog()
-    findings = suppress.apply_in_project(project, result.findings, catalog)
+    findings = tuple(f for f in suppress.apply_in_project(project, result.findings, catalog)
+                     if f.rule_id not in policy.disabled_rules)
     texts = _Texts(project.root)
     files: dict[str, list[types.Diagnostic]] = {}
     for finding in findings:
@@ -238,6 +250,23 @@ class Session:
             found[0].touched.add(uri)
             self._schedule(found[0])
 
+    def changed_on_disk(self, uris: list[str]) -> None:
+        """Files created, changed or deleted outside the editor: one scan per project concerned."""
+        projects = {}
+        for uri in uris:
+            found = self._project_of(uri)
+            if found is not None:
+                projects[found[0].root] = found[0]
+        for project in projects.values():
+            self._schedule(project)
+
+    def diagnostics_at(self, uri: str, position: types.Position) -> list[types.Diagnostic]:
+        """The apexscan diagnostics last published for `uri` whose range holds `position`."""
+        for project in self.projects.values():
+            if uri in project.published:
+                return [d for d in project.published[uri] if _contains(d.range, position)]
+        return []
+
     def shutdown(self) -> None:
         self.closed = True
         for project in self.projects.values():
@@ -368,6 +397,50 @@ async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
     return await done
 
 
+def _contains(r: types.Range, p: types.Position) -> bool:
+    return (r.start.line, r.start.character) <= (p.line, p.character) <= (r.end.line, r.end.character)
+
+
+# Files whose change on disk the client is asked to report (workspace/didChangeWatchedFiles).
+WATCHED = ("**/*.{cls,trigger,js,cmp,app,xml,flow,md,json,toml}", "**/.forceignore")
+
+
+def rule_hover(diagnostics: list[types.Diagnostic], catalog: Catalog) -> types.Hover | None:
+    """The help of the rules of the findings under the cursor, as Markdown."""
+    parts = []
+    for rule_id in dict.fromkeys(d.code for d in diagnostics if d.source == SOURCE):
+        if isinstance(rule_id, str) and rule_id in catalog:
+            rule = catalog[rule_id]
+            parts.append(f"**{rule.id}** {rule.name}: {rule.short_description}\n\n**Fix:** {rule.fix_hint}\n\n"
+                         f"{rule.help_markdown}")
+    if not parts:
+        return None
+    return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)))
+
+
+def ignore_actions(uri: str, diagnostics: list[types.Diagnostic], lines: list[str]) -> list[types.CodeAction]:
+    """A quick fix per finding: an `apexscan:ignore RULE-ID <reason>` comment alone on the line
+    above the finding's line, indented like it (`//` in code, `<!-- -->` in XML and markup)."""
+    markup = (to_fs_path(uri) or uri).lower().endswith(MARKUP_SUFFIXES)
+    actions = []
+    for d in diagnostics:
+        if d.source != SOURCE or not isinstance(d.code, str) or d.code == SUPPRESSION_RULE \
+                or not d.code.startswith("APX-"):
+            continue  # scan problems and APX-SUP-001 cannot be suppressed
+        line = d.range.start.line
+        text = lines[line] if line < len(lines) else ""
+        indent = text[:len(text) - len(text.lstrip())]
+        body = f"{MARKER} {d.code} <reason>"
+        comment = f"{indent}<!-- {body} -->\n" if markup else f"{indent}// {body}\n"
+        start = types.Position(line=line, character=0)
+        edit = types.TextEdit(range=types.Range(start=start, end=start), new_text=comment)
+        actions.append(types.CodeAction(
+            title=f"Suppress {d.code} here with an apexscan:ignore comment (then write the reason)",
+            kind=types.CodeActionKind.QuickFix, diagnostics=[d],
+            edit=types.WorkspaceEdit(changes={uri: [edit]})))
+    return actions
+
+
 def create_server(run: Runner = scan, debounce: float = DEBOUNCE_SECONDS,
                   idle: Callable[[], None] | None = None) -> LanguageServer:
     """The language server: diagnostics on open and save, nothing on unsaved edits. `idle` runs
@@ -382,6 +455,40 @@ def create_server(run: Runner = scan, debounce: float = DEBOUNCE_SECONDS,
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(params: types.DidSaveTextDocumentParams) -> None:
         session.saved(params.text_document.uri)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        del params
+        watching = server.client_capabilities.workspace
+        watching = watching.did_change_watched_files if watching else None
+        if watching is None or not watching.dynamic_registration:
+            return  # the client cannot be asked; saves still trigger scans
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern=pattern) for pattern in WATCHED])
+        server.client_register_capability(types.RegistrationParams(registrations=[types.Registration(
+            id="apexscan-watched-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=options)]))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
+        session.changed_on_disk([change.uri for change in params.changes])
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(params: types.HoverParams) -> types.Hover | None:
+        return rule_hover(session.diagnostics_at(params.text_document.uri, params.position), load_catalog())
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        wanted = [d for d in params.context.diagnostics if d.source == SOURCE] or \
+            session.diagnostics_at(uri, params.range.start)
+        path = to_fs_path(uri)
+        try:
+            lines = Path(path).read_text("utf-8", errors="replace").split("\n") if path else []
+        except OSError:
+            lines = []
+        return ignore_actions(uri, wanted, lines)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(params: Any) -> None:

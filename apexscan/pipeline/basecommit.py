@@ -8,7 +8,7 @@ folder removed afterwards.
 
 Only what the scan would analyse is read, decided from the path before any blob is: files of a
 kind apexscan reads (`project.file_kind`) outside the folders it never enters (`SKIP_DIRS`), and
-`sfdx-project.json` and `.forceignore`. Hard caps bound the work whatever the commit holds: a
+every `sfdx-project.json` and `.forceignore`. Hard caps bound the work whatever the commit holds: a
 blob over `MAX_BLOB_BYTES` is not read; reading stops after `MAX_BASE_FILES` files or
 `MAX_BASE_BYTES` in all; the listing stops after `MAX_TREE_ENTRIES` paths. A commit that names one
 folder (tree object) at more than `MAX_SAME_FOLDER` paths is refused: that is how a tree bomb names
@@ -34,7 +34,7 @@ MAX_BASE_FILES = 100_000  # files read from one commit
 MAX_TREE_ENTRIES = 1_000_000  # paths listed in one commit
 MAX_SAME_FOLDER = 10_000  # paths at which one folder (tree object) may appear; a tree bomb repeats a few
 MAX_NAME_BYTES = 255  # one file or folder name, as most file systems allow
-PROJECT_FILES = ("sfdx-project.json", ".forceignore")  # read by project discovery at the root
+PROJECT_FILES = ("sfdx-project.json", ".forceignore")  # read by project discovery, in every project folder
 
 
 class BaseError(Exception):
@@ -84,7 +84,7 @@ def wanted(rel: str) -> bool:
     parts = rel.split("/")
     if any(p in SKIP_DIRS for p in parts[:-1]):
         return False
-    return rel in PROJECT_FILES or file_kind(rel) is not None
+    return parts[-1] in PROJECT_FILES or file_kind(rel) is not None  # any project's, wherever it sits
 
 
 @contextmanager

@@ -29,6 +29,10 @@ _EOF = 65535
 
 FINGERPRINT_VERSION = "apexscan/v1"
 CONTEXT_KEY = "context"  # Finding.extra key naming the sink's enclosing method, e.g. "LlmClient.ask"
+# Finding.extra key: the folder of the finding's SFDX project, relative to the report root, when
+# paths are reported from a folder above it (the repository root). The fingerprint hashes the path
+# within the project, so it is the same whichever folder the scan was started from.
+PROJECT_KEY = "project"
 
 
 def _utf16_units(text: str) -> Iterator[int]:
@@ -113,16 +117,20 @@ def line_hash(text_of_file: str, line: int) -> str:
 def finding_fingerprint(finding: Finding) -> str:
     """A stable id (32 hex digits) of what a finding is about, independent of line and column.
 
-    Inputs: fingerprint version, rule id, file path, destination host (or "unresolved"), the
+    Inputs: fingerprint version, rule id, file path within its SFDX project, destination host (or "unresolved"), the
     lower-cased Object.Field names that reach the sink, and the sink's enclosing context when the
     engine records it as `Finding.extra` key "context". Two findings of the same rule, file, host
     and fields without a context share a fingerprint; consumers that need them apart count
     occurrences (as GitHub does for line hashes).
     """
-    context = dict(finding.extra).get(CONTEXT_KEY, "")
+    extra = dict(finding.extra)
+    context = extra.get(CONTEXT_KEY, "")
+    path, project = finding.location.path, extra.get(PROJECT_KEY, "")
+    if project and path.startswith(project + "/"):
+        path = path[len(project) + 1:]
     fields = sorted({f"{ref.object}.{ref.field}".lower() for ref, _ in finding.fields})
     payload = json.dumps(
-        [FINGERPRINT_VERSION, finding.rule_id, finding.location.path,
+        [FINGERPRINT_VERSION, finding.rule_id, path,
          finding.destination.host or "unresolved", fields, context],
         ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode("ascii")).hexdigest()[:32]

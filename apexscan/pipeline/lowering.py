@@ -89,9 +89,15 @@ def default_jobs() -> int:
 
 
 def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: FactsCache | None = None,
-              jobs: int = 1) -> list[Lowered]:
-    """Every file's facts, in `files` order. Strict runs (tests) bypass the cache."""
+              jobs: int = 1, progress=None) -> list[Lowered]:
+    """Every file's facts, in `files` order. Strict runs (tests) bypass the cache. `progress`
+    (scan.Progress) hears ("parse", files done, files) as files are done."""
     use_cache = cache is not None and not strict
+    total = len(files)
+
+    def tell() -> None:
+        if progress is not None:
+            progress("parse", len(done), total)
     done: dict[int, Lowered] = {}
     todo: list[tuple[int, str, bytes]] = []  # (index, cache key, bytes)
     for index, f in enumerate(files):
@@ -105,12 +111,13 @@ def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: Fac
             done[index] = Lowered(f, *found)
         else:
             todo.append((index, key, data))
+    tell()
 
     # Workers are forked: they start at once, with everything imported, and never re-run the
     # caller's __main__ (spawn and forkserver do). Forking is only safe with no other thread running.
     if (jobs > 1 and threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
             and sum(len(data) for _, _, data in todo) >= POOL_MIN_BYTES):
-        remaining = _lower_in_pool(files, todo, done, cache if use_cache else None, jobs, strict)
+        remaining = _lower_in_pool(files, todo, done, cache if use_cache else None, jobs, strict, tell)
     else:
         remaining = todo
     for index, key, data in remaining:
@@ -120,10 +127,11 @@ def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: Fac
         done[index] = Lowered(f, facts, tuple(diagnostics))
         if use_cache:
             cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)), facts, diagnostics)
+        tell()
     return [done[index] for index in range(len(files))]
 
 
-def _lower_in_pool(files, todo, done, cache, jobs, strict):
+def _lower_in_pool(files, todo, done, cache, jobs, strict, tell):
     """Lower `todo` in worker processes; what they could not do is returned for this process.
 
     Workers send facts back already encoded for the cache (marshal), which is far cheaper than
@@ -143,6 +151,7 @@ def _lower_in_pool(files, todo, done, cache, jobs, strict):
                 if cache is not None:
                     cache.put_encoded(f.rel, key, encoded_facts, encoded_diags, lowered.facts, lowered.diagnostics)
                 finished.add(index)
+                tell()
     except (BrokenProcessPool, OSError):
         pass  # a worker died or could not start: lower the rest here
     return [item for item in todo if item[0] not in finished]

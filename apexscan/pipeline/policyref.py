@@ -13,6 +13,7 @@ pull request under review writes the comments too.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from apexscan.pipeline.basecommit import find_git_base
 from apexscan.pipeline.fingerprints import CONTEXT_KEY
 from apexscan.pipeline.gitread import GitError
 from apexscan.salesforce.policy import (
-    POLICY_FILE_NAME,
     Policy,
     PolicyError,
     load_policy,
@@ -42,27 +42,43 @@ class TrustedPolicy:
     finding: Finding | None  # the APX-SCAN-002 finding when it differs
 
 
-def policy_from_ref(ref: str, policy_path: Path | None, project_root: Path) -> TrustedPolicy:
-    """The policy at the path the scan would use (`policy_path`, else apexscan.toml at the project
-    root) as it is in commit `ref`, and how the working tree's differs. Raises GitError (git,
-    repository or ref unusable, the path outside the work tree, the file not a regular file or
-    too large) or PolicyError (the trusted policy itself is invalid), with one-line messages."""
+def policy_from_ref(ref: str, candidates: Sequence[Path], project_root: Path,
+                    working: Path | None) -> TrustedPolicy:
+    """The policy of commit `ref`, and how the working tree's differs.
+
+    `candidates` are the files the scan looks for, in order (the `--policy` file, else apexscan.toml
+    at the project root, the repository root, the current folder): the first that commit `ref` has
+    is the trusted policy (its built-in defaults when it has none), chosen in REF's tree, not the
+    working tree's, so that deleting or adding a file cannot move the scan to another policy.
+    `working` is the file the scan would use without --policy-ref (None: the defaults). Raises
+    GitError (git, repository or ref unusable, a path outside the work tree, the file not a regular
+    file or too large) or PolicyError (the trusted policy itself is invalid), with one-line messages."""
     option = f"--policy-ref {ref}"
     base = find_git_base(ref, project_root, "--policy-ref")
-    given = policy_path if policy_path is not None else project_root / POLICY_FILE_NAME
-    file = Path(os.path.abspath(given))
-    file = file.parent.resolve() / file.name  # the link itself when the file is a symbolic link
-    try:
-        rel = file.relative_to(base.top).as_posix()
-    except ValueError:
-        raise GitError(f"{option}: the policy file {file} is not inside the git work tree {base.top}") from None
-    entry = base.repo.tree_entry(base.commit, rel)
-    where = f"{base.name}:{rel}"
+    inside = []  # (file, path in the work tree) of each candidate, once
+    for candidate in candidates:
+        file = _absolute(candidate)
+        try:
+            rel = file.relative_to(base.top).as_posix()
+        except ValueError:
+            if len(candidates) == 1:  # the file given (--policy, $APEXSCAN_POLICY) must be in the commit
+                raise GitError(f"{option}: the policy file {file} is not inside the git work tree {base.top}") from None
+            continue  # the current folder's apexscan.toml, outside the repository: not in any commit
+        if rel not in (r for _, r in inside):
+            inside.append((file, rel))
+    chosen, entry, rel = None, None, ""
+    for file, rel in inside:
+        entry = base.repo.tree_entry(base.commit, rel)
+        if entry is not None:
+            chosen = file
+            break
     if entry is None:
-        trusted, source = Policy(), f"{base.name}, which has no {rel}: the built-in defaults"
+        looked = " or ".join(r for _, r in inside) or "policy file"
+        trusted, source = Policy(), f"{base.name}, which has no {looked}: the built-in defaults"
     elif entry.kind != "blob" or not entry.mode.startswith("100"):
-        raise GitError(f"{option}: {where} is not a regular file")
+        raise GitError(f"{option}: {base.name}:{rel} is not a regular file")
     else:
+        where = f"{base.name}:{rel}"
         try:
             data = base.repo.read_blob(entry.oid, MAX_POLICY_BYTES)
         except GitError as exc:
@@ -73,21 +89,28 @@ def policy_from_ref(ref: str, policy_path: Path | None, project_root: Path) -> T
             raise PolicyError(f"{where}: the trusted policy is not UTF-8") from None
         trusted, source = policy_from_text(text, where), where
 
-    exists = file.is_file()
-    working, changes = Policy(), ()
+    working_file = _absolute(working) if working is not None else None
+    current, changes = Policy(), ()
     try:
-        working = load_policy(file, project_root) if exists else Policy()
+        current = load_policy(working_file, project_root) if working_file is not None else Policy()
     except PolicyError as exc:
         changes = (f"it is not a valid policy ({exc.message})",)
     if not changes:
-        changes = policy_changes(trusted, working)
-        if changes and not exists:
+        changes = policy_changes(trusted, current)
+        if changes and working_file is None:
             changes = ("it is deleted (the built-in defaults would apply)", *changes)
-        elif changes and entry is None:
-            changes = (f"{rel} is new", *changes)
+        elif changes and chosen is None:
+            try:
+                named = working_file.relative_to(base.top).as_posix()
+            except ValueError:
+                named = str(working_file)
+            changes = (f"{named} is new", *changes)
+        elif changes and working_file != chosen:
+            changes = (f"the scan would use another file than the trusted {rel}", *changes)
     finding = None
-    if changes:
-        shown = os.path.relpath(file, project_root).replace(os.sep, "/")
+    at = working_file or chosen
+    if changes and at is not None:
+        shown = os.path.relpath(at, project_root).replace(os.sep, "/")
         finding = Finding(
             rule_id=RULE_ID,
             location=Location(shown, 1, 1),
@@ -98,3 +121,9 @@ def policy_from_ref(ref: str, policy_path: Path | None, project_root: Path) -> T
             extra=((CONTEXT_KEY, "; ".join(changes)),),  # fingerprint: what changed, not where
         )
     return TrustedPolicy(trusted, source, changes, finding)
+
+
+def _absolute(path: Path) -> Path:
+    """An absolute path whose last part is kept as it is (the link itself when it is a symbolic link)."""
+    file = Path(os.path.abspath(path))
+    return file.parent.resolve() / file.name

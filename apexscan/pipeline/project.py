@@ -216,20 +216,26 @@ class ForceIgnore:
     @classmethod
     def load(cls, root: Path) -> ForceIgnore:
         path = root / ".forceignore"
-        rules = []
+        lines: list[str] = []
         if path.is_file():
             try:
                 lines = path.read_text("utf-8-sig", errors="replace").splitlines()
             except OSError:
                 lines = []
-            for line in lines:
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                negated = line.startswith("!")
-                line = line[1:] if negated else line
-                dir_only = line.endswith("/")
-                rules.append((_glob_regex(line.strip("/"), anchored="/" in line.strip("/")), negated, dir_only))
+        return cls.parse(lines)
+
+    @classmethod
+    def parse(cls, lines: list[str]) -> ForceIgnore:
+        """Patterns in .gitignore syntax, one a line (also the policy's and --exclude's globs)."""
+        rules = []
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            negated = line.startswith("!")
+            line = line[1:] if negated else line
+            dir_only = line.endswith("/")
+            rules.append((_glob_regex(line.strip("/"), anchored="/" in line.strip("/")), negated, dir_only))
         return cls(rules)
 
     def ignored(self, rel: str) -> bool:

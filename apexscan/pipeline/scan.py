@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -68,19 +69,26 @@ class ScanMemory:
     linker: Linker | None = None
 
 
+# How far a scan is: (stage, done, total), stage one of "parse" (files), "link", "search"; total
+# is 0 when the stage has no count. Called from the scanning thread; it must not raise.
+Progress = Callable[[str, int, int], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Analysis:
     findings: list[Finding]
     sinks: tuple[SinkRecord, ...]  # empty unless asked for (the egress inventory)
+    diagnostics: tuple[Diagnostic, ...] = ()  # policy names that match nothing
 
 
 def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: bool = False,
-         cache: FactsCache | None = None, jobs: int = 1, memory: ScanMemory | None = None) -> ScanResult:
+         cache: FactsCache | None = None, jobs: int = 1, memory: ScanMemory | None = None,
+         progress: Progress | None = None) -> ScanResult:
     """The whole pipeline. `cache` reuses the facts of unchanged files; `jobs` > 1 lowers the other
     files in that many worker processes (on large projects); `memory` reuses the previous scan's
-    linking. None of them changes the result."""
+    linking; `progress` is told how far it is. None of them changes the result."""
     with _fewer_gc_passes():
-        lowered = lower_all(project.files, strict=strict, cache=cache, jobs=jobs)
+        lowered = lower_all(project.files, strict=strict, cache=cache, jobs=jobs, progress=progress)
         diags: list[Diagnostic] = list(project.diagnostics)
         code: list[FileFacts] = []
         metadata_facts = []
@@ -94,7 +102,8 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
                 metadata_facts.append(item.facts)
         metadata = merge(metadata_facts)
         diags.extend(metadata.diagnostics)
-        analysis = analyse_all(code, metadata, policy, inventory=inventory, memory=memory)
+        analysis = analyse_all(code, metadata, policy, inventory=inventory, memory=memory, progress=progress)
+        diags.extend(analysis.diagnostics)
     return ScanResult(project.root, tuple(sorted(set(analysis.findings), key=_order)), tuple(sorted(set(diags))),
                       len(project.files), analysis.sinks, metadata if inventory else None)
 
@@ -125,12 +134,18 @@ def analyse(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy) ->
 
 
 def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy, *,
-                inventory: bool = False, memory: ScanMemory | None = None) -> Analysis:
+                inventory: bool = False, memory: ScanMemory | None = None,
+                progress: Progress | None = None) -> Analysis:
     """The findings; with `inventory`, also a record of every sink (guarded, sovereign and non-LLM
     ones too): its destinations, the data that reaches it, and the entry points that lead there."""
     registry = hosts.load_registry()
     catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
+    if progress is not None:
+        progress("link", 0, 0)
     linker, program = _linked(apex, policy, memory)
+    unmatched = tuple(unmatched_policy_methods(program, apex, policy))
+    if progress is not None:
+        progress("search", 0, 0)
     resolver = Resolver(
         linker, metadata,
         classify=lambda url: hosts.classify_url(url, policy, registry),
@@ -286,7 +301,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
                 findings.extend(found)
     findings.extend(config_findings(metadata, policy, registry, catalog))
     if not inventory:
-        return Analysis(findings, ())
+        return Analysis(findings, (), unmatched)
     # The inventory also wants the data of sinks that cannot yield a finding: a second search
     # towards those only, so the findings' witness paths stay exactly those of a plain scan.
     traced, untraced = affordable(program.graph, {n for n, *_ in every_sink} - set(per_sink))
@@ -296,7 +311,30 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
     records = tuple(SinkRecord(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list),
                                s.kind, contexts[s.caller], is_guarded, node not in untraced)
                     for node, s, dest_list, is_guarded in every_sink)
-    return Analysis(findings, records)
+    return Analysis(findings, records, unmatched)
+
+
+def unmatched_policy_methods(program: Program, apex: list[FileFacts], policy: Policy) -> list[Diagnostic]:
+    """A warning for each sanitizer that names no method of the project, and each residency guard
+    that no method is named like and no call names: a typo there silently changes the results."""
+    defined = set()
+    for fn in program.functions.values():
+        defined.add(fn.display.lower())
+        defined.add(f"{fn.cls.rsplit('.', 1)[-1]}.{fn.name}".lower())
+    called = {f"{c.static_type.rsplit('.', 1)[-1]}.{c.name}".lower() for facts in apex for c in facts.calls
+              if c.static_type}
+    where = f"{policy.source}: " if policy.source else ""
+    out = []
+    for name in policy.sanitizers:
+        if name not in defined:
+            out.append(Diagnostic("", "policy", f"{where}[policy] sanitizers: {name!r} matches no method of "
+                                  "the project, so no data is cleaned by it; check the Class.method name"))
+    for name in policy.residency_guards:
+        if name not in defined and name not in called:
+            out.append(Diagnostic("", "policy", f"{where}[policy] residency_guards: {name!r} matches no method "
+                                  "of the project and no call in it, so no callout counts as guarded by it; "
+                                  "check the Class.method name"))
+    return out
 
 
 def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) -> tuple[Linker, Program]:

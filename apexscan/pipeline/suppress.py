@@ -49,6 +49,7 @@ _MARKUP_COMMENT = re.compile(r"(?P<open><!--)[ \t]*apexscan:ignore" + _AFTER)
 _CLOSERS = {"/": "*/", "<": "-->"}  # by the opener's first character; `//` ends at the line's end
 _RULE = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+"
 _RULES = re.compile(rf"\s*(?P<ids>{_RULE}(?:\s*,\s*{_RULE})*)")
+_PLACEHOLDER = re.compile(r"^<[^<>]*>$")  # a reason left as `<reason>` gives no reason
 _BLOCK_LINE_START = re.compile(r"\n[ \t]*\*+(?!/)")  # the " * " that starts lines of a /* */ block
 
 NO_DESTINATION = Destination("", "", "", "", "", Verdict.NOT_LLM, "suppression comment")
@@ -137,6 +138,8 @@ def _parse(body: str) -> tuple[tuple[str, ...], str]:
         return (), ""
     ids = tuple(dict.fromkeys(i.strip().upper() for i in m.group("ids").split(",")))
     reason = " ".join(body[m.end():].split()).lstrip(":-–—|").strip()
+    if _PLACEHOLDER.match(reason):
+        return ids, ""  # `<reason>`, as the editor's quick fix writes it, is still to be filled in
     return ids, reason if re.search(r"\w", reason) else ""
 
 

@@ -7,6 +7,7 @@ pure functions of their arguments. The registry's header comment documents the p
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import re
 import tomllib
@@ -326,6 +327,38 @@ def _join(*parts: str) -> str:
 
 def _listing(codes: tuple[str, ...]) -> str:
     return "allowed: " + ", ".join(codes) if codes else "none allowed"
+
+
+# --- policy codes ---------------------------------------------------------------------------------
+
+COUNTRIES_FILE = "iso_countries.toml"
+
+
+def known_codes(registry: Registry) -> frozenset[str]:
+    """Every code a policy may name in allowed_jurisdictions or allowed_regions, upper-case: ISO
+    3166 countries, the registry's groups and their members, and the seats and processing regions
+    its rows give (US, APAC, GB, CH, global, ...)."""
+    document = tomllib.loads(files("apexscan.salesforce.data").joinpath(COUNTRIES_FILE).read_text("utf-8"))
+    codes = {c.upper() for c in document["codes"]}
+    for name, members in registry.groups:
+        codes.add(name)
+        codes.update(members)
+    codes.update(r.region.upper() for r in registry.region_codes)
+    for rule in (*registry.hosts, *registry.models):
+        codes.add(rule.jurisdiction.upper())
+        if rule.region and rule.region != DERIVED_REGION:
+            codes.add(rule.region.upper())
+    return frozenset(codes)
+
+
+def suggest_code(code: str, registry: Registry, known: frozenset[str]) -> str:
+    """The code a policy author probably meant by an unknown one: the region of a cloud region code
+    ("europe", "eu-west-1" -> EU), else the closest known spelling; "" when nothing is close."""
+    region = registry.region_of(code)
+    if region:
+        return region
+    close = difflib.get_close_matches(code.upper(), sorted(known), n=1, cutoff=0.6)
+    return close[0] if close else ""
 
 
 # --- loading --------------------------------------------------------------------------------------

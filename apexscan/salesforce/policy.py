@@ -11,9 +11,11 @@ import difflib
 import ipaddress
 import re
 import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from apexscan.salesforce.rules import load_catalog
 
 POLICY_FILE_NAME = "apexscan.toml"
 
@@ -41,6 +43,10 @@ class Policy:
     # per Connected App or External Client App (API name, lower-case) on top of those.
     trusted_networks: tuple[str, ...] = ()  # "198.51.100.0/24", normalised by ipaddress
     app_networks: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (("research_copilot", ("203.0.113.0/24",)),)
+    exclude: tuple[str, ...] = ()  # .gitignore-style globs of files not to scan (top-level `exclude`)
+    disabled_rules: tuple[str, ...] = ()  # rule ids never reported ([rules] disable)
+    # Which file this is, as shown to users ("" for the built-in defaults); not part of the policy.
+    source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         # Normalise here too, so a Policy built in code compares the same way as one read from a file.
@@ -52,6 +58,7 @@ class Policy:
         object.__setattr__(self, "trusted_networks", tuple(normalize_network(n) for n in self.trusted_networks))
         object.__setattr__(self, "app_networks", tuple(sorted(
             (app.strip().lower(), tuple(normalize_network(n) for n in nets)) for app, nets in self.app_networks)))
+        object.__setattr__(self, "disabled_rules", tuple(v.strip().upper() for v in self.disabled_rules))
 
     def networks_for(self, app: str) -> tuple[str, ...]:
         """The CIDR ranges a client of Connected App `app` ("" for none) may connect from."""
@@ -83,6 +90,8 @@ _QUALIFIED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 _APP = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # a Connected App / External Client App API name
 NETWORK = "network"  # `item` of keys whose items are CIDR ranges, checked by ipaddress
+_GLOB = re.compile(r"^\S(.*\S)?$")  # a non-empty pattern without surrounding spaces
+_RULE_ID = re.compile(r"^[A-Za-z]+-[A-Za-z]+-[0-9]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,28 +123,35 @@ _KEYS = (
          'a list of Object.Field names, e.g. ["Account.Segment__c"]'),
     _Key("networks", "trusted", "trusted_networks", NETWORK,
          'a list of CIDR ranges, e.g. ["198.51.100.0/24", "2001:db8::/32"]'),
+    _Key("rules", "disable", "disabled_rules", _RULE_ID,
+         'a list of rule ids, e.g. ["APX-LLM-006"] (see `apexscan rules`)'),
+    _Key("", "exclude", "exclude", _GLOB,
+         'a list of .gitignore-style globs relative to the project root, e.g. ["force-app/legacy/**"]'),
 )
 # [networks.apps]: one key per Connected App or External Client App, its value a list like `trusted`.
 _APPS_TABLE = "apps"
-_TABLES = tuple(dict.fromkeys(k.table for k in _KEYS))
+_TABLES = tuple(dict.fromkeys(k.table for k in _KEYS if k.table))
+_TOP_LEVEL = tuple(k.name for k in _KEYS if not k.table)
 
 
-def load_policy(path: Path | None, project_root: Path) -> Policy:
+def load_policy(path: Path | None, project_root: Path, *, display: str | None = None) -> Policy:
     """The policy in `path`, or in `<project_root>/apexscan.toml` when `path` is None; defaults if neither exists.
 
-    Raises PolicyError when the file cannot be read, is not TOML, or has unknown keys or wrong types.
+    `display` is how messages name the file (default: the path as given). Raises PolicyError when
+    the file cannot be read, is not TOML, or has unknown keys or wrong types.
     """
     if path is None:
         path = project_root / POLICY_FILE_NAME
         if not path.is_file():
             return Policy()
     elif not path.is_file():
-        raise PolicyError(f"{path}: policy file not found")
+        raise PolicyError(f"{display or path}: policy file not found")
+    origin = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise PolicyError(f"{path}: cannot read the policy file: {e}") from e
-    return policy_from_text(text, str(path))
+        raise PolicyError(f"{origin}: cannot read the policy file: {e}") from e
+    return policy_from_text(text, origin)
 
 
 def policy_from_text(text: str, origin: str) -> Policy:
@@ -149,21 +165,32 @@ def policy_from_text(text: str, origin: str) -> Policy:
 
 def policy_from_dict(document: dict[str, object], origin: str) -> Policy:
     """Validate a parsed policy document; `origin` names it in error messages."""
-    _reject_unknown(document.keys(), _TABLES, origin, "top-level table")
+    for name, value in document.items():
+        if name not in _TABLES and name not in _TOP_LEVEL:
+            _reject_unknown([name], _TABLES + _TOP_LEVEL, origin,
+                            "top-level table" if isinstance(value, dict) else "top-level key")
     values: dict[str, object] = {}
+    for key in _KEYS:
+        if not key.table and key.name in document:
+            values[key.attribute] = _value(document[key.name], key, origin)
     for table in _TABLES:
         content = document.get(table, {})
         if not isinstance(content, dict):
             raise PolicyError(f"{origin}: [{table}] must be a table, got {_type_name(content)}")
         keys = [k for k in _KEYS if k.table == table]
         names = tuple(k.name for k in keys) + ((_APPS_TABLE,) if table == "networks" else ())
+        for name in content:
+            if name in _TOP_LEVEL:  # TOML puts a key written below [table] into that table
+                raise PolicyError(f"{origin}: {name} is a top-level key: write it above the first [table] "
+                                  f"header, not in [{table}]")
         _reject_unknown(content.keys(), names, origin, f"key in [{table}]")
         for key in keys:
             if key.name in content:
                 values[key.attribute] = _value(content[key.name], key, origin)
         if table == "networks" and _APPS_TABLE in content:
             values["app_networks"] = _app_networks(content[_APPS_TABLE], origin)
-    policy = Policy(**values)
+    _check_rule_ids(values.get("disabled_rules", ()), origin)
+    policy = Policy(**values, source=origin)
     clash = set(policy.sensitive_fields) & set(policy.non_sensitive_fields)
     if clash:
         raise PolicyError(f"{origin}: [fields] lists {', '.join(sorted(clash))} as both sensitive and "
@@ -171,8 +198,34 @@ def policy_from_dict(document: dict[str, object], origin: str) -> Policy:
     return policy
 
 
+def check_codes(policy: Policy, known: frozenset[str], suggest: Callable[[str], str]) -> None:
+    """Raise PolicyError for a jurisdiction or region code nobody knows ("EUROPE", "GER"): such a
+    typo would make the policy stricter or looser without a word. `known` holds the upper-case
+    codes the host registry and ISO 3166 know; `suggest` names the code meant, or "".
+    """
+    for key in ("allowed_jurisdictions", "allowed_regions"):
+        for i, code in enumerate(getattr(policy, key)):
+            if code in known:
+                continue
+            meant = suggest(code)
+            hint = f"; did you mean {meant!r}?" if meant else ""
+            raise PolicyError(f"{policy.source or 'policy'}: [policy] {key}[{i}]: unknown code {code!r}{hint} "
+                              "Use ISO 3166 country codes (\"FR\", \"DE\"), the groups EU, EEA, EFTA, UK, or a "
+                              "processing region of the host registry (US, APAC, GB, CH, global, ...)")
+
+
+def _check_rule_ids(ids: object, origin: str) -> None:
+    known = [rule.id for rule in load_catalog()]
+    for i, rule_id in enumerate(ids or ()):
+        if rule_id.upper() not in known:
+            close = difflib.get_close_matches(rule_id.upper(), known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PolicyError(f"{origin}: [rules] disable[{i}]: unknown rule {rule_id!r}{hint}; "
+                              "`apexscan rules` lists them")
+
+
 def _value(raw: object, key: _Key, origin: str) -> object:
-    where = f"{origin}: [{key.table}] {key.name}"
+    where = f"{origin}: [{key.table}] {key.name}" if key.table else f"{origin}: {key.name}"
     if key.item is None:
         if not isinstance(raw, bool):
             raise PolicyError(f"{where}: expected {key.expected}, got {_type_name(raw)} {raw!r}")
@@ -258,7 +311,7 @@ def policy_changes(old: Policy, new: Policy, limit: int = 5) -> tuple[str, ...]:
         before, after = getattr(old, key.attribute), getattr(new, key.attribute)
         if before == after or key.item is not None and set(before) == set(after):
             continue  # order and repetition in a list mean nothing
-        where = f"[{key.table}] {key.name}"
+        where = f"[{key.table}] {key.name}" if key.table else key.name
         if key.item is None:
             out.append(f"{where}: {str(before).lower()} -> {str(after).lower()}")
             continue
@@ -266,4 +319,9 @@ def policy_changes(old: Policy, new: Policy, limit: int = 5) -> tuple[str, ...]:
         removed = [v for v in before if v not in after]
         parts = ([f"added {some(added)}"] if added else []) + ([f"removed {some(removed)}"] if removed else [])
         out.append(f"{where}: {'; '.join(parts)}")
+    before, after = dict(old.app_networks), dict(new.app_networks)
+    for app in sorted(before.keys() | after.keys()):
+        if set(before.get(app, ())) != set(after.get(app, ())):
+            out.append(f"[networks.apps] {app}: {', '.join(before.get(app, ())) or 'none'} -> "
+                       f"{', '.join(after.get(app, ())) or 'none'}")
     return tuple(out)

@@ -43,7 +43,7 @@ _RULE_KEYS = frozenset({
     "id", "name", "short_description", "full_description", "level", "security_severity",
     "precision", "cwe", "tags", "what", "why", "bad", "good", "policy", "references",
 })
-_OPTIONAL_KEYS = {"example_language": "apex"}  # key -> default
+_OPTIONAL_KEYS = {"example_language": "apex", "fix": ""}  # key -> default
 _MAX_DESCRIPTION = 1024  # GitHub truncates shortDescription / fullDescription beyond this
 _MAX_TAGS = 10  # GitHub keeps only the first 10 tags of a rule
 
@@ -85,6 +85,11 @@ class Rule:
     good_example: str  # its compliant rewrite, in the same language
     references: tuple[Reference, ...]
     example_language: str = "apex"  # a key of EXAMPLE_LANGUAGES
+    fix: str = ""  # one sentence: what to do about a finding ("" falls back to short_description)
+
+    @property
+    def fix_hint(self) -> str:
+        return self.fix or self.short_description
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +221,7 @@ def _rule(row: dict[str, Any], cwe_names: Mapping[int, str]) -> Rule:
         security_severity=row["security_severity"], precision=row["precision"], cwe=tuple(cwe),
         tags=tuple(tags), help_markdown=markdown, help_text=markdown_to_text(markdown),
         bad_example=bad, good_example=good, references=tuple(references),
-        example_language=row["example_language"])
+        example_language=row["example_language"], fix=row["fix"].strip())
 
 
 def help_sections(example_language: str = "apex") -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""A stable JSON report for scripts (`schema_version` 1).
+"""A stable JSON report for scripts (`schema_version` 1), described by the JSON Schema shipped next
+to this module (`json_report.schema.json`, printed by `apexscan schema json`).
 
 Compatible changes (new keys) keep schema_version 1; renaming or removing a key, or changing a
 value's meaning, bumps it. Every key is always present (empty string, 0 or [] when unknown), and
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from importlib.resources import files
 from typing import Any
 
 from apexscan.engine.model import Diagnostic, Finding, Location
@@ -51,9 +53,26 @@ from apexscan.interfaces.report import level_of, rule_of, sorted_findings
 from apexscan.pipeline.baseline import ABSENT, NEW, UNCHANGED, Comparison
 from apexscan.pipeline.fingerprints import finding_fingerprint
 from apexscan.pipeline.suppress import SUPPRESSED_AT, suppression_location
-from apexscan.salesforce.rules import LEVELS, Catalog
+from apexscan.salesforce.rules import LEVELS, Catalog, Rule
 
 SCHEMA_VERSION = 1
+SCHEMA_FILE = "json_report.schema.json"  # the JSON Schema of this report, shipped in the package
+
+
+def json_schema_text() -> str:
+    """The report's JSON Schema (draft 2020-12), as shipped (`apexscan schema json`)."""
+    return files("apexscan.interfaces.report").joinpath(SCHEMA_FILE).read_text("utf-8")
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    """One rule of the catalog for `apexscan rules --format json`."""
+    return {
+        "id": rule.id, "name": rule.name, "level": rule.level, "security_severity": rule.security_severity,
+        "precision": rule.precision, "cwe": list(rule.cwe), "tags": list(rule.tags),
+        "short_description": rule.short_description, "full_description": rule.full_description,
+        "fix": rule.fix_hint, "help_text": rule.help_text, "help_markdown": rule.help_markdown,
+        "references": [{"title": r.title, "url": r.url} for r in rule.references],
+    }
 
 
 def render_json(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequence[Diagnostic], *,

@@ -8,7 +8,9 @@ fields, destination and confidence as properties. A finding excused by an `apexs
 keeps its result, with an `inSource` suppression that carries the comment's reason and place; with a
 baseline (`baseline.Comparison`) every result gets a `baselineState`, "new" or "unchanged". Scan
 problems (`Diagnostic`) and anything cut to respect GitHub's limits become
-`invocations[0].toolExecutionNotifications`.
+`invocations[0].toolExecutionNotifications`; `invocations[0].properties` says which policy each
+project was scanned with. `runs[].automationDetails.id` is set only when a category is given
+(`--category`): otherwise upload-sarif's own `category` input applies.
 
 `render_sarif` returns the document; `dumps_sarif` turns it into text. The same input gives the same
 bytes: every list is built in a defined order and nothing reads the clock or the environment.
@@ -32,7 +34,6 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 TOOL_NAME = "apexscan"
 SRCROOT = "%SRCROOT%"
-AUTOMATION_ID = "apexscan/"  # category "apexscan", empty run id
 CWE_TAXONOMY = "CWE"
 
 # GitHub limits (docs: "SARIF support for code scanning"): beyond them GitHub drops data silently,
@@ -42,20 +43,22 @@ MAX_CODE_FLOWS = 100
 MAX_THREAD_FLOW_LOCATIONS = 1_000
 
 # Diagnostics from these stages mean the scan itself is unreliable; the others cost coverage only.
-ERROR_STAGES = frozenset({"internal", "policy"})
+ERROR_STAGES = frozenset({"internal"})
 
 Json = dict[str, Any]
 
 
 def render_sarif(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequence[Diagnostic], *,
                  tool_version: str, source_root: Path | None, file_texts: Mapping[str, str],
-                 information_uri: str | None = None, baseline: Comparison | None = None) -> Json:
+                 information_uri: str | None = None, baseline: Comparison | None = None,
+                 category: str | None = None, invocation_properties: Mapping[str, Any] | None = None) -> Json:
     """The SARIF log of one scan.
 
     `file_texts` maps a finding's `Location.path` to the file's text (decoded as UTF-8); files not
     in it get no `primaryLocationLineHash`. `source_root` becomes `%SRCROOT%`. `information_uri`
     is the tool's home page, omitted when not given (no invented URLs). `baseline`, when given,
-    sets `baselineState` on every result.
+    sets `baselineState` on every result. `category` becomes `automationDetails.id` ("cat/", an
+    empty run id); `invocation_properties` the invocation's property bag.
     """
     notifications = [_diagnostic_notification(d)
                      for d in sorted(diagnostics, key=lambda d: (d.path, d.line, d.stage, d.message))]
@@ -73,13 +76,24 @@ def render_sarif(findings: Sequence[Finding], catalog: Catalog, diagnostics: Seq
     driver["supportedTaxonomies"] = [{"name": CWE_TAXONOMY, "index": 0}]
 
     run: Json = {"tool": {"driver": driver}}
-    run["invocations"] = [{"executionSuccessful": True, "toolExecutionNotifications": notifications}]
+    invocation: Json = {"executionSuccessful": True, "toolExecutionNotifications": notifications}
+    if invocation_properties:
+        invocation["properties"] = dict(invocation_properties)
+    run["invocations"] = [invocation]
     if source_root is not None:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": _directory_uri(source_root)}}
-    run["automationDetails"] = {"id": AUTOMATION_ID}
+    if category:
+        run["automationDetails"] = {"id": automation_id(category)}
     run["taxonomies"] = [_cwe_taxonomy(catalog)]
     run["results"] = results
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def automation_id(category: str) -> str:
+    """SARIF's `automationDetails.id` for a category: "category/" (the run id after the last slash
+    is empty), as upload-sarif writes it; a category already ending in "/" is kept."""
+    category = category.strip()
+    return category if category.endswith("/") else category + "/"
 
 
 def dumps_sarif(doc: Mapping[str, Any]) -> str:
