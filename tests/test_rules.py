@@ -31,11 +31,13 @@ EXPECTED = {
     "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
     "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
     "APX-CFG-008": ("dataloader-extract-of-sensitive-fields", "warning", "5.0", {200, 359, 538}),
+    "APX-SCAN-001": ("file-not-analysed", "error", "7.0", {636}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
 CODE_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-LLM-", "APX-SUP-")))
 CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
+SCAN_RULES = sorted(r for r in EXPECTED if r.startswith("APX-SCAN-"))  # examples: a terminal session
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -106,7 +108,7 @@ def test_help_has_every_section_in_order(catalog: Catalog, rule_id: str) -> None
     headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
     assert headings == list(help_sections(rule.example_language))
     assert "What it does" in HELP_SECTIONS and "References" == HELP_SECTIONS[-1]
-    fence = "```apex" if rule_id in CODE_RULES else "```xml"
+    fence = "```apex" if rule_id in CODE_RULES else "```xml" if rule_id in CONFIG_RULES else "```text"
     assert markdown.count(fence) == 2
     assert "apexscan.toml" in markdown
 
@@ -116,6 +118,16 @@ def test_code_rules_show_apex_and_config_rules_show_metadata(catalog: Catalog) -
     assert help_sections("xml")[2:4] == ("Example (non-compliant metadata)", "Use instead (compliant metadata)")
     assert {catalog[r].example_language for r in CODE_RULES} == {"apex"}
     assert {catalog[r].example_language for r in CONFIG_RULES} == {"xml"}
+    assert help_sections("text")[2:4] == ("Example (non-compliant project)", "Use instead (compliant project)")
+    assert {catalog[r].example_language for r in SCAN_RULES} == {"text"}
+
+
+@pytest.mark.parametrize("rule_id", SCAN_RULES)
+def test_scan_rule_examples_show_the_finding_and_how_it_goes_away(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    assert f"error[{rule_id}] Not analysed:" in rule.bad_example and "echo $?\n1" in rule.bad_example
+    assert f"apexscan:ignore {rule_id} " in rule.good_example and ".forceignore" in rule.good_example
+    assert rule.good_example.rstrip().endswith("0") and rule_id not in rule.good_example.split("$ apexscan scan .")[-1]
 
 
 @pytest.mark.parametrize("rule_id", CODE_RULES)

@@ -31,6 +31,7 @@ from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
 from apexscan.pipeline import suppress
 from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, compare, load_baseline
 from apexscan.pipeline.cache import FactsCache, default_cache_dir
+from apexscan.pipeline.coverage import reported_separately
 from apexscan.pipeline.inventory import (
     GitBase,
     InventoryError,
@@ -169,8 +170,8 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Pa
     else:
         doc = render_text(findings, catalog, result.diagnostics, color=False,
                           show_suppressed=show_suppressed, baseline=comparison)
-    if fmt == "text" and result.diagnostics:
-        click.echo(render_diagnostics(result.diagnostics), err=True, nl=False)
+    if fmt == "text" and reported_separately(result.diagnostics):
+        click.echo(render_diagnostics(reported_separately(result.diagnostics)), err=True, nl=False)
     if fmt == "text" and note:
         click.echo(note, err=True)
     if output is not None:

@@ -40,6 +40,7 @@ from apexscan import __version__
 from apexscan.engine.model import Diagnostic, Finding, Location
 from apexscan.interfaces.report import level_of
 from apexscan.pipeline import suppress
+from apexscan.pipeline.coverage import reported_separately
 from apexscan.pipeline.project import Project, UsageError, discover, file_kind, find_root
 from apexscan.pipeline.scan import ScanResult, scan
 from apexscan.salesforce.policy import POLICY_FILE_NAME, Policy, PolicyError, load_policy
@@ -92,7 +93,7 @@ def analyse_project(root: Path, codec: PositionCodec, run: Runner = scan) -> Out
         if finding.suppression or not _inside(finding.location.path):
             continue
         files.setdefault(finding.location.path, []).append(finding_diagnostic(finding, catalog, root, texts, codec))
-    for problem in result.diagnostics:
+    for problem in reported_separately(result.diagnostics):  # the others are APX-SCAN-001 findings
         if _inside(problem.path):
             files.setdefault(problem.path, []).append(scan_diagnostic(problem, texts, codec))
     return Outcome(files)

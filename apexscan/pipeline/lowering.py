@@ -53,7 +53,7 @@ def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
     try:
         return path.read_bytes(), None
     except OSError as exc:
-        return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}")
+        return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}", not_analysed=True)
 
 
 def lower_bytes(rel: str, kind: str, data: bytes, strict: bool = False):
