@@ -39,6 +39,7 @@ from pygls.workspace.position_codec import PositionCodec
 from apexscan import __version__
 from apexscan.engine.model import Diagnostic, Finding, Location
 from apexscan.interfaces.report import level_of
+from apexscan.interfaces.report.visible import visible_line
 from apexscan.pipeline import suppress
 from apexscan.pipeline.coverage import reported_separately
 from apexscan.pipeline.project import Project, UsageError, discover, file_kind, find_root
@@ -180,7 +181,7 @@ def _inside(rel: str) -> bool:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return visible_line(text)  # names and messages come from the scanned project
 
 
 # --- the server ------------------------------------------------------------------------------------
