@@ -1328,7 +1328,7 @@ def test_cli_writes_nothing_but_the_requested_report(tmp_path, monkeypatch, fmt)
     cache = tmp_path / "cache"
     # late imports; fills the facts cache, which the next run only reads (no file changed)
     invoke("scan", str(project), "--format", fmt, "-o", str(tmp_path / "warm-up.out"), "--cache-dir", str(cache))
-    assert any(cache.rglob("*.marshal"))
+    assert any(cache.rglob("*.pack"))
     report = project / "reports" / f"apexscan.{fmt}"
     before_project, before_cwd, before_cache = _snapshot(project), _snapshot(cwd), _snapshot(cache)
     with audited() as events:

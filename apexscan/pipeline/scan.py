@@ -83,6 +83,8 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
     with _fewer_gc_passes():
         lowered = lower_all(project.files, strict=strict, cache=cache, jobs=jobs)
         diags: list[Diagnostic] = list(project.diagnostics)
+        if cache is not None:
+            diags.extend(cache.problems)  # a cache refused (symbolic links, a key others can read)
         code: list[FileFacts] = []
         metadata_facts = []
         for item in lowered:
