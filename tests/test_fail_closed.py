@@ -126,18 +126,19 @@ def test_a_syntax_error_recovered_from_is_a_warning_naming_the_lines_left_out(tm
 
 
 def test_an_unreadable_folder_is_a_finding_at_the_folder(tmp_path, monkeypatch):
-    root = write_project(tmp_path, {**CLEAN, "classes/locked/Hidden.cls": "public class Hidden {}\n"})
-    locked = root / DEFAULT / "classes" / "locked"
+    root = write_project(tmp_path, {**CLEAN, "classes/locked/Hidden.cls": "public class Hidden {}\n",
+                                    "/dataloader/jobs/process-conf.xml": "<beans/>\n"})
+    locked = {root / DEFAULT / "classes" / "locked", root / "dataloader" / "jobs"}  # inside and outside force-app
     real = os.scandir
 
     def scandir(path="."):  # what a mode-000 folder does for a user who is not root
-        if Path(path) == locked:
+        if Path(path) in locked:
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
     monkeypatch.setattr(os, "scandir", scandir)
     result = scan_root(root)
-    assert scan_findings(result) == {f"{DEFAULT}/classes/locked": (
-        "error", "Not analysed: cannot read folder: Permission denied; a leak in it would not be reported.")}
+    reason = ("error", "Not analysed: cannot read folder: Permission denied; a leak in it would not be reported.")
+    assert scan_findings(result) == {f"{DEFAULT}/classes/locked": reason, "dataloader/jobs": reason}
     r = invoke("scan", str(root))
     assert r.exit_code == 1 and f"{DEFAULT}/classes/locked:1:1: error[APX-SCAN-001]" in r.stdout
 

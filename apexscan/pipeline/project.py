@@ -114,9 +114,12 @@ def discover(targets: list[Path]) -> Project:
                 if not ignore.ignored(rel):
                     files[rel] = SourceFile(path, rel, kind)
         if folders != [target]:  # Data Loader configuration is never deployed: look outside them too
-            for path, rel, kind in _walk(target, root, [], skip=frozenset(folders)):
+            outside: list[Diagnostic] = []
+            for path, rel, kind in _walk(target, root, outside, skip=frozenset(folders)):
                 if path.name.lower() in METADATA_FILE_NAMES and not ignore.ignored(rel):
                     files.setdefault(rel, SourceFile(path, rel, kind))
+            # only a folder nobody can list matters here: it may hold a process-conf.xml
+            diags.extend(d for d in outside if d.not_analysed and d.message.startswith("cannot read folder"))
     return Project(root, tuple(files[k] for k in sorted(files)), tuple(diags))
 
 
