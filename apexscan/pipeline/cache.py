@@ -51,6 +51,7 @@ MAGIC = b"APXFACT3"  # then the 32-byte tag, then the marshal payload
 TAG_BYTES = 32
 PACK_NAME = "facts.pack"
 DELTA_NAME = "facts-delta.pack"
+OLD_NAMES = ("facts.marshal", "facts-delta.marshal")  # format 2, unauthenticated: removed when a pack is written
 DELTA_MIN = 64  # entries a delta may always hold, however small the project
 MAX_FILE_BYTES = 512 * 1024 * 1024  # NPSP's pack is 27 MB
 KEY_ENV = "APEXSCAN_CACHE_KEY"
@@ -299,10 +300,11 @@ class FactsCache:
                 token = secrets.token_hex(8)
                 self._write(folder, PACK_NAME, "pack", {"token": token, "entries": entries})
                 self._token, self._delta, self._pack_seen = token, {}, _identity(folder, PACK_NAME)
-                try:
-                    os.unlink(DELTA_NAME, dir_fd=folder)
-                except FileNotFoundError:
-                    pass
+                for stale in (DELTA_NAME, *OLD_NAMES):
+                    try:
+                        os.unlink(stale, dir_fd=folder)
+                    except FileNotFoundError:
+                        pass
             self._on_disk = dict(entries)
             self._unwritten = False
         except OSError:
