@@ -29,8 +29,11 @@ OPENAI_NC = """
 
 @pytest.fixture(autouse=True)
 def _private_cache_folder(tmp_path_factory, monkeypatch):
-    """The CLI keeps parsed facts in the user's cache folder: give each test its own, empty one."""
+    """The CLI keeps parsed facts in the user's cache folder, authenticated with a key in the
+    user's state folder: give each test its own, empty ones."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+    monkeypatch.delenv("APEXSCAN_CACHE_KEY", raising=False)
 
 
 SFDX = '{"packageDirectories": [{"path": "force-app", "default": true}]}\n'

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import marshal
+import os
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 import apexscan.pipeline.lowering as lowering
 from apexscan.interfaces.cli import main
 from apexscan.pipeline import cache as cache_module
-from apexscan.pipeline.cache import FactsCache, decode, encode
+from apexscan.pipeline.cache import FactsCache
+from apexscan.pipeline.cache_codec import CODE_FACTS, DIAGNOSTICS, METADATA_FACTS, decode, encode
 from apexscan.pipeline.lowering import lower_all, lower_file
 from apexscan.pipeline.project import discover
 from apexscan.pipeline.scan import scan
@@ -38,14 +40,34 @@ def sarif(root: Path, *options: str) -> str:
     return result.output
 
 
+def read_document(cache: FactsCache, name: str = cache_module.PACK_NAME) -> dict:
+    """What a pack or delta holds, read as apexscan reads it (its tag checked)."""
+    folder = cache._folder(create=False)
+    try:
+        return cache._read(folder, name, "pack" if name == cache_module.PACK_NAME else "delta")
+    finally:
+        os.close(folder)
+
+
+def write_document(cache: FactsCache, document: dict, name: str = cache_module.PACK_NAME) -> None:
+    """Write a pack as apexscan does, with this user's key: what only apexscan itself, or someone
+    holding the key, can do."""
+    folder = cache._folder(create=True)
+    try:
+        cache._write(folder, name, "pack" if name == cache_module.PACK_NAME else "delta", document)
+    finally:
+        os.close(folder)
+
+
 def test_every_sample_file_survives_encoding_unchanged():
     kinds = set()
     for f in discover([SAMPLE]).files:
         facts, diagnostics = lower_file(f)
         blob = marshal.dumps((encode(facts), encode(tuple(diagnostics))))
         encoded_facts, encoded_diagnostics = marshal.loads(blob)
-        assert decode(encoded_facts) == facts, f.rel
-        assert decode(encoded_diagnostics) == tuple(diagnostics)
+        root = METADATA_FACTS if f.kind == "metadata" else CODE_FACTS
+        assert decode(encoded_facts, root) == facts, f.rel
+        assert decode(encoded_diagnostics, DIAGNOSTICS) == tuple(diagnostics)
         kinds.add(f.kind)
     assert kinds == {"apex", "flow", "lwc", "aura", "template", "metadata"}
 
@@ -96,10 +118,10 @@ def test_an_entry_written_by_something_else_is_parsed_again(project, tmp_path):
     first = FactsCache(folder, project)
     expected = scan_with(project, first).findings
     first.save()
-    document = marshal.loads(first.pack.read_bytes())
+    document = read_document(first)
     for rel, (key, _facts, diagnostics) in document["entries"].items():
         document["entries"][rel] = (key, [999, "no such class"], diagnostics)
-    first.pack.write_bytes(marshal.dumps(document))
+    write_document(first, document)
     second = FactsCache(folder, project)
     assert scan_with(project, second).findings == expected
     assert second.hits == 0
@@ -127,7 +149,7 @@ def test_the_cli_caches_in_the_users_cache_folder_not_in_the_project(project, tm
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     before = sorted(p.relative_to(project) for p in project.rglob("*"))
     cold = sarif(project)
-    packs = list((tmp_path / "xdg" / "apexscan").rglob("*.marshal"))
+    packs = list((tmp_path / "xdg" / "apexscan").rglob("*.pack"))
     assert len(packs) == 1
     assert sorted(p.relative_to(project) for p in project.rglob("*")) == before
     assert sarif(project) == cold
@@ -221,9 +243,9 @@ def test_a_delta_written_against_another_pack_is_not_used(project, tmp_path):
     second = FactsCache(folder, project)
     scan_with(project, second)
     second.save()
-    document = marshal.loads(first.pack.read_bytes())
+    document = read_document(first)
     document["token"] = "another pack"
-    first.pack.write_bytes(marshal.dumps(document))
+    write_document(first, document)
     third = FactsCache(folder, project)
     scan_with(project, third)
     assert third.misses == 1  # the pack's old entry for the edited file does not match its bytes
@@ -258,12 +280,12 @@ def test_a_pack_replaced_by_another_process_is_written_whole_not_patched(project
     edit_apex(project, 1)
     second = FactsCache(folder, project)
     scan_with(project, second)
-    replaced = marshal.loads(first.pack.read_bytes())
+    replaced = read_document(first)
     replaced["token"] = "written by another process"
-    first.pack.write_bytes(marshal.dumps(replaced))  # after `second` read it
+    write_document(first, replaced)  # after `second` read it
     second.save()
     assert not first.delta.exists()
-    assert marshal.loads(first.pack.read_bytes())["token"] != "written by another process"
+    assert read_document(first)["token"] != "written by another process"
     third = FactsCache(folder, project)
     scan_with(project, third)
     assert third.misses == 0

@@ -415,3 +415,41 @@ def test_columns_are_counted_in_the_clients_units_on_lines_with_non_ascii_text(t
     assert sink(types.PositionEncodingKind.Utf32) == (7, column)
     assert sink(types.PositionEncodingKind.Utf16) == (7, len(line[:column].encode("utf-16-le")) // 2)
     assert sink(types.PositionEncodingKind.Utf8) == (7, len(line[:column].encode("utf-8")))
+
+
+def test_a_scan_that_crashes_is_logged_and_the_server_goes_on(tmp_path):
+    """Issue 12, item 6: a bug in one analysis must not take the editor's server down."""
+    root = make_project(tmp_path, {"classes/CaseSummarizer.cls": SUMMARIZER.replace("{reason}", "")})
+    uri = (root / CLASSES / "CaseSummarizer.cls").as_uri()
+    start = types.Position(line=0, character=0)
+    calls = []
+
+    def flaky(path: Path, codec) -> Outcome:
+        calls.append(path)
+        if len(calls) == 1:
+            raise RuntimeError("boom in a stage")
+        return Outcome({f"{CLASSES}/CaseSummarizer.cls": [
+            types.Diagnostic(range=types.Range(start=start, end=start), message="scan 2")]})
+
+    class LoggingServer(FakeServer):
+        def __init__(self, root: Path) -> None:
+            super().__init__(root)
+            self.logged: list[str] = []
+
+        def window_log_message(self, params) -> None:
+            self.logged.append(params.message)
+
+    async def scenario() -> LoggingServer:
+        server = LoggingServer(root)
+        session = Session(server, debounce=0.01, analyse=flaky)
+        session.saved(uri)
+        while not server.logged:
+            await asyncio.sleep(0.01)
+        session.saved(uri)
+        await asyncio.wait_for(server.arrived.wait(), TIMEOUT)
+        session.shutdown()
+        return server
+
+    server = asyncio.run(asyncio.wait_for(scenario(), TIMEOUT))
+    assert len(server.logged) == 1 and "failed" in server.logged[0] and "boom in a stage" in server.logged[0]
+    assert server.sent == [(uri, ["scan 2"])]

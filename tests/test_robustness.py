@@ -610,7 +610,14 @@ def test_cli_reports_each_broken_file_and_still_the_leak(tmp_path):
     text = invoke("scan", str(root))
     assert text.exit_code == 1
     assert f"{LEAK_SINK[0]}:{LEAK_SINK[1]}:" in text.stdout
-    assert all(rel in text.stderr for rel in rels)
+    # what was skipped is an APX-SCAN-001 finding on standard output, the rest a diagnostic on stderr
+    skipped = {f"{DEFAULT}/{rel}" for rel in ("classes/Binary.cls", "flows/Cut.flow-meta.xml",
+                                               "namedCredentials/Bomb.namedCredential-meta.xml",
+                                               "objects/Contact/fields/Latin__c.field-meta.xml",
+                                               "labels/CustomLabels.labels-meta.xml")}
+    scan_findings = {line.split(":", 1)[0] for line in text.stdout.splitlines() if "[APX-SCAN-001]" in line}
+    assert scan_findings == skipped | {f"{DEFAULT}/triggers/Cut.trigger"}  # partly analysed: a warning
+    assert scan_findings == rels and not any(rel in text.stderr for rel in rels)  # said once, as a finding
 
     sarif = json.loads(invoke("scan", str(root), "--format", "sarif").stdout)
     notified = {loc["physicalLocation"]["artifactLocation"]["uri"]
@@ -819,7 +826,8 @@ def test_cli_on_every_xml_attack_at_once_reveals_nothing(tmp_path, secret, no_ne
             outputs.append((r.stdout, r.stderr))
     _assert_contained(events, secret)
     assert not any(MARKER in out or MARKER in err for out, err in outputs)
-    assert all(rel in outputs[0][1] for rel in made)  # text mode: diagnostics on standard error
+    # text mode: each refused file is an APX-SCAN-001 finding (fail closed), not only a diagnostic
+    assert all(f"{rel}:" in outputs[0][0] and "[APX-SCAN-001]" in outputs[0][0] for rel in made)
     sarif, doc = json.loads(outputs[1][0]), json.loads(outputs[2][0])
     notified = {loc["physicalLocation"]["artifactLocation"]["uri"]
                 for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
@@ -1320,7 +1328,7 @@ def test_cli_writes_nothing_but_the_requested_report(tmp_path, monkeypatch, fmt)
     cache = tmp_path / "cache"
     # late imports; fills the facts cache, which the next run only reads (no file changed)
     invoke("scan", str(project), "--format", fmt, "-o", str(tmp_path / "warm-up.out"), "--cache-dir", str(cache))
-    assert any(cache.rglob("*.marshal"))
+    assert any(cache.rglob("*.pack"))
     report = project / "reports" / f"apexscan.{fmt}"
     before_project, before_cwd, before_cache = _snapshot(project), _snapshot(cwd), _snapshot(cache)
     with audited() as events:

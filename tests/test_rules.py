@@ -39,6 +39,7 @@ EXPECTED = {
     "APX-RUN-005": ("api-access-from-untrusted-network", "warning", "6.0", {284}),
     "APX-RUN-006": ("unusual-transfer-volume", "warning", "5.0", {200}),
     "APX-RUN-007": ("sensitive-object-export", "note", "3.0", {200, 359}),
+    "APX-SCAN-001": ("file-not-analysed", "error", "7.0", {636}),
     "APX-SCAN-002": ("policy-changed-by-the-change", "error", "7.5", {15}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
@@ -48,9 +49,11 @@ CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
 # Runtime evidence rules show event log rows; those about inbound API clients are not about LLMs.
 RUNTIME_RULES = sorted(r for r in EXPECTED if r.startswith("APX-RUN-"))
 NOT_LLM_RULES = {"APX-RUN-004", "APX-RUN-005", "APX-RUN-007"}
-FENCES = {"apex": "```apex", "xml": "```xml", "csv": "```csv", "toml": "```toml"}
+FENCES = {"apex": "```apex", "xml": "```xml", "csv": "```csv", "toml": "```toml", "text": "```text"}
 # Rules about the policy file: their examples are apexscan.toml.
 POLICY_RULES = ["APX-SCAN-002"]
+# Rules about files apexscan could not analyse: their examples are a terminal session.
+SCAN_RULES = ["APX-SCAN-001"]
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -132,6 +135,10 @@ def test_code_rules_show_apex_and_config_rules_show_metadata(catalog: Catalog) -
     assert {catalog[r].example_language for r in CONFIG_RULES} == {"xml"}
     assert {catalog[r].example_language for r in RUNTIME_RULES} == {"csv"}
     assert help_sections("csv")[2:4] == ("Example (non-compliant event log)", "Use instead (compliant event log)")
+    assert {catalog[r].example_language for r in POLICY_RULES} == {"toml"}
+    assert help_sections("toml")[2:4] == ("Example (non-compliant policy)", "Use instead (compliant policy)")
+    assert help_sections("text")[2:4] == ("Example (non-compliant project)", "Use instead (compliant project)")
+    assert {catalog[r].example_language for r in SCAN_RULES} == {"text"}
 
 
 @pytest.mark.parametrize("rule_id", RUNTIME_RULES)
@@ -146,8 +153,14 @@ def test_runtime_examples_are_event_log_csv_and_differ(catalog: Catalog, rule_id
         assert example in rule.help_markdown
     assert rule.bad_example != rule.good_example
     assert "runtime" in rule.tags
-    assert {catalog[r].example_language for r in POLICY_RULES} == {"toml"}
-    assert help_sections("toml")[2:4] == ("Example (non-compliant policy)", "Use instead (compliant policy)")
+
+
+@pytest.mark.parametrize("rule_id", SCAN_RULES)
+def test_scan_rule_examples_show_the_finding_and_how_it_goes_away(catalog: Catalog, rule_id: str) -> None:
+    rule = catalog[rule_id]
+    assert f"error[{rule_id}] Not analysed:" in rule.bad_example and "echo $?\n1" in rule.bad_example
+    assert f"apexscan:ignore {rule_id} " in rule.good_example and ".forceignore" in rule.good_example
+    assert rule.good_example.rstrip().endswith("0") and rule_id not in rule.good_example.split("$ apexscan scan .")[-1]
 
 
 @pytest.mark.parametrize("rule_id", CODE_RULES)

@@ -24,12 +24,26 @@ class Location:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Diagnostic:
-    """A problem with the scan itself (unreadable file, parse error), never with the scanned code."""
+    """A problem with the scan itself (unreadable file, parse error), never with the scanned code.
+
+    Fail closed: whatever a repository does must not make apexscan skip code silently. A
+    diagnostic that means "this file (or folder) was not analysed" — unreadable, binary, nothing
+    parseable, nested too deep, too large, timed out, unsafe XML, not the document its name says —
+    is made with `not_analysed=True`; the scan turns each such diagnostic into an error-level
+    APX-SCAN-001 finding at `path` (and `line`, else line 1), which fails the gate like a leak.
+    One that means "part of the file was not analysed" (a syntax error tree-sitter recovered from:
+    the rest was analysed) sets `partly=True` too: a warning-level APX-SCAN-001 finding. Any new
+    limit (a size or time cap in a frontend) only has to return its diagnostic with
+    `not_analysed=True` and `message` saying why, in a few words the finding quotes
+    ("file larger than 20 MB"). Problems that lose nothing (an empty file, bad UTF-8 bytes
+    replaced, one malformed entry of a labels file) stay plain diagnostics."""
 
     path: str
     stage: str  # "read", "parse", "metadata", "policy", ...
     message: str
     line: int = 0
+    not_analysed: bool = False  # the file, or part of it (`partly`), was skipped: APX-SCAN-001
+    partly: bool = False  # with not_analysed: only part of the file was skipped
 
 
 # --- sensitivity -------------------------------------------------------------------------------

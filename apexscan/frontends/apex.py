@@ -83,7 +83,7 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
         return run_deep(lower).facts(diags)
     except RecursionError:
         return FileFacts(path=path, diagnostics=diags + (
-            Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
+            Diagnostic(path, "lower", "expression nesting too deep to analyse", not_analysed=True),))
 
 
 # The method names queries/apex-sinks.scm matches, in lower case (keep the two in step). The query

@@ -87,8 +87,11 @@ def lower_markup(path: str, data: bytes) -> FileFacts:
     opening = _MARKUP_OPEN.search(text)
     root = _MARKUP_TAG_REST.match(text, opening.end()) if opening is not None else None
     if root is None:
+        if not text.strip():
+            return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", "empty file"),))
         return FileFacts(path=path, diagnostics=(Diagnostic(
-            path, "parse", "no <aura:component> or <aura:application> root tag; bundle not linked to Apex"),))
+            path, "parse", "no <aura:component> or <aura:application> root tag; bundle not linked to Apex",
+            not_analysed=True),))
     controller, where = "", opening.start()
     for attr in _MARKUP_ATTR.finditer(root.group(1)):
         if attr.group(1).lower() == "controller":

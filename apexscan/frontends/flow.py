@@ -52,9 +52,10 @@ def flow_name(path: str) -> str:
 def lower_flow(path: str, data: bytes) -> FileFacts:
     root = parse_xml(data)
     if isinstance(root, XmlError):
-        return FileFacts(path=path, diagnostics=(root.diagnostic(path),))
+        return FileFacts(path=path, diagnostics=(root.diagnostic(path, not_analysed=True),))
     if root.tag != "Flow":
-        return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", f"not a Flow (root element <{root.tag}>)"),))
+        return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", f"not a Flow (root element <{root.tag}>)",
+                                                               not_analysed=True),))
     if root.findtext("status").strip().lower() in INACTIVE_STATUSES:
         return FileFacts(path=path)  # an obsolete or invalid version never runs
     return FlowLowerer(path, flow_name(path), root).run()

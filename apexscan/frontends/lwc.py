@@ -54,7 +54,7 @@ from apexscan.engine.facts import (
 )
 from apexscan.engine.model import Diagnostic, Location
 from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_js
-from apexscan.frontends.parsing import parse
+from apexscan.frontends.parsing import parse, run_deep
 from apexscan.frontends.visitor import StrictError, TreeLowerer, descendants  # noqa: F401  (StrictError: re-exported)
 from apexscan.salesforce import lwc_models as M
 from apexscan.salesforce.apex_models import LLM_BODY_KEYS, LLM_BODY_LITERAL
@@ -123,13 +123,20 @@ def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool) -> Fil
     tree, data, diags = parse("javascript", path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
-    low = lowerer(path, data, strict)
-    try:
+
+    def lower():
+        low = lowerer(path, data, strict)
         low.module(tree.root_node)
+        return low.facts(diags)
+    try:
+        return lower()
     except RecursionError:
-        return FileFacts(path=path, diagnostics=diags + (
-            Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
-    return low.facts(diags)
+        pass
+    try:  # code nested thousands deep: once more, with room for it
+        return run_deep(lower)
+    except RecursionError:
+        return FileFacts(path=path, diagnostics=diags + (Diagnostic(
+            path, "lower", "expression nesting too deep to analyse", not_analysed=True),))
 
 
 def bundle_of(path: str) -> str:

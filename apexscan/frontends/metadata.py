@@ -297,10 +297,10 @@ def parse_metadata_file(rel_path: str, data: bytes) -> tuple[MetadataFacts, tupl
     kind, stem = found
     tree = parse(data, doctypes=kind.doctypes)
     if isinstance(tree, XmlError):
-        return _EMPTY, (tree.diagnostic(rel_path, "parse"),)
+        return _EMPTY, (tree.diagnostic(rel_path, "parse", not_analysed=True),)
     if tree.tag != kind.root:
         message = f"expected a <{kind.root}> document for a .{kind.suffix} file, found <{tree.tag}>; file skipped"
-        return _EMPTY, (Diagnostic(rel_path, "metadata", message, tree.line),)
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, tree.line, not_analysed=True),)
     return kind.read(rel_path, stem, tree)
 
 
@@ -360,7 +360,7 @@ def _cmdt_record(rel_path: str, stem: str, root: Element) -> _Result:
     if not dot or not type_name or not record:
         message = (f"custom metadata record file name {stem!r} is not <Type>.<Record>"
                    " (e.g. AI_Config.OpenAI.md-meta.xml); file skipped")
-        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line),)
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line, not_analysed=True),)
     if type_name.lower().endswith("__mdt"):
         type_name = type_name[: -len("__mdt")]
     values: list[CmdtValue] = []
@@ -382,7 +382,7 @@ def _custom_field(rel_path: str, stem: str, root: Element) -> _Result:
     parts = rel_path.replace("\\", "/").split("/")
     if len(parts) < 3 or parts[-2].lower() != "fields":
         message = "cannot tell which object this field belongs to: expected objects/<Object>/fields/<Field>.field-meta.xml"
-        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line),)
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line, not_analysed=True),)
     return MetadataFacts(custom_fields=(_field_meta(rel_path, parts[-3], stem, root),)), ()
 
 
@@ -568,7 +568,7 @@ def _workflow_outbound_message(rel_path: str, stem: str, root: Element) -> _Resu
     if len(parts) < 4 or parts[-2].lower() != "workflowoutboundmessages" or parts[-4].lower() != "workflows":
         message = ("cannot tell which object this outbound message belongs to: expected "
                    "workflows/<Object>/workflowOutboundMessages/<Name>.workflowOutboundMessage-meta.xml")
-        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line),)
+        return _EMPTY, (Diagnostic(rel_path, "metadata", message, root.line, not_analysed=True),)
     name = root.findtext("fullName") or stem
     return MetadataFacts(outbound_messages=(_outbound_message(rel_path, parts[-3], name, root),)), ()
 

@@ -51,7 +51,7 @@ def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tu
     if not data.strip():
         return None, data, (Diagnostic(path, "parse", "empty file"),)
     if b"\x00" in data[:8192]:
-        return None, data, (Diagnostic(path, "parse", "binary file, not source code"),)
+        return None, data, (Diagnostic(path, "parse", "binary file, not source code", not_analysed=True),)
     diags: list[Diagnostic] = []
     try:
         data.decode("utf-8")
@@ -67,10 +67,35 @@ def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tu
         line = bad.start_point[0] + 1 if bad is not None else 0
         if not any(c.type != "ERROR" for c in root.named_children):
             return None, data, tuple(diags) + (Diagnostic(path, "parse", f"not {language.capitalize()} source "
-                                                    "(nothing could be parsed)", line),)
-        diags.append(Diagnostic(path, "parse", f"syntax error near line {line}; "
-                                "the rest of the file was analysed", line))
+                                                    "(nothing could be parsed)", line, not_analysed=True),)
+        diags.append(Diagnostic(path, "parse", f"syntax error near line {line}; {_skipped(root)}", line,
+                                not_analysed=True, partly=True))
     return tree, data, tuple(diags)
+
+
+def _skipped(root: Node) -> str:
+    """What tree-sitter's error recovery left out, for the message ("lines 4-9 were not analysed,
+    the rest of the file was")."""
+    spans: list[tuple[int, int]] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.type == "ERROR":
+            spans.append((n.start_point[0] + 1, n.end_point[0] + 1))
+        elif n.has_error:
+            stack.extend(n.children)
+    if not spans:
+        return "a missing token was assumed, so the file may be read otherwise than it compiles"
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in merged[:5])
+    more = f" and {len(merged) - 5} more places" if len(merged) > 5 else ""
+    plural = len(merged) > 1 or merged[0][0] != merged[0][1]
+    return f"line{'s' if plural else ''} {shown}{more} {'were' if plural else 'was'} not analysed, the rest of the file was"
 
 
 def _first_error(root):

@@ -51,10 +51,10 @@ def template_name(path: str) -> str:
 def lower_prompt_template(path: str, data: bytes) -> FileFacts:
     root = parse_xml(data)
     if isinstance(root, XmlError):
-        return FileFacts(path=path, diagnostics=(root.diagnostic(path),))
+        return FileFacts(path=path, diagnostics=(root.diagnostic(path, not_analysed=True),))
     if root.tag != "GenAiPromptTemplate":
         return FileFacts(path=path, diagnostics=(
-            Diagnostic(path, "parse", f"not a prompt template (root element <{root.tag}>)"),))
+            Diagnostic(path, "parse", f"not a prompt template (root element <{root.tag}>)", not_analysed=True),))
     versions = root.findall("templateVersions")
     if not versions:
         return FileFacts(path=path)

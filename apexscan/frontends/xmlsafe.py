@@ -64,8 +64,8 @@ class XmlError:
     col: int = 0  # 1-based; 0 when unknown
     unsafe: bool = False
 
-    def diagnostic(self, path: str, stage: str = "parse") -> Diagnostic:
-        return Diagnostic(path=path, stage=stage, message=self.message, line=self.line)
+    def diagnostic(self, path: str, stage: str = "parse", *, not_analysed: bool = False) -> Diagnostic:
+        return Diagnostic(path=path, stage=stage, message=self.message, line=self.line, not_analysed=not_analysed)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -1,9 +1,11 @@
 """Command line: `apexscan scan`, `apexscan rules`, `apexscan inventory`, `apexscan evidence`, `apexscan init`,
 `apexscan lsp`.
 
-Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error or nothing scannable.
-Findings suppressed by an `apexscan:ignore` comment, and with --baseline or --baseline-ref those the
-baseline already had, never make the run fail.
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage error, nothing scannable or a
+report that cannot be written, 3 internal error (a bug in apexscan: one line on stderr, the
+traceback in a file it names, or on stderr with --debug), 130 interrupted. Findings suppressed by
+an `apexscan:ignore` comment, and with --baseline or --baseline-ref those the baseline already had,
+never make the run fail. No exit leaves a partial report or a temporary file behind.
 """
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import functools
 import gc
 import json
 import os
+import platform
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib.resources import files
@@ -39,12 +43,14 @@ from apexscan.interfaces.report.inventory import (
 )
 from apexscan.interfaces.report.json_report import json_schema_text, rule_json
 from apexscan.interfaces.report.text import render_diagnostics, summary_line
+from apexscan.interfaces.report.visible import visible_line
 from apexscan.interfaces.reports import FORMATS, Outcome, TextOptions, policy_lines, render, step_summary
 from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
 from apexscan.pipeline import suppress
 from apexscan.pipeline.basecommit import BaseError, GitBase, base_project, checked_out, find_git_base
 from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, baseline_of, compare, load_baseline
 from apexscan.pipeline.cache import FactsCache, default_cache_dir
+from apexscan.pipeline.coverage import reported_separately
 from apexscan.pipeline.event_log_files import LogUsageError, discover_logs, read_logs
 from apexscan.pipeline.evidence import build_evidence
 from apexscan.pipeline.evidence import fails as evidence_fails
@@ -71,6 +77,61 @@ from apexscan.salesforce.sensitivity import FieldCatalog
 
 LEVELS = {"note": 0, "warning": 1, "error": 2}
 T = TypeVar("T")
+EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
+
+
+class Main(click.Group):
+    """The command group, and the one place where an unexpected exception is caught: whatever goes
+    wrong inside apexscan exits 3 (never 1, which means findings), with one line on stderr."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors (2) and --help/--version: click reports them
+        except KeyboardInterrupt:
+            click.echo("apexscan: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:  # `apexscan scan . | head`: the reader went away
+            _silence_stdout()
+            sys.exit(EXIT_USAGE)
+        except Exception as exc:  # noqa: BLE001 - the crash handler: anything else is a bug in apexscan
+            _internal_error(exc, debug=bool(ctx.params.get("debug")))
+
+
+def _internal_error(exc: Exception, debug: bool) -> None:
+    """Report a bug in apexscan: the traceback on stderr with --debug, else in a file named on one line."""
+    details = "".join(traceback.format_exception(exc))
+    summary = visible_line(f"{type(exc).__name__}: {exc}")[:300]
+    if debug:
+        click.echo(details, err=True, nl=False)
+        where = "the traceback is above"
+    else:
+        where = _crash_report(details)
+    click.echo(f"apexscan: internal error: this is a bug in apexscan, not a problem with your project "
+               f"({summary}); {where}", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+def _crash_report(details: str) -> str:
+    """Write the traceback to a new file in the temporary folder; say where (or that it could not)."""
+    header = (f"apexscan {__version__} on Python {platform.python_version()} ({platform.platform()})\n"
+              f"command: {' '.join(sys.argv)}\n\n")
+    try:
+        handle, path = tempfile.mkstemp(prefix="apexscan-crash-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as out:
+            out.write(header + details)
+    except OSError:
+        return "rerun with --debug for the traceback"
+    return f"details in {path} (rerun with --debug to print them)"
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so that the interpreter's final flush is quiet."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 @dataclass
@@ -133,10 +194,13 @@ def speed_options(command):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="apexscan")
-def main() -> None:
+@click.option("--debug", is_flag=True, envvar="APEXSCAN_DEBUG",
+              help="On an internal error (exit 3), print the traceback instead of writing it to a file.")
+def main(debug: bool) -> None:
     """Find paths from sensitive Salesforce data to LLM APIs outside your jurisdiction."""
+    del debug  # read by Main.invoke
 
 
 @main.command(short_help="Report paths from sensitive data to LLMs outside your jurisdiction.")
@@ -253,8 +317,9 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, sarif_output: P
     extra = [(target, render(kind, outcome, catalog, category=category))
              for kind, target in (("sarif", sarif_output), ("json", json_output)) if target is not None]
     if fmt == "text" or output is not None:
-        if outcome.diagnostics:
-            click.echo(render_diagnostics(outcome.diagnostics), err=True, nl=False)
+        separate = reported_separately(outcome.diagnostics)  # APX-SCAN-001 ones are findings already
+        if separate:
+            click.echo(render_diagnostics(separate), err=True, nl=False)
         if note and not quiet:
             click.echo(note, err=True)
     for target, report in extra:
@@ -264,10 +329,10 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, sarif_output: P
         if not quiet:
             click.echo(summary_line(findings, catalog, comparison), err=True)
     else:  # click would strip the colours of a stream it does not take for a terminal
-        click.echo(doc, nl=not doc.endswith("\n"), color=text.color or None)
+        _emit(doc, color=text.color or None)
     if not no_step_summary:
         _append_step_summary(outcome, catalog)
-    sys.exit(1 if _fails(findings, catalog, fail_on, comparison) else 0)
+    sys.exit(EXIT_FINDINGS if _fails(findings, catalog, fail_on, comparison) else 0)
 
 
 def _scan_workspace(workspace: Workspace, selected: frozenset[str] | None, speed: Speed, catalog,
@@ -434,11 +499,7 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
         doc["comparison"] = compare_inventories(base, doc, str(compare_file or compare_with))
     if diagnostics:
         click.echo(render_diagnostics(diagnostics), err=True, nl=False)
-    text = INVENTORY_RENDERERS[fmt](doc)
-    if output is not None:
-        _write_atomic(output, text)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    _emit(INVENTORY_RENDERERS[fmt](doc), output)
 
 
 def _inventory_document(project, policy, speed: Speed, catalog, generator: str):
@@ -616,11 +677,26 @@ def _fails(findings: tuple[Finding, ...], catalog, fail_on: str, baseline: Compa
                if not f.suppression and (baseline is None or baseline.state(f) == NEW))
 
 
+def _emit(text: str, output: Path | None = None, color: bool | None = None) -> None:
+    """The report to `output`, else to standard output; a full disk or closed output is exit 2."""
+    if output is not None:
+        _write_atomic(output, text)
+        return
+    try:
+        click.echo(text, nl=not text.endswith("\n"), color=color)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _fail(f"cannot write the report to standard output: {exc.strerror or exc}")
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    """Write the whole report or nothing: a crash never leaves half a SARIF file behind.
+    """Write the whole report or nothing: a crash, a full disk or Ctrl-C never leaves half a SARIF
+    file, or a temporary file, behind.
 
     A device or pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written to directly: renaming a
     file over it would replace the device itself (as root) or fail."""
+    tmp = None
     try:
         if path.exists() and not path.is_file():
             if path.is_dir():
@@ -636,8 +712,15 @@ def _write_atomic(path: Path, text: str) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is an ordinary file
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
         _fail(f"{path}: cannot write report: {exc.strerror or exc}")
+    finally:
+        if tmp is not None:  # not renamed into place: an error, Ctrl-C or a bug on the way
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def _require_files(project) -> None:
@@ -647,8 +730,8 @@ def _require_files(project) -> None:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"apexscan: error: {message}", err=True)
-    sys.exit(2)
+    click.echo(f"apexscan: error: {visible_line(message)}", err=True)  # may name files of the project
+    sys.exit(EXIT_USAGE)
 
 
 if __name__ == "__main__":  # pragma: no cover

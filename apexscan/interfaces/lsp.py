@@ -45,7 +45,9 @@ from pygls.workspace.position_codec import PositionCodec
 from apexscan import __version__
 from apexscan.engine.model import Diagnostic, Finding, Location
 from apexscan.interfaces.report import level_of
+from apexscan.interfaces.report.visible import visible_line
 from apexscan.pipeline import suppress
+from apexscan.pipeline.coverage import reported_separately
 from apexscan.pipeline.project import Project, UsageError, discover, file_kind, find_root
 from apexscan.pipeline.scan import ScanResult, scan
 from apexscan.pipeline.suppress import MARKER, MARKUP_SUFFIXES
@@ -104,7 +106,7 @@ def analyse_project(root: Path, codec: PositionCodec, run: Runner = scan) -> Out
         if finding.suppression or not _inside(finding.location.path):
             continue
         files.setdefault(finding.location.path, []).append(finding_diagnostic(finding, catalog, root, texts, codec))
-    for problem in result.diagnostics:
+    for problem in reported_separately(result.diagnostics):  # the others are APX-SCAN-001 findings
         if _inside(problem.path):
             files.setdefault(problem.path, []).append(scan_diagnostic(problem, texts, codec))
     return Outcome(files)
@@ -191,7 +193,7 @@ def _inside(rel: str) -> bool:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return visible_line(text)  # names and messages come from the scanned project
 
 
 # --- the server ------------------------------------------------------------------------------------

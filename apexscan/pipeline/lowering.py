@@ -23,7 +23,8 @@ from apexscan.frontends.flow import lower_flow
 from apexscan.frontends.lwc import lower_lwc
 from apexscan.frontends.metadata import parse_metadata_file
 from apexscan.frontends.prompt_template import lower_prompt_template
-from apexscan.pipeline.cache import FactsCache, decode, encode
+from apexscan.pipeline.cache import FactsCache
+from apexscan.pipeline.cache_codec import CODE_FACTS, DIAGNOSTICS, METADATA_FACTS, TooDeep, decode, encode
 from apexscan.pipeline.project import SourceFile
 
 # Frontends whose facts join the project graph: file kind -> lower(path, bytes, strict).
@@ -59,7 +60,7 @@ def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
     try:
         return path.read_bytes(), None
     except OSError as exc:
-        return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}")
+        return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}", not_analysed=True)
 
 
 def lower_bytes(rel: str, kind: str, data: bytes, strict: bool = False):
@@ -126,7 +127,10 @@ def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: Fac
         facts = _production(facts)
         done[index] = Lowered(f, facts, tuple(diagnostics))
         if use_cache:
-            cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)), facts, diagnostics)
+            try:
+                cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)), facts, diagnostics)
+            except TooDeep:
+                pass  # facts nested deeper than the cache holds: lowered again next time
         tell()
     return [done[index] for index in range(len(files))]
 
@@ -145,9 +149,12 @@ def _lower_in_pool(files, todo, done, cache, jobs, strict, tell):
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for (index, key, _), blob in zip(order, pool.map(_worker, tasks, chunksize=8)):
+                if blob is None:
+                    continue  # too deep to send back this way: lowered here
                 encoded_facts, encoded_diags = marshal.loads(blob)
                 f = files[index]
-                done[index] = lowered = Lowered(f, decode(encoded_facts), decode(encoded_diags))
+                root = CODE_FACTS if f.kind in CODE_FRONTENDS else METADATA_FACTS
+                done[index] = lowered = Lowered(f, decode(encoded_facts, root), decode(encoded_diags, DIAGNOSTICS))
                 if cache is not None:
                     cache.put_encoded(f.rel, key, encoded_facts, encoded_diags, lowered.facts, lowered.diagnostics)
                 finished.add(index)
@@ -157,7 +164,11 @@ def _lower_in_pool(files, todo, done, cache, jobs, strict, tell):
     return [item for item in todo if item[0] not in finished]
 
 
-def _worker(task: tuple[str, str, bytes, bool]) -> bytes:
+def _worker(task: tuple[str, str, bytes, bool]) -> bytes | None:
+    """A file's facts and diagnostics, encoded; None when they nest too deep to encode."""
     rel, kind, data, strict = task
     facts, diagnostics = lower_bytes(rel, kind, data, strict)
-    return marshal.dumps((encode(_production(facts)), encode(tuple(diagnostics))))
+    try:
+        return marshal.dumps((encode(_production(facts)), encode(tuple(diagnostics))))
+    except TooDeep:
+        return None

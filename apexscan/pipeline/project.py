@@ -101,7 +101,7 @@ def discover(targets: list[Path]) -> Project:
             rel = target.relative_to(root).as_posix()
             kind = file_kind(rel)
             if kind is not None and not target.is_file():
-                diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device); skipped"))
+                diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device)", not_analysed=True))
                 continue
             if kind is None:
                 diags.append(Diagnostic(rel, "discover", "not an Apex or metadata file; skipped"))
@@ -114,9 +114,12 @@ def discover(targets: list[Path]) -> Project:
                 if not ignore.ignored(rel):
                     files[rel] = SourceFile(path, rel, kind)
         if folders != [target]:  # Data Loader configuration is never deployed: look outside them too
-            for path, rel, kind in _walk(target, root, [], skip=frozenset(folders)):
+            outside: list[Diagnostic] = []
+            for path, rel, kind in _walk(target, root, outside, skip=frozenset(folders)):
                 if path.name.lower() in METADATA_FILE_NAMES and not ignore.ignored(rel):
                     files.setdefault(rel, SourceFile(path, rel, kind))
+            # only a folder nobody can list matters here: it may hold a process-conf.xml
+            diags.extend(d for d in outside if d.not_analysed and d.message.startswith("cannot read folder"))
     return Project(root, tuple(files[k] for k in sorted(files)), tuple(diags))
 
 
@@ -149,7 +152,8 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
             continue
         seen.add(d)
         if not _is_within(d, root):
-            diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {d} is outside the project; skipped"))
+            diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {entry['path']!r} is outside "
+                                    "the project: scan the folder that holds both", not_analysed=True))
             continue
         if not d.is_dir():
             diags.append(Diagnostic("sfdx-project.json", "discover",
@@ -163,15 +167,27 @@ def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Pat
     """(path, project-relative POSIX path, kind) of every file of a known kind under `folder`,
     leaving out the folders in `skip`."""
     prefix = len(str(root)) + 1  # root is resolved and `folder` is inside it
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=None):
+
+    def unreadable(error: OSError) -> None:
+        """A folder that cannot be listed (mode 000): what it holds is not analysed."""
+        where = Path(error.filename or folder)
+        rel = where.as_posix()[prefix:] if _is_within(where, root) else where.as_posix()
+        diags.append(Diagnostic(rel or ".", "discover", f"cannot read folder: {error.strerror or error}",
+                                not_analysed=True))
+
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=unreadable):
         base = Path(dirpath)
         if skip:
             dirnames[:] = [d for d in dirnames if base / d not in skip]
         rel_dir = dirpath[prefix:].replace(os.sep, "/")
         for d in dirnames:
             if (base / d).is_symlink():
-                diags.append(Diagnostic(f"{rel_dir}/{d}".lstrip("/"), "discover",
-                                        "symbolic link to a folder; not followed"))
+                rel = f"{rel_dir}/{d}".lstrip("/")
+                if _is_within(base / d, root):  # its files are scanned where they are
+                    diags.append(Diagnostic(rel, "discover", "symbolic link to a folder; not followed"))
+                else:  # what it holds is deployed, never scanned: fail closed
+                    diags.append(Diagnostic(rel, "discover", "symbolic link to a folder outside the project; "
+                                            "not followed", not_analysed=True))
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
                              and not (base / d).is_symlink())
         for name in sorted(filenames):
@@ -184,17 +200,18 @@ def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Pat
                 try:
                     target = path.resolve(strict=True)
                 except (OSError, RuntimeError):
-                    diags.append(Diagnostic(rel, "discover", "broken or looping symbolic link; skipped"))
+                    diags.append(Diagnostic(rel, "discover", "broken or looping symbolic link", not_analysed=True))
                     continue
                 if not _is_within(target, root):
-                    diags.append(Diagnostic(rel, "discover", "symbolic link to outside the project; not followed"))
+                    diags.append(Diagnostic(rel, "discover", "symbolic link to outside the project; not followed",
+                                            not_analysed=True))
                     continue
             try:
                 regular = path.is_file()
             except OSError:
                 regular = False
             if not regular:
-                diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device); skipped"))
+                diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device)", not_analysed=True))
                 continue
             yield path, rel, kind
 

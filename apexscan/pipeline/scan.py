@@ -27,6 +27,7 @@ from apexscan.engine.taint import compatible, report_key, search
 from apexscan.frontends.metadata import ProjectMetadata, merge, soql_fields, soql_select_items
 from apexscan.pipeline.cache import FactsCache
 from apexscan.pipeline.config_rules import config_findings
+from apexscan.pipeline.coverage import not_analysed_findings
 from apexscan.pipeline.inventory import SinkRecord, affordable, sink_contexts
 from apexscan.pipeline.lowering import CODE_FRONTENDS, lower_all
 from apexscan.pipeline.project import Project
@@ -90,6 +91,8 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
     with _fewer_gc_passes():
         lowered = lower_all(project.files, strict=strict, cache=cache, jobs=jobs, progress=progress)
         diags: list[Diagnostic] = list(project.diagnostics)
+        if cache is not None:
+            diags.extend(cache.problems)  # a cache refused (symbolic links, a key others can read)
         code: list[FileFacts] = []
         metadata_facts = []
         for item in lowered:
@@ -104,7 +107,8 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
         diags.extend(metadata.diagnostics)
         analysis = analyse_all(code, metadata, policy, inventory=inventory, memory=memory, progress=progress)
         diags.extend(analysis.diagnostics)
-    return ScanResult(project.root, tuple(sorted(set(analysis.findings), key=_order)), tuple(sorted(set(diags))),
+    findings = set(analysis.findings) | set(not_analysed_findings(diags))  # fail closed: APX-SCAN-001
+    return ScanResult(project.root, tuple(sorted(findings, key=_order)), tuple(sorted(set(diags))),
                       len(project.files), analysis.sinks, metadata if inventory else None)
 
 

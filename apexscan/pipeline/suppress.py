@@ -12,6 +12,9 @@ comments may be stacked above one line, and one comment may name several rules
 (`apexscan:ignore APX-LLM-003, APX-LLM-004 reason`). A suppressed finding stays in the report with
 `Finding.suppression` set to the reason (SARIF `suppressions`), and never fails the run.
 
+APX-SCAN-001 (a file that could not be analysed) is the exception: a file that cannot be parsed has
+no reliable line, so a comment naming it anywhere in the file suppresses it.
+
 A comment that names no rule, an unknown rule or no reason, or that matches no finding, is itself
 reported as a finding of rule APX-SUP-001 at the comment; a comment without a reason suppresses
 nothing. APX-SUP-001 cannot be suppressed.
@@ -28,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from apexscan.engine.model import Destination, Finding, Location, Verdict, finding_order
+from apexscan.pipeline import coverage
 from apexscan.pipeline.fingerprints import CONTEXT_KEY
 from apexscan.pipeline.project import Project
 from apexscan.salesforce.rules import Catalog
@@ -51,6 +55,9 @@ _RULE = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+"
 _RULES = re.compile(rf"\s*(?P<ids>{_RULE}(?:\s*,\s*{_RULE})*)")
 _PLACEHOLDER = re.compile(r"^<[^<>]*>$")  # a reason left as `<reason>` gives no reason
 _BLOCK_LINE_START = re.compile(r"\n[ \t]*\*+(?!/)")  # the " * " that starts lines of a /* */ block
+
+# Rules suppressed by a comment anywhere in the file: a file that could not be parsed has no line to trust.
+FILE_WIDE_RULES = frozenset({coverage.RULE_ID})
 
 NO_DESTINATION = Destination("", "", "", "", "", Verdict.NOT_LLM, "suppression comment")
 
@@ -151,13 +158,16 @@ def apply(findings: Sequence[Finding], suppressions: Sequence[Suppression],
     """The findings with `suppression` set where a comment excuses them, plus one APX-SUP-001
     finding per comment that is malformed or matches nothing, in report order."""
     at: dict[tuple[str, int], list[Suppression]] = {}
+    in_file: dict[str, list[Suppression]] = {}  # for the rules a comment anywhere in the file excuses
     for s in sorted(suppressions):
         for line in s.lines:
             at.setdefault((s.location.path, line), []).append(s)
+        in_file.setdefault(s.location.path, []).append(s)
     used: dict[Suppression, set[str]] = {}
 
     def matching(location: Location, rule_id: str) -> list[Suppression]:
-        hits = [s for s in at.get((location.path, location.line), ()) if rule_id in s.rule_ids]
+        near = in_file.get(location.path, ()) if rule_id in FILE_WIDE_RULES else at.get((location.path, location.line), ())
+        hits = [s for s in near if rule_id in s.rule_ids]
         for s in hits:
             used.setdefault(s, set()).add(rule_id)
         return hits
@@ -198,9 +208,13 @@ def _problem(s: Suppression, used: set[str], catalog: Catalog) -> Finding | None
         problems.append("gives no reason, so it suppresses nothing: write why the finding is acceptable "
                         "after the rule id")
     unused = [r for r in s.rule_ids if r in catalog and r not in UNSUPPRESSIBLE and r not in used]
-    if unused:
-        problems.append(f"matches no {_joined(unused, 'or')} finding on its line, on the line below it, "
+    near = [r for r in unused if r not in FILE_WIDE_RULES]
+    if near:
+        problems.append(f"matches no {_joined(near, 'or')} finding on its line, on the line below it, "
                         "or at the start of a finding's path")
+    if len(near) < len(unused):
+        problems.append(f"matches no {_joined([r for r in unused if r in FILE_WIDE_RULES], 'or')} finding "
+                        "in its file")
     if not problems:
         return None
     return Finding(

@@ -88,6 +88,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
+from apexscan.interfaces.report.visible import visible, visible_line
 from apexscan.pipeline.inventory import ENTRY_KINDS, METADATA_KINDS, UNKNOWN
 
 Json = Mapping[str, Any]
@@ -152,7 +153,8 @@ def render_inventory_markdown(doc: Json) -> str:
                     (_md(", ".join(_rule_text(f) for f in c["findings"])) or "—") if i == 0 else "″",
                 ]) + " |")
         lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n"
+    # every line once more: a value that did not go through _md cannot reorder or hide text either
+    return "\n".join(visible(line, markup=True) for line in lines).rstrip("\n") + "\n"
 
 
 def _md_comparison(cmp: Json) -> list[str]:
@@ -195,8 +197,9 @@ def _rule_text(f: Json) -> str:
 
 
 def _md(text: str) -> str:
-    """A table cell: no line breaks, pipes and HTML escaped (values come from the scanned project)."""
-    return " ".join(escape(str(text), quote=False).replace("|", "\\|").split())
+    """A table cell: no line breaks, pipes and HTML escaped, invisible and bidirectional characters
+    shown as `<U+XXXX>` (values come from the scanned project)."""
+    return escape(visible_line(str(text)), quote=False).replace("|", "\\|")
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -409,8 +412,9 @@ def _plain(value: Any) -> str:
 
 
 def _h(text: Any) -> str:
-    """Escaped text; control characters from scanned names are dropped."""
-    return escape("".join(ch for ch in str(text) if ch.isprintable() or ch == " "), quote=True)
+    """Escaped text; control, bidirectional and other invisible characters from scanned names are
+    shown as `<U+XXXX>`."""
+    return escape(visible(str(text), keep_tab=False), quote=True)
 
 
 def _hb(text: Any) -> str:

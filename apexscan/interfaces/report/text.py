@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from apexscan.engine.model import Diagnostic, Finding, Step
 from apexscan.interfaces.report import level_of, rule_of, sorted_findings
+from apexscan.interfaces.report.visible import visible_line
 from apexscan.pipeline.baseline import ABSENT, NEW, UNCHANGED, Comparison
 from apexscan.salesforce.rules import LEVELS, Catalog
 
@@ -155,6 +156,7 @@ def render_diagnostics(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def _one_line(text: str) -> str:
-    """One printable line: file names and messages come from the scanned project, so control
-    characters (a newline forging report lines, ESC driving the terminal) are shown escaped."""
-    return " ".join("".join(c if c.isprintable() else repr(c)[1:-1] for c in text).split())
+    """One printable line: file names and messages come from the scanned project, so control,
+    bidirectional and other invisible characters (a newline forging report lines, ESC driving the
+    terminal, U+202E reversing a file name) are shown as `<U+XXXX>` (see report/visible.py)."""
+    return visible_line(text)
