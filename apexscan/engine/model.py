@@ -123,6 +123,9 @@ class Destination:
     how: str  # "literal", "constant", "named credential OpenAI", "custom label X", "unresolved: ..."
     evidence: tuple[str, ...] = ()  # why we think this is an LLM call when the host says nothing
     note: str = ""  # registry or resolution caveat shown in the message
+    # An LLM only by an API path that other kinds of API use too, on a host nobody knows: it stays
+    # one only for a request whose body is shaped like a prompt (decided where the request is sent).
+    needs_shape: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1039,9 +1039,11 @@ class Lowerer(TreeLowerer):
         base = self.static_ref(obj)
         return Ref(base.node, base.type, base.path + (fname,)) if base is not None else None
 
-    def cmdt_record(self, n: Node) -> tuple[str, str | None] | None:
+    def cmdt_record(self, n: Node) -> tuple[str, str | StrExpr | None] | None:
         """`X__mdt.getInstance('Rec')` -> ("x", "rec"); `X__mdt.getAll().get('Rec')` likewise
-        (so only calls named in CMDT_METHODS)."""
+        (so only calls named in CMDT_METHODS). A record named by an expression (a `static final`
+        constant) is kept as that string expression, resolved with the endpoints; None when the
+        call names no record at all."""
         name = n.child_by_field_name("name")
         obj = n.child_by_field_name("object")
         if name is None or obj is None:
@@ -1051,16 +1053,25 @@ class Lowerer(TreeLowerer):
         args = args_node.named_children if args_node is not None else []
         q = self.text(obj).lower()
         if q.endswith("__mdt") and lname == "getinstance":
-            rec = _literal(self, args[0]) if args else None
-            return (q[: -len("__mdt")], rec.lower() if rec else None)
+            return (q[: -len("__mdt")], self._record_name(args))
         if lname == "get" and obj.type == "method_invocation":
             inner_name = obj.child_by_field_name("name")
             inner_obj = obj.child_by_field_name("object")
             if inner_name is not None and inner_obj is not None and \
                     self.text(inner_name).lower() == "getall" and self.text(inner_obj).lower().endswith("__mdt"):
-                rec = _literal(self, args[0]) if args else None
-                return (self.text(inner_obj).lower()[: -len("__mdt")], rec.lower() if rec else None)
+                return (self.text(inner_obj).lower()[: -len("__mdt")], self._record_name(args))
         return None
+
+    def _record_name(self, args: list[Node]) -> str | StrExpr | None:
+        """The DeveloperName a custom metadata lookup names: a literal (lower-case), else the
+        string expression of its argument, else None (every record of the type)."""
+        if not args:
+            return None
+        rec = _literal(self, args[0])
+        if rec is not None:
+            return rec.lower() or None
+        expr = self.strexpr(args[0])
+        return None if all_unknown(expr) else expr
 
     def custom_setting(self, n: Node) -> bool:
         name = n.child_by_field_name("name")

@@ -137,7 +137,8 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         llm_path=lambda path: hosts.looks_like_llm_path(path, registry),
         name_hint=name_hint,
         classify_model=lambda name: hosts.classify_model(name, policy, registry),
-        provider_host=lambda name, path: hosts.provider_host_named(name, path, registry))
+        provider_host=lambda name, path: hosts.provider_host_named(name, path, registry),
+        shared_path=lambda path: hosts.shared_llm_path(path, registry))
     excluded = _excluded_classes(program)
 
     def class_in_scope(cls: str) -> bool:
@@ -249,6 +250,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         routes[node] = _runtime_credentials(routes[node], bool(shapes.get(node)) or any(
             name_hint(program.functions[s.caller].display) for s in sinks.get(node, []) + guarded_sinks.get(node, [])
             if s.caller in program.functions))
+        routes[node] = _shaped(routes[node], shapes.get(node, []))
     destinations = {node: list(by_dest) for node, by_dest in routes.items()}
     evidence = {node: _unique([text for _, text in found]) for node, found in shapes.items()}
     per_sink: dict[str, list[tuple]] = {}
@@ -333,6 +335,20 @@ def _runtime_credentials(by_dest: dict[Destination, set], llm_evidence: bool) ->
     unresolved = Destination("callout:{?}", "", "", "", "", Verdict.UNKNOWN, RUNTIME_NC_UNRESOLVED)
     kept.setdefault(unresolved, set()).update(c for d in runtime for c in by_dest[d])
     return kept
+
+
+def _shaped(by_dest: dict[Destination, set], shapes: list[tuple[tuple, str]]) -> dict[Destination, set]:
+    """A host nobody knows, called on an API path that other kinds of API use too (`/v1/messages`),
+    is an LLM endpoint only for a request whose body is shaped like a prompt in the same calling
+    context; otherwise it is just an unknown host."""
+    out: dict[Destination, set] = {}
+    for d, ctxs in by_dest.items():
+        if d.needs_shape and not any(compatible(s, c) for s, _ in shapes for c in ctxs):
+            d = replace(d, verdict=Verdict.NOT_LLM, evidence=(), needs_shape=False,
+                        note=f"{d.host} is not a known LLM provider; the API path alone does not make it one "
+                             "(the request body is not shaped like a prompt)")
+        out.setdefault(d, set()).update(ctxs)
+    return out
 
 
 def _with_csp_site(finding: Finding, metadata: ProjectMetadata) -> Finding:

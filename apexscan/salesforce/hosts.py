@@ -68,6 +68,7 @@ class PathRule:
     evidence: str  # completes "path <path> is ..."
     source: str
     pattern: re.Pattern[str]  # re.search on the URL path
+    shared: bool = False  # APIs that are no LLM use the path too: alone it proves nothing on a host nobody knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,20 @@ def is_placeholder_host(host: str) -> bool:
 def looks_like_llm_path(path: str, registry: Registry) -> str:
     """Why the path of `path` (a path or a whole URL) looks like an LLM API call, or "" if it does not."""
     _, path = _split(path.strip())
-    rule = next((p for p in registry.llm_paths if p.pattern.search(path)), None)
+    rule = _path_rule(path, registry)
     return f"path {path} is {rule.evidence}" if rule else ""
+
+
+def shared_llm_path(path: str, registry: Registry) -> bool:
+    """Whether the LLM API path of `path` is one that other kinds of API use too (`/v1/messages`):
+    on a host nobody knows it makes an LLM call only with a request shaped like a prompt."""
+    _, path = _split(path.strip())
+    rule = _path_rule(path, registry)
+    return rule is not None and rule.shared
+
+
+def _path_rule(path: str, registry: Registry) -> PathRule | None:
+    return next((p for p in registry.llm_paths if p.pattern.search(path)), None)
 
 
 _LITERAL_HOST_REGEX = re.compile(r"(?:[a-z0-9_-]|\\[.-])+")  # what _host_regex makes of a host without tokens
@@ -347,7 +360,7 @@ _TABLES: dict[str, tuple[dict[str, type], dict[str, object]]] = {
     "in_org": ({"source": str}, {"host": "", "path": "", "note": ""}),
     "region_codes": ({"code": str, "region": str, "source": str}, {"note": ""}),
     "groups": ({"name": str, "members": list, "source": str}, {"note": ""}),
-    "llm_paths": ({"pattern": str, "evidence": str, "source": str}, {}),
+    "llm_paths": ({"pattern": str, "evidence": str, "source": str}, {"shared": False}),
 }
 _JURISDICTION = re.compile(r"^[A-Z]{2}$")
 _REGION = re.compile(r"^[A-Za-z][A-Za-z-]*$")
@@ -373,7 +386,8 @@ def parse_registry(text: str, origin: str) -> Registry:
                                       _compile(_wildcard(row["code"].lower()), where, "code"))
                            for row, where in rows["region_codes"]),
         groups=tuple((row["name"].upper(), tuple(_members(row, where))) for row, where in rows["groups"]),
-        llm_paths=tuple(PathRule(row["evidence"], row["source"], _compile(row["pattern"], where, "pattern"))
+        llm_paths=tuple(PathRule(row["evidence"], row["source"], _compile(row["pattern"], where, "pattern"),
+                                 row["shared"])
                         for row, where in rows["llm_paths"]),
     )
 
