@@ -116,7 +116,10 @@ class FlowLowerer:
         if not value:
             return
         parts = target.strip().split(".")
-        ref = Ref(self.node(parts[0]), "", tuple(p.lower() for p in parts[1:]))
+        # `$Output.Prompt` (a template-triggered prompt flow's "Add Prompt Instructions"): what the
+        # flow returns to the prompt template that runs it.
+        head = "return" if parts[0].lower() == "$output" else parts[0]
+        ref = Ref(self.node(head), "", tuple(p.lower() for p in parts[1:]))
         self.assigns.append(Assign(ref, value, verb, self.loc(at), self.fid))
 
     # --- elements -------------------------------------------------------------------------------
