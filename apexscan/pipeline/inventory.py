@@ -60,6 +60,8 @@ ENTRY_KINDS = {
     "component": "Lightning web component",
     "aura-component": "Aura component",
     "prompt-template": "prompt template",
+    "agent": "Agentforce agent",
+    "agent-action": "Agentforce action or topic that no agent in the project lists",
     "aura-enabled": "@AuraEnabled method",
     "invocable": "@InvocableMethod",
     "remote-action": "@RemoteAction method",
@@ -71,7 +73,9 @@ ENTRY_KINDS = {
 _ANNOTATION_KINDS = (("auraenabled", "aura-enabled"), ("invocablemethod", "invocable"),
                      ("remoteaction", "remote-action"), ("httpget", "rest"), ("httppost", "rest"),
                      ("httpput", "rest"), ("httppatch", "rest"), ("httpdelete", "rest"))
-_CLASS_KINDS = {"flow": "flow", "lwc": "component", "template": "prompt-template"}
+_CLASS_KINDS = {"flow": "flow", "lwc": "component", "template": "prompt-template", "agent": "agent"}
+# How a function's display name says what it is ("flow Triage"): left out where the kind says it.
+_DISPLAY_PREFIXES = ("flow ", "prompt template ", "agent action ", "agent topic ", "agent ")
 _JOB_INTERFACES = ("queueable", "database.batchable", "batchable")
 MAX_WALK = 5000  # functions visited backwards from one sink before giving up
 
@@ -219,9 +223,10 @@ def _entry(program, fid: str, has_callers: bool) -> EntryPoint | None:
         loc = cls.location or fn.location
         return EntryPoint("aura-component", loc.path.rsplit("/", 2)[-2] if loc.path.count("/") else cls.display,
                           Location(loc.path.rsplit("/", 1)[0], 0, 0) if "/" in loc.path else loc)
+    if kind in ("agent-action", "agent-topic"):  # reached through the agents that list it
+        return None if has_callers else EntryPoint("agent-action", _short_name(cls.display), cls.location or fn.location)
     if kind in _CLASS_KINDS:
-        return EntryPoint(_CLASS_KINDS[kind], cls.display.removeprefix("flow ").removeprefix("prompt template "),
-                          cls.location or fn.location)
+        return EntryPoint(_CLASS_KINDS[kind], _short_name(cls.display), cls.location or fn.location)
     for annotation, entry_kind in _ANNOTATION_KINDS:
         if annotation in fn.annotations:
             return EntryPoint(entry_kind, fn.display, fn.location)
@@ -235,6 +240,10 @@ def _entry(program, fid: str, has_callers: bool) -> EntryPoint | None:
     return EntryPoint("no-caller", fn.display, fn.location)
 
 
+def _short_name(display: str) -> str:
+    return next((display[len(p):] for p in _DISPLAY_PREFIXES if display.startswith(p)), display)
+
+
 def _is_job(cls) -> bool:
     return any(i.lower().split("<", 1)[0] in _JOB_INTERFACES for i in cls.interfaces)
 
@@ -246,7 +255,11 @@ CODE_KINDS = {
     "aura": "aura-request",
     "flow": "flow-action",
     "template": "prompt-template",
+    "agent-action": "agent",
+    "agent-topic": "agent",
+    "agent": "agent",
 }
+SINK_KINDS = {"model": "models-api", "agent": "agent"}  # by the sink's kind, for sinks in Apex
 METADATA_KINDS = ("named-credential", "remote-site", "csp-trusted-site", "external-service",
                   "connected-app", "outbound-message", "dataloader-extract")
 _CONTEXT_KIND = {"NamedCredential": "named-credential", "RemoteSiteSetting": "remote-site",
@@ -296,8 +309,8 @@ def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], p
     ids: dict[str, int] = {}
     for rec in sorted(records, key=lambda r: (r.reach.location, r.reach.api)):
         reach, ctx = rec.reach, rec.context
-        kind = CODE_KINDS.get(ctx.origin, "models-api" if rec.kind == "model" else "apex-callout")
-        short = ctx.function.removeprefix("flow ").removeprefix("prompt template ")
+        kind = CODE_KINDS.get(ctx.origin) or SINK_KINDS.get(rec.kind, "apex-callout")
+        short = _short_name(ctx.function)
         base = f"{kind}:{short}" if reach.api == ctx.function else f"{kind}:{short}:{reach.api}"
         ids[base] = ids.get(base, 0) + 1
         attached = [f for f in by_location.get(reach.location, ())]

@@ -215,6 +215,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             add(node, (len(table) - 1, (), (), False), Step(ev.location, f"LLM request shape: {ev.text}"))
 
     guarded = _guarded_requests(program, linker, apex, policy.residency_guards)
+    barred = {b.node for facts in apex for b in facts.barriers}  # sinks that send nothing
     sinks: dict[str, list] = {}
     guarded_sinks: dict[str, list] = {}  # kept for the inventory only
     for facts in apex:
@@ -222,6 +223,8 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             if not in_scope(s.caller):
                 continue
             node, _ = linker.source_end(s.arg, context_of(program.functions, s.caller + "#"))
+            if node in barred:
+                continue
             if any(fid == s.caller and line <= s.location.line and node == guarded_node
                    for fid, guarded_node, line in guarded):
                 if inventory:
@@ -283,6 +286,10 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             for dest, reached in _routed(routes.get(node, {}), shapes.get(node, []), hints,
                                          in_context.get(node, [])):
                 found = sink_findings(SinkReach(s.location, s.api, reached, (dest,)))
+                if s.kind == "agent":
+                    # What an agent hands its platform model is in the inventory; only data that
+                    # is sensitive or unclassified is a finding.
+                    found = [f for f in found if f.rule_id != NON_SENSITIVE_RULE]
                 if "/lwc/" in f"/{s.location.path}" or "/aura/" in f"/{s.location.path}":  # browser code
                     found = [_with_csp_site(f, metadata) for f in found]
                 findings.extend(found)
@@ -320,6 +327,7 @@ def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) ->
 
 
 POLYMORPHIC = "Name"  # the object a polymorphic lookup (Who, What, Parent of a note) leads to
+NON_SENSITIVE_RULE = "APX-LLM-005"
 RUNTIME_NC = "the name is read at run time"
 RUNTIME_NC_UNRESOLVED = "unresolved: the Named Credential name is read at run time"
 
@@ -522,8 +530,7 @@ def _add_source(table, add, node, obj, fields, display, how, location, scalar=Fa
     for path, shown in zip(fields, display):
         table.append(("data", (obj, how, shown)))
         if path == ("*",):
-            what = "records of an object chosen at run time" if obj == RUNTIME_OBJECT and how in DYNAMIC_QUERY_APIS \
-                else f"every field of {obj}"
+            what = "records of an object chosen at run time" if obj == RUNTIME_OBJECT else f"every field of {obj}"
             add(node, (len(table) - 1, ("*",), (), False), Step(location, f"{what} read by {how}"), contexts)
         else:
             add(node, (len(table) - 1, () if scalar else path, path, False),

@@ -26,7 +26,9 @@ changing what a value means, bumps the version. Every key is always present.
           "id": "apex-callout:LlmClient.complete:Http.send",  # stable across edits that move lines;
                                                    # "#2", "#3" for further sinks of one function
           "kind": "apex-callout",                  # apex-callout, models-api, flow-action, lwc-request,
-                                                   # aura-request, prompt-template | named-credential,
+                                                   # aura-request, prompt-template, agent (what an
+                                                   # Agentforce action hands the agent's model, or
+                                                   # an agent run from Apex) | named-credential,
                                                    # remote-site, csp-trusted-site, external-service,
                                                    # connected-app (inbound: an outside client pulls
                                                    # data), outbound-message, dataloader-extract
@@ -98,6 +100,7 @@ SHORT_KINDS = {"named-credential": "Named Credential", "remote-site": "Remote Si
 KIND_TITLES = {
     "apex-callout": "Apex callout", "models-api": "Models API call", "flow-action": "Flow action",
     "lwc-request": "LWC request", "aura-request": "Aura component request", "prompt-template": "Prompt template",
+    "agent": "Agentforce agent",
     "named-credential": "Named Credential", "remote-site": "Remote Site Setting",
     "csp-trusted-site": "CSP Trusted Site", "external-service": "External Service",
     "connected-app": "Connected App (inbound)", "outbound-message": "Outbound message",
