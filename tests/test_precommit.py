@@ -165,6 +165,12 @@ def test_hook_definition_scans_the_project_and_filters_by_staged_files():
     "docs/notes.md",
     "scripts/build.js",
     "force-app/main/default/classes/Foo.CLS",
+    "force-app/main/default/genAiPlannerBundles/Agent/Agent.genAiPlannerBundle",
+    "force-app/main/default/genAiFunctions/Action/Action.genAiFunction-meta.xml",
+    "force-app/main/default/genAiFunctions/Action/output/schema.json",
+    "force-app/main/default/genAiFunctions/Action/input/schema.json",
+    "force-app/main/default/genAiPlannerBundles/Agent/localActions/topic/action/output/schema.json",
+    "force-app/main/default/bots/Agent/v1.botVersion-meta.xml",
     *(f"force-app/main/default/x/Thing{suffix}" for suffix in METADATA_SUFFIXES if suffix != ".md"),
 ])
 def test_hook_files_pattern_runs_the_hook_for_what_the_analysis_reads(rel):

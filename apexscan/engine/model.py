@@ -89,6 +89,7 @@ class NamedCredentialMeta:
     url: str  # "" when the file has no URL (then the host is unknown)
     location: Location
     external_credential: str = ""
+    network_connection: str = ""  # the Private Connect outbound network connection it sends through
 
 
 @dataclass(frozen=True, slots=True)

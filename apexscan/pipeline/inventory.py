@@ -32,7 +32,12 @@ from typing import Any
 from apexscan.engine.model import Destination, FieldRef, Finding, Location, Sensitivity, Verdict
 from apexscan.engine.taint import relevant_nodes
 from apexscan.frontends.metadata import ProjectMetadata
-from apexscan.pipeline.config_rules import dataloader_destination, dataloader_fields
+from apexscan.pipeline.config_rules import (
+    credential_destination,
+    dataloader_destination,
+    dataloader_fields,
+    einstein_routing,
+)
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import SinkReach
 from apexscan.salesforce.policy import Policy
@@ -261,11 +266,13 @@ CODE_KINDS = {
 }
 SINK_KINDS = {"model": "models-api", "agent": "agent"}  # by the sink's kind, for sinks in Apex
 METADATA_KINDS = ("named-credential", "remote-site", "csp-trusted-site", "external-service",
-                  "connected-app", "outbound-message", "dataloader-extract")
+                  "connected-app", "external-client-app", "outbound-message", "dataloader-extract",
+                  "einstein-settings")
 _CONTEXT_KIND = {"NamedCredential": "named-credential", "RemoteSiteSetting": "remote-site",
                  "CspTrustedSite": "csp-trusted-site", "ExternalServiceRegistration": "external-service",
-                 "ConnectedApp": "connected-app", "OutboundMessage": "outbound-message",
-                 "DataLoaderProcess": "dataloader-extract"}
+                 "ConnectedApp": "connected-app", "ExternalClientApp": "external-client-app",
+                 "OutboundMessage": "outbound-message", "DataLoaderProcess": "dataloader-extract",
+                 "EinsteinGptSettings": "einstein-settings"}
 UNKNOWN = "unknown"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -371,9 +378,13 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
 
     rows: list[Json] = []
     for nc in _sorted(metadata.named_credentials.values()):
-        rows.append(row("named-credential", nc.name, nc.location,
-                        [classify(nc.url, f"Named Credential {nc.name}")],
-                        {"external_credential": nc.external_credential}))
+        dest = classify(nc.url, f"Named Credential {nc.name}")
+        if nc.url.strip():
+            dest = credential_destination(nc, metadata, lambda _url, d=dest: d, policy, registry)
+        details = {"external_credential": nc.external_credential}
+        if nc.network_connection:
+            details["network_connection"] = nc.network_connection
+        rows.append(row("named-credential", nc.name, nc.location, [dest], details))
     for site in _sorted(metadata.remote_sites.values()):
         rows.append(row("remote-site", site.name, site.location,
                         [classify(site.url, f"Remote Site Setting {site.name}")], {"active": site.active}))
@@ -397,6 +408,29 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
         rows.append(row("connected-app", app.name, app.location, dests,
                         {"direction": "inbound", "scopes": list(app.scopes),
                          "ip_relaxation": app.ip_relaxation, "client_credentials": app.client_credentials}))
+    for app in _sorted(metadata.external_client_apps.values()):
+        # Inbound too: the app's global OAuth settings list the clients' callback URLs.
+        oauth = metadata.eca_oauth_settings.get(app.name.lower())
+        policy_file = metadata.eca_oauth_policies.get(app.name.lower())
+        global_settings = metadata.eca_global_oauth.get(app.name.lower())
+        dests = [classify(u, f"External Client App {app.name} callback URL")
+                 for u in (global_settings.callback_urls if global_settings is not None else ())]
+        rows.append(row("external-client-app", app.name, app.location, dests,
+                        {"direction": "inbound", "scopes": list(oauth.scopes) if oauth is not None else [],
+                         "ip_relaxation": policy_file.ip_relaxation if policy_file is not None else "",
+                         "trusted_ip_ranges": oauth.trusted_ip_ranges if oauth is not None else 0,
+                         "client_credentials": bool(policy_file is not None and policy_file.client_credentials)}))
+    routing = einstein_routing(metadata)
+    if routing is not None:
+        settings = routing.settings
+        dests = [Destination("", "", f"{p.provider} via Salesforce", "US", "", Verdict.UNKNOWN,
+                             f"Einstein generative AI settings ({settings.location.path})", note=p.note)
+                 for p in routing.enabled] if not routing.platform_off else []
+        rows.append(row("einstein-settings", "EinsteinGpt", settings.location, dests,
+                        {"providers_on": [p.provider for p in routing.enabled],
+                         "providers_off": list(routing.disabled), "platform_off": routing.platform_off,
+                         "region_fallback_disabled": routing.fallback_disabled,
+                         "pii_masking": routing.pii_masking or UNKNOWN, "note": routing.note()}))
     for msg in sorted(metadata.outbound_messages.values(), key=lambda m: (m.object.lower(), m.name.lower())):
         name = f"{msg.object}.{msg.name}"
         refs = _unique(FieldRef(msg.object, f.name) for f in msg.fields)

@@ -25,7 +25,7 @@ from apexscan.engine.model import (
 from apexscan.engine.taint import compatible, report_key, search
 from apexscan.frontends.metadata import ProjectMetadata, merge, soql_fields, soql_select_items
 from apexscan.pipeline.cache import FactsCache
-from apexscan.pipeline.config_rules import config_findings
+from apexscan.pipeline.config_rules import config_findings, einstein_routing
 from apexscan.pipeline.inventory import SinkRecord, affordable, sink_contexts
 from apexscan.pipeline.lowering import CODE_FRONTENDS, lower_all
 from apexscan.pipeline.project import Project
@@ -131,14 +131,17 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
     registry = hosts.load_registry()
     catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
     linker, program = _linked(apex, policy, memory)
+    routing = einstein_routing(metadata)
+    einstein_note = routing.note() if routing is not None else ""
     resolver = Resolver(
         linker, metadata,
         classify=lambda url: hosts.classify_url(url, policy, registry),
         llm_path=lambda path: hosts.looks_like_llm_path(path, registry),
         name_hint=name_hint,
-        classify_model=lambda name: hosts.classify_model(name, policy, registry),
+        classify_model=lambda name: _noted(hosts.classify_model(name, policy, registry), einstein_note),
         provider_host=lambda name, path: hosts.provider_host_named(name, path, registry),
-        shared_path=lambda path: hosts.shared_llm_path(path, registry))
+        shared_path=lambda path: hosts.shared_llm_path(path, registry),
+        private_region=lambda dest, code, why: hosts.with_network_region(dest, code, why, policy, registry))
     excluded = _excluded_classes(program)
 
     def class_in_scope(cls: str) -> bool:
@@ -343,6 +346,11 @@ def _runtime_credentials(by_dest: dict[Destination, set], llm_evidence: bool) ->
     unresolved = Destination("callout:{?}", "", "", "", "", Verdict.UNKNOWN, RUNTIME_NC_UNRESOLVED)
     kept.setdefault(unresolved, set()).update(c for d in runtime for c in by_dest[d])
     return kept
+
+
+def _noted(dest: Destination, note: str) -> Destination:
+    """A Salesforce-hosted model's destination, with what the org's Einstein settings say."""
+    return replace(dest, note=f"{dest.note}; {note}" if dest.note and note else dest.note or note)
 
 
 def _shaped(by_dest: dict[Destination, set], shapes: list[tuple[tuple, str]]) -> dict[Destination, set]:

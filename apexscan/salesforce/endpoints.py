@@ -51,12 +51,14 @@ class Resolver:
     """Evaluates string expressions over a linked program and the project's metadata."""
 
     def __init__(self, linker, metadata, classify, llm_path, name_hint, classify_model=None, provider_host=None,
-                 shared_path=None):
+                 shared_path=None, private_region=None):
         self.linker = linker
         self.metadata = metadata
         self.classify = classify  # url -> Destination
         self.llm_path = llm_path  # path -> evidence text or ""
         self.shared_path = shared_path  # path -> whether non-LLM APIs use that LLM API path too
+        # (destination, region code, why) -> the destination with a Private Connect region
+        self.private_region = private_region
         self.name_hint = name_hint  # name -> evidence text or ""
         self.classify_model = classify_model  # Salesforce model API name -> Destination
         # (credential name, path) -> the fixed host of the provider both point at, or ""
@@ -368,7 +370,21 @@ class Resolver:
                       else f"Named Credential {name} has no URL in this project")
             return self._unresolved(value, shown, reason, path, name)
         url = nc.url.rstrip("/") + (path if path.startswith(("/", "?")) or not path else "/" + path)
-        return self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {nc.name}")
+        return self.through_network(nc, self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {nc.name}"))
+
+    def through_network(self, nc, dest: Destination) -> Destination:
+        """A Named Credential bound to a Private Connect outbound network connection: the
+        connection's region is where its requests go."""
+        if not nc.network_connection or self.private_region is None:
+            return dest
+        lookup = getattr(self.metadata, "network_connection", None)
+        connection = lookup(nc.network_connection) if lookup is not None else None
+        if connection is None:
+            return replace(dest, note=(dest.note + "; " if dest.note else "") +
+                           f"sent through outbound network connection {nc.network_connection}, which is not in "
+                           "this project")
+        return self.private_region(dest, connection.region,
+                                   f"Private Connect outbound network connection {connection.name}")
 
     def _missing_credential(self, name: str, path: str) -> Destination | None:
         """A Named Credential that is not in the project, attributed to an LLM provider only on

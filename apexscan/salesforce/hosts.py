@@ -296,6 +296,28 @@ def _judge(jurisdiction: str, region: str, policy: Policy, registry: Registry, *
     return verdict, "; ".join(reasons)
 
 
+def with_network_region(dest: Destination, code: str, why: str, policy: Policy, registry: Registry) -> Destination:
+    """A destination reached over Private Connect (AWS PrivateLink to the region of its outbound
+    network connection): that region is where the request is processed when the URL does not say
+    otherwise. `why` names the connection for the note."""
+    region = registry.region_of(code) if code else ""
+    if not region:
+        return dataclasses.replace(dest, note=_join(dest.note, f"{why}: region {code or 'not set'} is not one "
+                                                               "apexscan can place"))
+    note = f"{why}: AWS PrivateLink to {code} ({region})"
+    if dest.verdict in (Verdict.NOT_LLM, Verdict.IN_ORG, Verdict.SOVEREIGN) or dest.region:
+        return dataclasses.replace(dest, note=_join(dest.note, note))
+    if dest.provider:
+        verdict, reason = _judge(dest.jurisdiction, region, policy, registry, trust_layer=False)
+        return dataclasses.replace(dest, region=region, verdict=verdict, note=_join(reason, note))
+    # An LLM-shaped endpoint nobody knows: its seat stays unknown, but processing outside the
+    # allowed regions is enough to call it foreign.
+    if region.upper() in registry.accepted(policy.allowed_regions):
+        return dataclasses.replace(dest, region=region, note=_join(dest.note, note))
+    return dataclasses.replace(dest, region=region, verdict=Verdict.FOREIGN, note=_join(
+        dest.note, note, f"processing region {region} is not an allowed region ({_listing(policy.allowed_regions)})"))
+
+
 def _classify_hostless(text: str, path: str, registry: Registry) -> Destination:
     in_org = next((r for r in registry.in_org_paths if r.pattern.match(path)), None)
     if in_org is not None:
