@@ -47,7 +47,7 @@ def test_every_sample_file_survives_encoding_unchanged():
         assert decode(encoded_facts) == facts, f.rel
         assert decode(encoded_diagnostics) == tuple(diagnostics)
         kinds.add(f.kind)
-    assert kinds == {"apex", "flow", "lwc", "aura", "template", "metadata"}
+    assert kinds == {"apex", "flow", "lwc", "aura", "template", "agent", "metadata"}
 
 
 def test_a_warm_scan_reuses_every_file_and_finds_the_same(project, tmp_path):

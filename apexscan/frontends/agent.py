@@ -90,6 +90,16 @@ def lower_agent(path: str, data: bytes) -> FileFacts:
     return facts.done()
 
 
+def _names(e: Element, lists: tuple[str, ...], child: str) -> list[tuple[str, Element]]:
+    """(name, element naming it) of each entry of the lists `e` has (`<genAiFunctions><functionName>`)."""
+    out = []
+    for entry in (x for tag in lists for x in e.findall(tag)):
+        named = entry.find(child)
+        if named is not None and named.text.strip():
+            out.append((named.text.strip(), named))
+    return out
+
+
 def _stem(path: str) -> str:
     name = path.rsplit("/", 1)[-1]
     lower = name.lower()
@@ -187,8 +197,7 @@ class _Facts:
 
     def topic(self, e: Element, name: str, fid: str, local: dict[str, str] | None = None) -> None:
         self.define(fid, "agent-topic", f"agent topic {name}", e)
-        names = [(f.findtext("functionName"), f) for f in (*e.findall("genAiFunctions"), *e.findall("localActionLinks"))]
-        self.listed(fid, [(n, at) for n, at in names if n], local or {})
+        self.listed(fid, _names(e, ("genAiFunctions", "localActionLinks"), "functionName"), local or {})
 
     def planner(self, e: Element, name: str) -> None:
         fid = f"agent:{name.lower()}"
@@ -214,8 +223,7 @@ class _Facts:
             customized = plugin.find("genAiCustomizedPlugin")
             plugin_name = plugin.findtext("genAiPluginName")
             if customized is not None:  # a standard topic adapted inside the agent: its own function list
-                names = [(f.findtext("functionName"), f) for f in customized.findall("genAiFunctions")]
-                self.listed(fid, [(n, at) for n, at in names if n], {})
+                self.listed(fid, _names(customized, ("genAiFunctions",), "functionName"), {})
             elif plugin_name:
                 self.named_call(fid, local_topics.get(plugin_name.lower(), f"agent-topic:{plugin_name.lower()}"),
                                 plugin_name, plugin)
@@ -224,8 +232,7 @@ class _Facts:
             if plugin_name:
                 self.named_call(fid, local_topics.get(plugin_name.lower(), f"agent-topic:{plugin_name.lower()}"),
                                 plugin_name, link)
-        names = [(f.findtext("genAiFunctionName"), f) for f in e.findall("genAiFunctions")]
-        self.listed(fid, [(n, at) for n, at in names if n], {})
+        self.listed(fid, _names(e, ("genAiFunctions",), "genAiFunctionName"), {})
 
     def bot(self, e: Element, name: str) -> None:
         """Context variables included in the prompt send their fields to the agent's model."""

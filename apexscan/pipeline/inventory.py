@@ -230,6 +230,8 @@ def _entry(program, fid: str, has_callers: bool) -> EntryPoint | None:
                           Location(loc.path.rsplit("/", 1)[0], 0, 0) if "/" in loc.path else loc)
     if kind in ("agent-action", "agent-topic"):  # reached through the agents that list it
         return None if has_callers else EntryPoint("agent-action", _short_name(cls.display), cls.location or fn.location)
+    if kind == "agent" and has_callers:  # a planner its bot's version starts: the bot is the entry point
+        return None
     if kind in _CLASS_KINDS:
         return EntryPoint(_CLASS_KINDS[kind], _short_name(cls.display), cls.location or fn.location)
     for annotation, entry_kind in _ANNOTATION_KINDS:
@@ -423,7 +425,8 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
     routing = einstein_routing(metadata)
     if routing is not None:
         settings = routing.settings
-        dests = [Destination("", "", f"{p.provider} via Salesforce", "US", "", Verdict.UNKNOWN,
+        dests = [Destination(f"{p.provider} models (Salesforce-hosted)", "", f"{p.provider} via Salesforce", "US", "",
+                             Verdict.UNKNOWN,
                              f"Einstein generative AI settings ({settings.location.path})", note=p.note)
                  for p in routing.enabled] if not routing.platform_off else []
         rows.append(row("einstein-settings", "EinsteinGpt", settings.location, dests,

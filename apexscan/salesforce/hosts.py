@@ -305,8 +305,11 @@ def with_network_region(dest: Destination, code: str, why: str, policy: Policy, 
         return dataclasses.replace(dest, note=_join(dest.note, f"{why}: region {code or 'not set'} is not one "
                                                                "apexscan can place"))
     note = f"{why}: AWS PrivateLink to {code} ({region})"
-    if dest.verdict in (Verdict.NOT_LLM, Verdict.IN_ORG, Verdict.SOVEREIGN) or dest.region:
+    dest = dataclasses.replace(dest, note=dest.note.rstrip(". "))
+    if dest.region:  # the URL itself says where (a regional host): the connection only confirms the route
         return dataclasses.replace(dest, note=_join(dest.note, note))
+    if dest.verdict in (Verdict.NOT_LLM, Verdict.IN_ORG, Verdict.SOVEREIGN):
+        return dataclasses.replace(dest, region=region, note=_join(dest.note, note))
     if dest.provider:
         verdict, reason = _judge(dest.jurisdiction, region, policy, registry, trust_layer=False)
         return dataclasses.replace(dest, region=region, verdict=verdict, note=_join(reason, note))
