@@ -359,3 +359,55 @@ def test_policy_object_is_reusable(project):
                                    "trust_salesforce_ai": True}})
     assert all(f.rule_id != "APX-LLM-001" for f in result.findings)
     assert policy_from_dict({}, "x") is not None
+
+
+AGENT_SCRIPT = """
+# Lending assistant
+config:
+   developer_name: "Lending_Assistant"
+   agent_type: "AgentforceEmployeeAgent"
+
+subagent lending:
+   description: "Loan questions"
+   actions:
+      client_holdings:
+         description: "Holdings of the client"
+         inputs:
+            clientId: string
+         outputs:
+            summary: string
+               description: "Name and birthdate"
+         target: "apex://HoldingsLookup" MARKER1
+
+      hidden_holdings:
+         description: "Shown to the user only"
+         outputs:
+            summary: string
+               filter_from_agent: True
+               is_displayable: True
+         target: "apex://HoldingsLookup" MARKER2
+
+      find_records:
+         description: "Any record"
+         target: "standardInvocableAction://EmployeeCopilot__QueryRecords" MARKER3
+"""
+
+
+def test_agent_script_actions_are_actions(project):
+    root = project({
+        "classes/HoldingsLookup.cls": HOLDINGS,
+        "aiAuthoringBundles/Lending_Assistant/Lending_Assistant.agent": AGENT_SCRIPT.replace(
+            "MARKER1", "# expect: APX-LLM-001").replace("MARKER2", "# ok: filtered from the agent").replace(
+            "MARKER3", "# expect: APX-LLM-002"),
+    })
+    result = run(root)
+    lines = AGENT_SCRIPT.strip("\n").splitlines()
+    line_of = {m: next(i for i, text in enumerate(lines, 1) if m in text) for m in ("MARKER1", "MARKER3")}
+    found = {(f.location.line, f.rule_id) for f in result.findings}
+    assert found == {(line_of["MARKER1"], "APX-LLM-001"), (line_of["MARKER3"], "APX-LLM-002")}
+    assert next(f for f in result.findings if f.rule_id == "APX-LLM-001").message.count("agent action client_holdings")
+
+
+def test_agent_script_that_is_not_utf8_is_a_diagnostic():
+    facts = lower_agent("aiAuthoringBundles/A/A.agent", bytes([0xFF, 0xFE, 0x00]) + b"bad")
+    assert facts.diagnostics and not facts.sinks

@@ -759,3 +759,40 @@ def test_distinctive_llm_path_alone_is_enough_on_an_unknown_host(project):
         "/openai/deployments/gpt4o/chat/completions?api-version=2024-06-01", "'text' => c.Email",
         "expect: APX-LLM-003")})
     assert_exact(root, run(root))
+
+
+# --- SOSL built at run time ------------------------------------------------------------------------
+
+def test_sosl_built_at_run_time_names_the_object_it_returns():
+    from apexscan.pipeline.scan import parse_soql
+    from apexscan.salesforce.endpoints import HOLE
+    sosl = ("FIND '" + HOLE + "' IN ALL FIELDS RETURNING KnowledgeArticleVersion(Id, Title, Summary "
+            "WHERE PublishStatus = 'Online') LIMIT 5")
+    assert parse_soql(sosl) == ("KnowledgeArticleVersion", (("id",), ("title",), ("summary",)),
+                                ("Id", "Title", "Summary"))
+    assert parse_soql("FIND 'x' RETURNING Contact") == ("Contact", (("id",),), ("Id",))
+    assert parse_soql("FIND 'x' RETURNING Contact(" + HOLE + ")")[1] == (("*",),)
+    assert parse_soql("FIND 'x' RETURNING " + HOLE) == ("", (), ())
+
+
+def test_knowledge_search_built_at_run_time_is_not_client_data(project):
+    root = project({"classes/KnowledgeSearch.cls": """
+        public with sharing class KnowledgeSearch {
+            public static String answer(String question) {
+                String sosl = 'FIND \\'' + String.escapeSingleQuotes(question) + '\\' IN ALL FIELDS '
+                    + 'RETURNING KnowledgeArticleVersion(Id, Title, Summary WHERE PublishStatus = \\'Online\\') LIMIT 5';
+                String context = '';
+                for (SObject article : Search.query(sosl)[0]) {
+                    context += (String) article.get('Summary') + '\n';
+                }
+                HttpRequest req = new HttpRequest();
+                req.setEndpoint('https://api.openai.com/v1/chat/completions'); // expect: APX-LLM-006
+                req.setBody(JSON.serialize(new Map<String, Object>{ 'model' => 'gpt-4o', 'messages' => context }));
+                return new Http().send(req).getBody(); // expect: APX-LLM-004
+            }
+        }
+    """})
+    result = run(root)
+    assert_exact(root, result)
+    (finding,) = [f for f in data_findings(result) if f.rule_id == "APX-LLM-004"]
+    assert [str(f) for f, _ in finding.fields] == ["KnowledgeArticleVersion.Summary"]

@@ -171,6 +171,8 @@ def test_hook_definition_scans_the_project_and_filters_by_staged_files():
     "force-app/main/default/genAiFunctions/Action/input/schema.json",
     "force-app/main/default/genAiPlannerBundles/Agent/localActions/topic/action/output/schema.json",
     "force-app/main/default/bots/Agent/v1.botVersion-meta.xml",
+    "force-app/main/default/aiAuthoringBundles/Agent/Agent.agent",
+    "force-app/main/default/staticresources/notes.agent",
     *(f"force-app/main/default/x/Thing{suffix}" for suffix in METADATA_SUFFIXES if suffix != ".md"),
 ])
 def test_hook_files_pattern_runs_the_hook_for_what_the_analysis_reads(rel):

@@ -397,3 +397,20 @@ def test_explicit_classification_of_catalog_free_text_wins():
 def test_client_data_table_with_unknown_category_is_a_diagnostic():
     _, diagnostics = load_catalog('[client_data]\nobjects = ["Contact"]\ncategories = ["gossip"]\n', "x.toml")
     assert [d.message for d in diagnostics] == ["client_data.categories: unknown categories gossip"]
+
+
+def test_catalog_amounts_are_at_most_unknown_but_client_amounts_stay_sensitive():
+    catalog = catalog_with(field_file("Fund__c", "Management_Fee__c", type="Currency"),
+                           field_file("Loan_Application__c", "Requested_Amount__c", type="Currency"))
+    assert classify(catalog, "Fund__c.Management_Fee__c").sensitivity is UNKNOWN
+    assert classify(catalog, "Loan_Application__c.Requested_Amount__c").sensitivity is SENSITIVE  # its name
+    assert classify(catalog, "Product2.Amount_Limit__c").sensitivity is UNKNOWN
+    assert classify(catalog, "Opportunity.Discount_Amount__c").sensitivity is SENSITIVE
+
+
+@pytest.mark.parametrize(("dotted", "sensitivity"), [
+    ("MessagingSession.Contact_Id__c", NON_SENSITIVE), ("Order__c.External_Order_Id__c", NON_SENSITIVE),
+    ("Contact.National_Id__c", SENSITIVE), ("Contact.Tax_Id__c", SENSITIVE), ("Contact.Passport_Id__c", SENSITIVE),
+])
+def test_custom_text_field_named_like_a_record_id_is_an_id(plain, dotted, sensitivity):
+    assert classify(plain, dotted).sensitivity is sensitivity

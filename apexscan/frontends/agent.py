@@ -11,11 +11,14 @@ is `copilotAction:isUsedByPlanner` keeps the result out of the model's context (
 Topics (`agent-topic:`) and agents (`agent:`) call the actions they list, which gives the inventory
 its entry points; a standard action that reads any record the user can see
 (agent_models.RECORD_READING_ACTIONS) is a sink of records of an object chosen at run time where
-the topic or agent lists it. A bot's context variables marked `includeInPrompt` send their fields.
+the topic or agent lists it. A bot's context variables marked `includeInPrompt` send their fields. Agent Script
+(`aiAuthoringBundles/<Agent>/<Agent>.agent`) is read for its actions' `target: "flow://..."`
+(also `apex://`, `prompt://`, `generatePromptResponse://`, `standardInvocableAction://`) lines.
 """
 from __future__ import annotations
 
 import json
+import re
 
 from apexscan.engine.facts import (
     Assign,
@@ -58,6 +61,8 @@ def agent_file(rel: str) -> str:
         if name.endswith(suffix) and len(name) > len(suffix):
             return kind
     parts = lower.split("/")
+    if name.endswith(".agent") and "aiauthoringbundles" in parts[:-1]:
+        return "agentscript"
     if name == "schema.json" and len(parts) >= 4 and parts[-2] == "output" and \
             ("genaifunctions" in parts[:-3] or "localactions" in parts[:-3]):
         return "schema"
@@ -68,6 +73,8 @@ def lower_agent(path: str, data: bytes) -> FileFacts:
     kind = agent_file(path)
     if kind == "schema":
         return _output_schema(path, data)
+    if kind == "agentscript":
+        return _agent_script(path, data)
     root = parse_xml(data)
     if isinstance(root, XmlError):
         return FileFacts(path=path, diagnostics=(root.diagnostic(path),))
@@ -156,13 +163,14 @@ class _Facts:
     def function(self, e: Element, name: str, fid: str = "") -> None:
         """A GenAiFunction (or a planner bundle's local action): it runs its target, and the
         planner's model gets what the target returns."""
-        fid = fid or action_fid(e.findtext("developerName") or name)
-        display = f"agent action {name}"
-        self.define(fid, "agent-action", display, e)
-        target_type = e.findtext("invocationTargetType")
-        target = e.findtext("invocationTarget").split("://")[-1]
         at = e.find("invocationTarget")
-        at = e if at is None else at
+        self.action(fid or action_fid(e.findtext("developerName") or name), name,
+                    e.findtext("invocationTargetType"), e.findtext("invocationTarget").split("://")[-1],
+                    e if at is None else at, e)
+
+    def action(self, fid: str, name: str, target_type: str, target: str, at: Element, defined: Element) -> None:
+        display = f"agent action {name}"
+        self.define(fid, "agent-action", display, defined)
         kind = A.TARGET_KINDS.get(target_type.lower(), "")
         result = f"{fid}#result"
         if target and kind in ("apex", "flow", "template"):
@@ -290,3 +298,55 @@ def _output_schema(path: str, data: bytes) -> FileFacts:
     reason = (f"no output of agent action {parts[-3]} is used by the planner ({PLANNER_KEY} is false for "
               f"{', '.join(sorted(properties)) or 'every property'}): the result is shown to the user, not sent to the model")
     return FileFacts(path=path, barriers=(Barrier(f"{fid}#output", reason, Location(path, 1, 1)),))
+
+
+# --- Agent Script -----------------------------------------------------------------------------------
+
+_TARGET = re.compile(r'^(\s*)target:\s*"(?P<scheme>[A-Za-z]+)://(?P<name>[^"]+)"')
+_KEY = re.compile(r"^(\s*)(?P<key>[A-Za-z_][\w]*|\"[^\"]+\"):\s*(#.*)?$")
+_DEVELOPER_NAME = re.compile(r'^\s*developer_name:\s*"([^"]+)"')
+_HIDDEN = re.compile(r"^\s*(filter_from_agent:\s*True|is_used_by_planner:\s*False)\b")
+_SHOWN = re.compile(r"^\s*(filter_from_agent:\s*False|is_used_by_planner:\s*True)\b")
+# Agent Script target schemes -> GenAiFunction invocationTargetType
+SCRIPT_SCHEMES = {"apex": "apex", "flow": "flow", "prompt": "generatePromptResponse",
+                  "generatepromptresponse": "generatePromptResponse",
+                  "standardinvocableaction": "standardInvocableAction"}
+
+
+def _agent_script(path: str, data: bytes) -> FileFacts:
+    """An Agent Script file: every action with a `target:` is an agent action; a standard record
+    action is a sink of records of any object; an action whose outputs are all filtered from the
+    agent (`filter_from_agent: True`, `is_used_by_planner: False`) hands the model nothing."""
+    try:
+        lines = data.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", f"not UTF-8 text: {exc}"),))
+    agent = next((m.group(1) for m in map(_DEVELOPER_NAME.match, lines) if m), "") or path.split("/")[-2]
+    facts = _Facts(path)
+    agent_fid = f"agent:{agent.lower()}"
+    top = Element("AgentScript", line=1, col=1)
+    facts.define(agent_fid, "agent", f"agent {agent}", top)
+    for number, line in enumerate(lines):
+        m = _TARGET.match(line)
+        if m is None:
+            continue
+        indent = len(m.group(1))
+        start = next((i for i in range(number - 1, -1, -1) if (k := _KEY.match(lines[i])) is not None
+                      and len(k.group(1)) < indent), None)
+        if start is None:
+            continue
+        action = _KEY.match(lines[start]).group("key").strip('"')
+        block = lines[start + 1:number]
+        hidden = any(_HIDDEN.match(x) for x in block) and not any(_SHOWN.match(x) for x in block)
+        at = Element("target", line=number + 1, col=indent + 1)
+        target_type = SCRIPT_SCHEMES.get(m.group("scheme").lower(), m.group("scheme"))
+        if target_type == "standardInvocableAction":
+            facts.listed(agent_fid, [(m.group("name"), at)], {})
+            continue
+        fid = f"agent-action:{agent.lower()}.{action.lower()}"
+        if hidden:
+            facts.define(fid, "agent-action", f"agent action {action}", Element("action", line=start + 1, col=1))
+        else:
+            facts.action(fid, action, target_type, m.group("name"), at, Element("action", line=start + 1, col=1))
+        facts.named_call(agent_fid, fid, action, at)
+    return facts.done()

@@ -609,6 +609,24 @@ def _unique(items: list) -> list:
 
 
 SELECT = re.compile(r"\bselect\s", re.IGNORECASE)
+# SOSL built at run time: FIND '...' RETURNING Object(Field, Field WHERE ... LIMIT n), Other(...)
+RETURNING = re.compile(r"\breturning\s+([A-Za-z_][\w]*)\s*(\(([^()]*)\))?", re.IGNORECASE)
+SOSL_CLAUSE = re.compile(r"\s(where|order\s+by|limit|offset|using)\s", re.IGNORECASE)
+
+
+def _parse_sosl(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """The first object a SOSL search returns and its fields; ("", (), ()) when there is none.
+    A field list with a part unknown here is every field; no list is the Id only."""
+    m = RETURNING.search(text)
+    if m is None or HOLE in m.group(1):
+        return "", (), ()
+    if m.group(2) is None:
+        return m.group(1), (("id",),), ("Id",)
+    listed = SOSL_CLAUSE.split(" " + m.group(3) + " ", maxsplit=1)[0]
+    if HOLE in listed:
+        return m.group(1), (("*",),), ("*",)
+    names = tuple(n.strip() for n in listed.split(",") if n.strip())
+    return m.group(1), tuple(tuple(p.lower() for p in n.split(".")) for n in names), names
 FROM = re.compile(r"\sfrom\s+([A-Za-z_\x00][\w\x00]*)", re.IGNORECASE)
 
 
@@ -617,7 +635,7 @@ def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, 
     from values unknown here). A select list with an unknown part, or FIELDS(...), is every field."""
     start = SELECT.search(text)
     if not start:
-        return "", (), ()
+        return _parse_sosl(text)
     obj, items = soql_select_items(text[start.start():])
     if not obj:
         # Not readable as a whole: an object or a select list with an unknown part. Two linear

@@ -108,7 +108,8 @@ class ClientData:
     """Objects about people and their affairs, and the guessed categories only they make sensitive."""
 
     objects: frozenset[str] = frozenset()  # lower-case object names
-    categories: frozenset[str] = frozenset()  # "free-text"
+    categories: frozenset[str] = frozenset()  # "free-text", "financial"
+    object_words: frozenset[str] = frozenset()  # words of a custom object's name that make it one
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +168,7 @@ class _Reader:
             self._problem("client_data", "expected a table")
             return ClientData()
         out = {}
-        for key in ("objects", "categories"):
+        for key in ("objects", "categories", "object_words"):
             value = table.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 self._problem(f"client_data.{key}", "expected a list of non-empty strings")
@@ -176,7 +177,7 @@ class _Reader:
         unknown = sorted(out["categories"] - _CATEGORIES)
         if unknown:
             self._problem("client_data.categories", f"unknown categories {', '.join(unknown)}")
-        return ClientData(out["objects"], out["categories"] & _CATEGORIES)
+        return ClientData(out["objects"], out["categories"] & _CATEGORIES, out["object_words"])
 
     def _problem(self, where: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.path, "catalog", f"{where}: {message}"))
@@ -433,12 +434,14 @@ class FieldCatalog:
 
     def holds_client_data(self, obj: str) -> bool:
         """Whether records of `obj` are about people and their affairs: a [client_data] object of
-        the catalog, a custom object that looks up to one, or a custom object the project does not
-        describe (it cannot be placed)."""
+        the catalog, a custom object that looks up to one or whose name says so (Loan__c), or a
+        custom object the project does not describe (it cannot be placed)."""
         key = self._key(obj)
         if key in self._client_objects:
             return True
-        return "__" in key and key not in self._described
+        if "__" not in key:
+            return False  # a standard object not listed: a catalog, a setup or a platform object
+        return key not in self._described or bool(set(name_words(obj)) & self.catalog.client_data.object_words)
 
     def _on_object(self, guess: FieldClass, obj: str, spelled: str) -> FieldClass:
         """A guessed category that only objects about people make sensitive (free text), on an
@@ -532,6 +535,9 @@ class FieldCatalog:
         if rule is None:
             if pattern is not None:
                 return FieldClass(Sensitivity.SENSITIVE, pattern.category, f"name suggests {pattern.what}")
+            words = name_words(spelled)
+            if len(words) > 1 and words[-1] == "id":  # Contact_Id__c: a record id kept as text
+                return FieldClass(Sensitivity.NON_SENSITIVE, "other", "name suggests a record id")
             return FieldClass(Sensitivity.UNKNOWN, "other", "unclassified custom field")
         typed = f"type {meta.type}" + (f" in {meta.location.path}" if meta.location is not None else "")
         if rule.sensitivity is Sensitivity.NON_SENSITIVE:
