@@ -529,7 +529,9 @@ def configured(how: str) -> list[str]:
     tags = [t for key, t in (("named credential", "named-credential"), ("remote site setting", "remote-site"),
                              ("data loader process", "dataloader-process"),
                              ("csp trusted site", "csp-trusted-site"), ("outbound message", "outbound-message"),
-                             ("connected app", "connected-app"), ("external service", "external-service"),
+                             ("connected app", "connected-app"), ("external client app", "external-client-app"),
+                             ("einstein generative ai settings", "einstein-settings"),
+                             ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
                              ("constant", "constant"), ("relative url", "relative"))
             if key in text]
