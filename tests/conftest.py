@@ -72,7 +72,7 @@ def expected(root: Path) -> set[tuple[str, int, str]]:
     """Every `// expect: RULE[, RULE]` (or `<!-- expect: RULE -->`) marker under `root`."""
     out = set()
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.suffix not in (".cls", ".trigger", ".xml", ".js", ".html"):
+        if not path.is_file() or path.suffix not in (".cls", ".trigger", ".xml", ".js", ".html", ".genAiPlannerBundle"):
             continue
         for number, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1):
             m = MARKER.search(line)

@@ -69,7 +69,7 @@ def test_every_sample_file_survives_encoding_unchanged():
         assert decode(encoded_facts, root) == facts, f.rel
         assert decode(encoded_diagnostics, DIAGNOSTICS) == tuple(diagnostics)
         kinds.add(f.kind)
-    assert kinds == {"apex", "flow", "lwc", "aura", "template", "metadata"}
+    assert kinds == {"apex", "flow", "lwc", "aura", "template", "agent", "metadata"}
 
 
 def test_a_warm_scan_reuses_every_file_and_finds_the_same(project, tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from conftest import expected
 
 from apexscan.interfaces.cli import main
 
@@ -120,6 +121,13 @@ def sample_json(*args: str) -> dict:
     return json.loads(invoke("scan", str(SAMPLE), "--format", "json", *args).stdout)
 
 
+def sample_summary(*args: str) -> str:
+    """The sample's summary line as the JSON report counts it (every format must agree), e.g.
+    "apexscan: 39 findings: 25 error, 11 warning, 3 note"."""
+    s = sample_json(*args)["summary"]
+    return f"apexscan: {s['findings']} findings: {s['error']} error, {s['warning']} warning, {s['note']} note"
+
+
 def test_sample_text_report_is_at_most_six_lines_per_finding_each_ending_with_its_fix_hint():
     from apexscan.salesforce.rules import load_catalog
     catalog = load_catalog()
@@ -127,7 +135,7 @@ def test_sample_text_report_is_at_most_six_lines_per_finding_each_ending_with_it
     blocks = r.stdout.split("\n\n")
     summary = blocks.pop()
     listed = [f for f in sample_json()["findings"] if not f["suppression"]]
-    assert len(blocks) == len(listed) == 39 and summary.startswith("apexscan: 39 findings")
+    assert len(blocks) == len(listed) == len(expected(SAMPLE)) and summary.startswith(f"apexscan: {len(listed)} findings")
     assert len(r.stdout.splitlines()) <= 6 * len(listed)
     for block, finding in zip(blocks, listed):
         lines = block.splitlines()
@@ -175,23 +183,26 @@ def test_quiet_prints_findings_only():
 
 
 def test_min_level_reports_only_findings_at_or_above_it():
+    counts = sample_json()["summary"]
     doc = sample_json("--min-level", "error")
-    assert doc["summary"]["findings"] == 25 and {f["level"] for f in doc["findings"]} == {"error"}
+    assert doc["summary"]["findings"] == counts["error"] and {f["level"] for f in doc["findings"]} == {"error"}
     r = invoke("scan", str(SAMPLE), "--min-level", "warning", "--fail-on", "note")
-    assert r.stdout.splitlines()[-1] == "apexscan: 36 findings: 25 error, 11 warning, 0 note"
+    assert r.stdout.splitlines()[-1] == (f"apexscan: {counts['error'] + counts['warning']} findings: "
+                                         f"{counts['error']} error, {counts['warning']} warning, 0 note")
 
 
 def test_output_file_still_prints_the_summary_and_several_reports_come_from_one_run(tmp_path):
     sarif, report = tmp_path / "a.sarif", tmp_path / "a.json"
     r = invoke("scan", str(SAMPLE), "--sarif-output", str(sarif), "--json-output", str(report))
     assert r.exit_code == 1
-    assert r.stdout.splitlines()[-1] == "apexscan: 39 findings: 25 error, 11 warning, 3 note"
-    assert len(json.loads(sarif.read_text("utf-8"))["runs"][0]["results"]) == 39
-    assert json.loads(report.read_text("utf-8"))["summary"]["findings"] == 39
+    total = len(expected(SAMPLE))
+    assert r.stdout.splitlines()[-1] == sample_summary() and sample_summary().startswith(f"apexscan: {total} ")
+    assert len(json.loads(sarif.read_text("utf-8"))["runs"][0]["results"]) == total
+    assert json.loads(report.read_text("utf-8"))["summary"]["findings"] == total
     out = tmp_path / "b.sarif"
     r = invoke("scan", str(SAMPLE), "--format", "sarif", "-o", str(out))
     assert r.stdout == "" and out.read_bytes() == sarif.read_bytes()
-    assert r.stderr.splitlines()[-1] == "apexscan: 39 findings: 25 error, 11 warning, 3 note"
+    assert r.stderr.splitlines()[-1] == sample_summary()
 
 
 def test_github_step_summary_is_appended_on_actions_only(tmp_path):
@@ -200,10 +211,10 @@ def test_github_step_summary_is_appended_on_actions_only(tmp_path):
     env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
     CliRunner().invoke(main, ["scan", str(SAMPLE), "--format", "sarif", "-o", str(tmp_path / "x.sarif")], env=env)
     text = summary.read_text("utf-8")
-    assert text.startswith("previous step\n### apexscan: 39 findings: 25 error, 11 warning, 3 note")
+    assert text.startswith(f"previous step\n### {sample_summary()}")
     assert "- policy: samples/fintech-org/apexscan.toml (project root)" in text
     rows = [line for line in text.splitlines() if line.startswith("| error | APX-")]
-    assert len(rows) == 25 and "| `samples/fintech-org/force-app/" in rows[0]
+    assert len(rows) == sample_json()["summary"]["error"] and "| `samples/fintech-org/force-app/" in rows[0]
     CliRunner().invoke(main, ["scan", str(SAMPLE), "-q"], env={"GITHUB_ACTIONS": "", "GITHUB_STEP_SUMMARY": str(summary)})
     CliRunner().invoke(main, ["scan", str(SAMPLE), "--no-step-summary"], env=env)
     assert summary.read_text("utf-8") == text
@@ -311,7 +322,7 @@ def test_json_report_validates_against_the_shipped_schema(tmp_path):
     for doc in (plain, compared, broken):
         validator.validate(doc)
         assert _keys(doc) <= _schema_keys(schema, schema), _keys(doc) - _schema_keys(schema, schema)
-    assert broken["diagnostics"] and compared["summary"]["baseline"]["unchanged"] == 39
+    assert broken["diagnostics"] and compared["summary"]["baseline"]["unchanged"] == len(expected(SAMPLE))
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({**plain, "summary": {**plain["summary"], "error": -1}})
 

@@ -13,6 +13,7 @@ from apexscan.salesforce.hosts import (
     load_registry,
     looks_like_llm_path,
     parse_registry,
+    shared_llm_path,
 )
 from apexscan.salesforce.policy import Policy
 
@@ -399,6 +400,7 @@ def test_models_rest_api_is_classified_by_the_model_in_its_path(registry):
         ("/v1/embeddings", "embeddings"),
         ("/v1/responses", "Responses API"),
         ("/v1/messages", "Anthropic"),
+        ("/v1/complete", "Anthropic-style Text Completions"),
         ("/v1beta/models/gemini-2.0-flash-exp:generateContent", "Gemini"),
         ("/v1/projects/p/locations/eu/publishers/google/models/g:streamGenerateContent", "Gemini"),
         ("/v1beta/models/gemini-pro", "Gemini"),
@@ -419,6 +421,15 @@ def test_llm_request_paths_are_recognised(registry, path, words):
 def test_evidence_quotes_the_path(registry):
     assert looks_like_llm_path("/v1/chat/completions", registry) == \
         "path /v1/chat/completions is an OpenAI-style chat API"
+
+
+@pytest.mark.parametrize(
+    ("path", "shared"),
+    [("/v1/messages", True), ("/v1/complete", True), ("/api/chat", True), ("/v1/responses", True),
+     ("/v1/chat/completions", False), ("/v1beta/models/gemini-pro:generateContent", False),
+     ("/openai/deployments/gpt-4o/chat/completions", False), ("/v1/users/42", False)])
+def test_paths_other_apis_use_too_need_a_prompt_shaped_body(registry, path, shared):
+    assert shared_llm_path(path, registry) is shared
 
 
 @pytest.mark.parametrize(

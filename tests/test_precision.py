@@ -625,3 +625,174 @@ def test_columns_count_characters_on_lines_with_accents(project):
     (finding,) = data_findings(result)
     assert (finding.location.line, finding.location.col) == (7, line.index("new Http()") + 1)
     assert finding.location.end_col == line.index(".getBody()") + 1
+
+
+# --- a custom metadata record named by a constant --------------------------------------------------
+
+MISTRAL_NC = """
+<?xml version="1.0" encoding="UTF-8"?>
+<NamedCredential xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Mistral EU</label>
+    <namedCredentialType>SecuredEndpoint</namedCredentialType>
+    <namedCredentialParameters>
+        <parameterName>Url</parameterName>
+        <parameterType>Url</parameterType>
+        <parameterValue>https://api.eu.mistral.ai</parameterValue>
+    </namedCredentialParameters>
+</NamedCredential>
+"""
+
+
+def _llm_config(name: str, endpoint: str) -> str:
+    return f"""
+        <?xml version="1.0" encoding="UTF-8"?>
+        <CustomMetadata xmlns="http://soap.sforce.com/2006/04/metadata" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">
+            <label>{name}</label>
+            <values>
+                <field>Endpoint__c</field>
+                <value xsi:type="xsd:string">{endpoint}</value>
+            </values>
+        </CustomMetadata>
+    """
+
+
+CONFIG_RECORDS = {
+    "namedCredentials/OpenAI.namedCredential-meta.xml": OPENAI_NC,
+    "namedCredentials/Mistral_EU.namedCredential-meta.xml": MISTRAL_NC,
+    "customMetadata/LLM_Config.Default.md-meta.xml": _llm_config("Default", "callout:OpenAI/v1/chat/completions"),
+    "customMetadata/LLM_Config.Sovereign.md-meta.xml": _llm_config("Sovereign", "callout:Mistral_EU/v1/chat/completions"),
+}
+
+NOTES_BY_CONSTANT = """
+public with sharing class NotesSummarizer {
+    private static final String CONFIG_NAME = 'RECORD';
+    public static void summarize(Id caseId) {
+        Case c = [SELECT Description FROM Case WHERE Id = :caseId];
+        HttpRequest req = new HttpRequest();
+        req.setEndpoint(LLM_Config__mdt.getInstance(CONFIG_NAME).Endpoint__c);
+        req.setBody(c.Description);
+        new Http().send(req); // MARKER
+    }
+}
+"""
+
+
+def test_custom_metadata_record_named_by_a_constant_is_that_record_only(project):
+    root = project({**CONFIG_RECORDS, "classes/NotesSummarizer.cls": NOTES_BY_CONSTANT.replace(
+        "RECORD", "Sovereign").replace("MARKER", "ok: the constant names the EU record")})
+    assert_exact(root, run(root))
+
+
+def test_custom_metadata_record_named_by_a_constant_names_its_own_endpoint(project):
+    root = project({**CONFIG_RECORDS, "classes/NotesSummarizer.cls": NOTES_BY_CONSTANT.replace(
+        "RECORD", "Default").replace("MARKER", "expect: APX-LLM-001")})
+    result = run(root)
+    assert_exact(root, result)
+    (finding,) = data_findings(result)
+    assert finding.destination.url == "https://api.openai.com/v1/chat/completions"
+    assert "mistral" not in finding.message.lower()
+
+
+def test_custom_metadata_record_held_in_a_variable_from_a_constant(project):
+    source = NOTES_BY_CONSTANT.replace("RECORD", "Sovereign").replace(
+        "req.setEndpoint(LLM_Config__mdt.getInstance(CONFIG_NAME).Endpoint__c);",
+        "LLM_Config__mdt config = LLM_Config__mdt.getInstance(CONFIG_NAME);\n"
+        "        req.setEndpoint(config.Endpoint__c);").replace("MARKER", "ok: the EU record")
+    root = project({**CONFIG_RECORDS, "classes/NotesSummarizer.cls": source})
+    assert_exact(root, run(root))
+
+
+def test_custom_metadata_record_named_at_run_time_may_be_any_record(project):
+    source = NOTES_BY_CONSTANT.replace("CONFIG_NAME = 'RECORD'", "CONFIG_NAME = UserInfo.getUserName()").replace(
+        "MARKER", "expect: APX-LLM-001")
+    root = project({**CONFIG_RECORDS, "classes/NotesSummarizer.cls": source})
+    assert_exact(root, run(root))
+
+
+# --- documented LLM API paths on hosts nobody knows ------------------------------------------------
+
+GATEWAY_CLIENT = """
+public with sharing class GatewayClient {
+    private static final String BASE = 'https://ai.acme-internal.net';
+    public static String summarize(Id contactId) {
+        Contact c = [SELECT Email, Birthdate FROM Contact WHERE Id = :contactId];
+        HttpRequest req = new HttpRequest();
+        req.setEndpoint(BASE + 'PATH');
+        req.setMethod('POST');
+        req.setBody(JSON.serialize(new Map<String, Object>{ BODY }));
+        return new Http().send(req).getBody(); // MARKER
+    }
+}
+"""
+
+
+def _gateway(path: str, body: str, marker: str) -> str:
+    return GATEWAY_CLIENT.replace("PATH", path).replace("BODY", body).replace("MARKER", marker)
+
+
+def test_legacy_completions_path_with_a_prompt_body_is_an_llm_of_unknown_jurisdiction(project):
+    root = project({"classes/GatewayClient.cls": _gateway(
+        "/v1/complete", "'model' => 'claude-2.1', 'prompt' => 'Human: ' + c.Email + ' Assistant:'",
+        "expect: APX-LLM-003")})
+    result = run(root)
+    assert_exact(root, result)
+    (finding,) = data_findings(result)
+    assert "/v1/complete is an Anthropic-style Text Completions API" in finding.message
+    assert "map key 'model'" in finding.message
+
+
+def test_shared_api_path_without_a_prompt_body_is_not_an_llm(project):
+    root = project({"classes/GatewayClient.cls": _gateway(
+        "/v1/messages", "'channel' => 'advisors', 'text' => c.Email", "ok: a chat service's messages API")})
+    assert_exact(root, run(root))
+
+
+def test_shared_api_path_with_a_prompt_body_is_an_llm(project):
+    root = project({"classes/GatewayClient.cls": _gateway(
+        "/v1/messages", "'model' => 'claude-sonnet', 'max_tokens' => 512, 'text' => c.Email",
+        "expect: APX-LLM-003")})
+    assert_exact(root, run(root))
+
+
+def test_distinctive_llm_path_alone_is_enough_on_an_unknown_host(project):
+    root = project({"classes/GatewayClient.cls": _gateway(
+        "/openai/deployments/gpt4o/chat/completions?api-version=2024-06-01", "'text' => c.Email",
+        "expect: APX-LLM-003")})
+    assert_exact(root, run(root))
+
+
+# --- SOSL built at run time ------------------------------------------------------------------------
+
+def test_sosl_built_at_run_time_names_the_object_it_returns():
+    from apexscan.pipeline.scan import parse_soql
+    from apexscan.salesforce.endpoints import HOLE
+    sosl = ("FIND '" + HOLE + "' IN ALL FIELDS RETURNING KnowledgeArticleVersion(Id, Title, Summary "
+            "WHERE PublishStatus = 'Online') LIMIT 5")
+    assert parse_soql(sosl) == ("KnowledgeArticleVersion", (("id",), ("title",), ("summary",)),
+                                ("Id", "Title", "Summary"))
+    assert parse_soql("FIND 'x' RETURNING Contact") == ("Contact", (("id",),), ("Id",))
+    assert parse_soql("FIND 'x' RETURNING Contact(" + HOLE + ")")[1] == (("*",),)
+    assert parse_soql("FIND 'x' RETURNING " + HOLE) == ("", (), ())
+
+
+def test_knowledge_search_built_at_run_time_is_not_client_data(project):
+    root = project({"classes/KnowledgeSearch.cls": """
+        public with sharing class KnowledgeSearch {
+            public static String answer(String question) {
+                String sosl = 'FIND \\'' + String.escapeSingleQuotes(question) + '\\' IN ALL FIELDS '
+                    + 'RETURNING KnowledgeArticleVersion(Id, Title, Summary WHERE PublishStatus = \\'Online\\') LIMIT 5';
+                String context = '';
+                for (SObject article : Search.query(sosl)[0]) {
+                    context += (String) article.get('Summary') + '\n';
+                }
+                HttpRequest req = new HttpRequest();
+                req.setEndpoint('https://api.openai.com/v1/chat/completions'); // expect: APX-LLM-006
+                req.setBody(JSON.serialize(new Map<String, Object>{ 'model' => 'gpt-4o', 'messages' => context }));
+                return new Http().send(req).getBody(); // expect: APX-LLM-004
+            }
+        }
+    """})
+    result = run(root)
+    assert_exact(root, result)
+    (finding,) = [f for f in data_findings(result) if f.rule_id == "APX-LLM-004"]
+    assert [str(f) for f, _ in finding.fields] == ["KnowledgeArticleVersion.Summary"]

@@ -41,6 +41,9 @@ EXPECTED = {
     "APX-RUN-007": ("sensitive-object-export", "note", "3.0", {200, 359}),
     "APX-SCAN-001": ("file-not-analysed", "error", "7.0", {636}),
     "APX-SCAN-002": ("policy-changed-by-the-change", "error", "7.5", {15}),
+    "APX-CFG-009": ("einstein-settings-allow-processing-outside-region", "warning", "5.0", {923, 359}),
+    "APX-CFG-010": ("external-client-app-api-access-without-ip-restrictions", "warning", "5.0", {923, 359}),
+    "APX-CFG-011": ("external-client-app-consumer-secret-committed", "error", "7.5", {798, 540}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
@@ -64,6 +67,9 @@ CONFIG_ROOTS = {
     "APX-CFG-006": "Workflow",
     "APX-CFG-007": "Workflow",
     "APX-CFG-008": "beans",  # Data Loader's process-conf.xml
+    "APX-CFG-009": "EinsteinGptSettings",
+    "APX-CFG-010": "ExtlClntAppOauthConfigurablePolicies",
+    "APX-CFG-011": "ExtlClntAppGlobalOauthSettings",
 }
 # GitHub's bands for security-severity, and the default level each band should have.
 BAND_LEVEL = [(9.0, "error"), (7.0, "error"), (4.0, "warning"), (0.1, "note")]
@@ -184,8 +190,12 @@ def test_config_examples_are_well_formed_metadata_and_differ(catalog: Catalog, r
         assert tree.tag == CONFIG_ROOTS[rule_id]
         assert example.startswith('<?xml version="1.0" encoding="UTF-8"?>')
         assert example in rule.help_markdown
-        # A connected app's examples must never show what the rule promises not to echo.
-        assert not re.search(r"consumerKey|consumerSecret|<certificate>", example)
+        # A connected app's examples must never show what the rule promises not to echo; the rule
+        # about a committed secret shows the element, with an obvious placeholder.
+        if rule_id == "APX-CFG-011":
+            assert all("EXAMPLE" in value for value in re.findall(r"<consumer(?:Key|Secret)>([^<]*)<", example))
+        else:
+            assert not re.search(r"consumerKey|consumerSecret|<certificate>", example)
     assert rule.bad_example != rule.good_example
     assert "configuration" in rule.tags
 

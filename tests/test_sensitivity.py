@@ -343,3 +343,74 @@ def test_invalid_catalog_toml_is_a_diagnostic():
     catalog, (diagnostic,) = load_catalog(b"fields = [", "broken.toml")
     assert catalog.fields == ()
     assert "not valid TOML" in diagnostic.message
+
+
+# --- free text on objects that hold no client data -----------------------------------------------
+
+
+@pytest.mark.parametrize("dotted", ["Product2.Description", "Pricebook2.Description",
+                                    "Knowledge__kav.Summary"])
+def test_free_text_of_catalog_objects_is_at_most_unknown(dotted):
+    catalog = catalog_with(field_file("Knowledge__kav", "Body__c", type="LongTextArea"))
+    result = classify(catalog, dotted)
+    assert (result.sensitivity, result.category) == (UNKNOWN, "free-text")
+    assert result.reason.startswith("name suggests free text, but ")
+    assert "holds no client data" in result.reason
+
+
+@pytest.mark.parametrize("dotted", ["Contact.Description", "Case.Comments", "Task.Description",
+                                    "Opportunity.NextStep", "EmailMessage.TextBody", "Lead.Notes__c"])
+def test_free_text_about_people_stays_sensitive(plain, dotted):
+    assert classify(plain, dotted).sensitivity is SENSITIVE
+
+
+def test_custom_object_looking_up_to_a_person_holds_client_data():
+    catalog = catalog_with(
+        field_file("Experience__c", "Location__c", type="TextArea"),
+        field_file("Session__c", "Experience__c", type="Lookup", referenceTo="Experience__c"),
+        field_file("Session__c", "Notes__c", type="LongTextArea"),
+        field_file("Booking__c", "Contact__c", type="Lookup", referenceTo="Contact"),
+        field_file("Booking__c", "Special_Requests__c", type="LongTextArea"),
+        field_file("Booking_Note__c", "Booking__c", type="MasterDetail", referenceTo="Booking__c"),
+        field_file("Booking_Note__c", "Text__c", type="LongTextArea"),
+    )
+    assert classify(catalog, "Experience__c.Location__c").sensitivity is UNKNOWN  # a catalog entry
+    assert classify(catalog, "Session__c.Notes__c").sensitivity is UNKNOWN  # looks up to the catalog only
+    assert classify(catalog, "Booking__c.Special_Requests__c").sensitivity is SENSITIVE
+    assert classify(catalog, "Booking_Note__c.Text__c").sensitivity is SENSITIVE  # through Booking__c
+    assert catalog.holds_client_data("Booking_Note__c") and not catalog.holds_client_data("experience__c")
+
+
+def test_custom_object_the_project_does_not_describe_counts_as_client_data(plain):
+    # No field metadata for Claim_Note__c: it cannot be placed, so its free text stays sensitive.
+    assert classify(plain, "Claim_Note__c.Description__c").sensitivity is SENSITIVE
+    assert plain.holds_client_data("acme__Claim_Note__c")
+
+
+def test_explicit_classification_of_catalog_free_text_wins():
+    catalog = catalog_with(field_file("Product2", "Internal_Notes__c", type="LongTextArea",
+                                      securityClassification="Confidential"))
+    assert classify(catalog, "Product2.Internal_Notes__c").sensitivity is SENSITIVE
+    assert classify(catalog, "ContentVersion.Description").sensitivity is SENSITIVE  # a catalog row
+
+
+def test_client_data_table_with_unknown_category_is_a_diagnostic():
+    _, diagnostics = load_catalog('[client_data]\nobjects = ["Contact"]\ncategories = ["gossip"]\n', "x.toml")
+    assert [d.message for d in diagnostics] == ["client_data.categories: unknown categories gossip"]
+
+
+def test_catalog_amounts_are_at_most_unknown_but_client_amounts_stay_sensitive():
+    catalog = catalog_with(field_file("Fund__c", "Management_Fee__c", type="Currency"),
+                           field_file("Loan_Application__c", "Requested_Amount__c", type="Currency"))
+    assert classify(catalog, "Fund__c.Management_Fee__c").sensitivity is UNKNOWN
+    assert classify(catalog, "Loan_Application__c.Requested_Amount__c").sensitivity is SENSITIVE  # its name
+    assert classify(catalog, "Product2.Amount_Limit__c").sensitivity is UNKNOWN
+    assert classify(catalog, "Opportunity.Discount_Amount__c").sensitivity is SENSITIVE
+
+
+@pytest.mark.parametrize(("dotted", "sensitivity"), [
+    ("MessagingSession.Contact_Id__c", NON_SENSITIVE), ("Order__c.External_Order_Id__c", NON_SENSITIVE),
+    ("Contact.National_Id__c", SENSITIVE), ("Contact.Tax_Id__c", SENSITIVE), ("Contact.Passport_Id__c", SENSITIVE),
+])
+def test_custom_text_field_named_like_a_record_id_is_an_id(plain, dotted, sensitivity):
+    assert classify(plain, dotted).sensitivity is sensitivity

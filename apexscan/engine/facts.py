@@ -92,7 +92,8 @@ class Call:
     text: str
     kind: str = "call"  # "call", "new", "super", "this" (explicit constructor calls), "async",
     #                     "invocable" (Flow -> the class's @InvocableMethod), "flow" (a subflow),
-    #                     "template" (a Flow prompt action running a Prompt Builder template)
+    #                     "template" (a Flow prompt action running a Prompt Builder template),
+    #                     "named" (the function whose fid is `static_type`, e.g. an agent's action)
     library: str = "tito"  # when no project method matches: "tito" (args and receiver flow to the
     #                        result) or "none" (the result carries nothing: sizes, booleans)
     arg_names: tuple[str, ...] = ()  # lower-case parameter names when arguments are passed by name
@@ -155,6 +156,16 @@ class Sink:
 
 
 @dataclass(frozen=True, slots=True)
+class Barrier:
+    """Nothing that reaches `node` leaves through it: a sink there sends nothing (an output the
+    receiving side is configured never to see). `reason` says why, for the inventory."""
+
+    node: str
+    reason: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Param:
     name: str  # lower-case
     type: str  # lower-case
@@ -200,4 +211,5 @@ class FileFacts:
     endpoints: tuple[EndpointSet, ...] = ()
     evidence: tuple[Evidence, ...] = ()
     sinks: tuple[Sink, ...] = ()
+    barriers: tuple[Barrier, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = field(default=())

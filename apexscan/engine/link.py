@@ -403,8 +403,8 @@ class Linker:
             return [fn for fn in self.methods.get(cls, {}).get(c.name, []) if "invocablemethod" in fn.annotations] \
                 if c.name != "*" else [fn for fns in self.methods.get(cls, {}).values() for fn in fns
                                         if "invocablemethod" in fn.annotations]
-        if c.kind in ("flow", "template"):
-            fid = f"{c.kind}:{c.static_type}"
+        if c.kind in ("flow", "template", "named"):
+            fid = c.static_type if c.kind == "named" else f"{c.kind}:{c.static_type}"
             return [self.functions[fid]] if fid in self.functions else []
         if c.arg_names and c.static_type:  # called by parameter name (LWC -> @AuraEnabled Apex)
             cls = self.table.resolve(c.static_type, context)

@@ -103,6 +103,7 @@ class NamedCredentialMeta:
     url: str  # "" when the file has no URL (then the host is unknown)
     location: Location
     external_credential: str = ""
+    network_connection: str = ""  # the Private Connect outbound network connection it sends through
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,9 @@ class Destination:
     how: str  # "literal", "constant", "named credential OpenAI", "custom label X", "unresolved: ..."
     evidence: tuple[str, ...] = ()  # why we think this is an LLM call when the host says nothing
     note: str = ""  # registry or resolution caveat shown in the message
+    # An LLM only by an API path that other kinds of API use too, on a host nobody knows: it stays
+    # one only for a request whose body is shaped like a prompt (decided where the request is sent).
+    needs_shape: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from apexscan.engine.model import Diagnostic
 from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_apex
 from apexscan.frontends.parsing import captures, parse, run_deep
 from apexscan.frontends.visitor import StrictError, TreeLowerer, descendants, shorten  # noqa: F401  (StrictError: re-exported)
+from apexscan.salesforce import agent_models as A
 from apexscan.salesforce import apex_models as M
 
 # Calls that read a collection held inside another: what is added to their result goes into it.
@@ -50,6 +51,17 @@ class Scope:
     fid: str
     cls: str
     types: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PlatformAction:
+    """`Invocable.Action.createCustomAction(type, name)` / `createStandardAction(type)` held in a
+    variable until `invoke()`: what runs, and the inputs set on it so far."""
+
+    kind: str  # agent_models.TARGET_KINDS value ("apex", "flow", "template", "agent") or the raw type
+    target: str  # the class, flow, template or agent name; "" for a standard action
+    inputs: list[tuple[str, tuple[Inflow, ...]]] = field(default_factory=list)  # (lower-case name, value)
+    whole: list[tuple[Inflow, ...]] = field(default_factory=list)  # setInvocations(maps): every input
 
 
 @dataclass
@@ -129,6 +141,11 @@ class Lowerer(TreeLowerer):
         self.scope: Scope | None = None
         self.fn_display = ""
         self.sink_calls: set[int] = set()  # ids of call nodes matched by queries/apex-sinks.scm
+        # Maps with literal keys, for inputs passed by name (a flow's input variables): the pairs of
+        # each map literal (by node id), and the entries put into each variable's map.
+        self.map_pairs: dict[int, list[tuple[str, tuple[Inflow, ...]]]] = {}
+        self.map_entries: dict[str, list[tuple[str, tuple[Inflow, ...]]]] = {}
+        self.actions: dict[str, PlatformAction] = {}  # node holding an Invocable.Action -> what it runs
 
     def facts(self, diags: tuple[Diagnostic, ...]) -> FileFacts:
         return FileFacts(
@@ -417,6 +434,12 @@ class Lowerer(TreeLowerer):
                     break
         if inflows:
             self.assigns.append(Assign(target, inflows, verb, self.loc(at), self.scope.fid))
+        if not target.path:
+            if value.type == "map_creation_expression" and value.id in self.map_pairs:
+                self.map_entries[target.node] = list(self.map_pairs[value.id])
+            held = inflows[0].ref if len(inflows) == 1 and not inflows[0].ops else None
+            if held is not None and not held.path and held.node in self.actions:
+                self.actions[target.node] = self.actions[held.node]  # Invocable.Action a = ...create...()
         s = self.strexpr(value)
         if s and not all_unknown(s):
             self.strdefs.append(StrDef(target, s, self.scope.fid))
@@ -590,10 +613,37 @@ class Lowerer(TreeLowerer):
                 out.extend(Inflow(i.ref, i.ops + (put,), i.text) for i in self.expr(right))
             return tuple(out)
         result = self.temp(n)
+        if ctype.startswith(FLOW_INTERVIEW + ".") and args:
+            # new Flow.Interview.My_Flow(inputs) (or .ns.My_Flow): runs that flow
+            return self.run_flow(n, ctype.rsplit(".", 1)[-1], args[0], ctype)
         self.calls.append(self.make_call(n, "<init>", (), ctype, args, result, kind="new"))
         for a in args:
             self.evidence_for(Ref(result, ctype), a)
         return (Inflow(Ref(result, ctype), (), self.short(n)),)
+
+    def named_inputs(self, arg: Node, value: tuple[Inflow, ...]) -> tuple[tuple[str, ...], tuple]:
+        """(names, values) of inputs passed as a map: by key when the map is a literal, or a local
+        built with `put('key', value)`; else the whole map for every input ("*")."""
+        pairs = None
+        if arg.type == "map_creation_expression":
+            pairs = self.map_pairs.get(arg.id)
+        elif arg.type == "identifier":
+            ref = self.name_ref(self.text(arg))
+            pairs = self.map_entries.get(ref.node) if ref is not None and not ref.path else None
+        if pairs:
+            return tuple(k for k, _ in pairs), tuple(v for _, v in pairs)
+        return ("*",), (value,)
+
+    def run_flow(self, n: Node, flow: str, inputs: Node, result_type: str) -> tuple[Inflow, ...]:
+        """Flow.Interview: the flow named runs with these inputs, bound to its input variables by
+        name; the interview holds its output variables (read with getVariableValue)."""
+        result = self.temp(n)
+        names, values = self.named_inputs(inputs, self.expr(inputs))
+        self.calls.append(Call(
+            site=self.site(n), caller=self.scope.fid, name=flow.lower(), receiver=(), static_type=flow.lower(),
+            receiver_type="", args=values, arg_strs=tuple(() for _ in values), result=result,
+            location=self.loc(n), text=self.short(n, 80), kind="flow", library="none", arg_names=names))
+        return (Inflow(Ref(result, result_type), (), self.short(n)),)
 
     def expr_array_creation_expression(self, n: Node) -> tuple[Inflow, ...]:
         value = n.child_by_field_name("value")
@@ -605,14 +655,20 @@ class Lowerer(TreeLowerer):
             return ()
         out: list[Inflow] = []
         evidence: list[str] = []
+        pairs: list[tuple[str, tuple[Inflow, ...]]] = []
         for pair in value.named_children:
             kids = pair.named_children
             if len(kids) == 2:
                 key = _literal(self, kids[0])
                 if key is not None and key.lower() in M.LLM_BODY_KEYS:
                     evidence.append(key)
-                out.extend(self.expr(kids[1]))
+                item = self.expr(kids[1])
+                if key is not None:
+                    pairs.append((key.lower(), item))
+                out.extend(item)
                 out.extend(self.expr(kids[0]))
+        if pairs:
+            self.map_pairs[n.id] = pairs
         if evidence:
             temp = self.temp(n)
             self.evidence.append(Evidence(Ref(temp), f"map key '{evidence[0]}'", self.loc(n)))
@@ -748,6 +804,16 @@ class Lowerer(TreeLowerer):
             target = self._element_holder(obj)
             if target is None:
                 target = receiver[0].ref if len(receiver) == 1 and not receiver[0].ops else None
+            if target is not None and not target.path and len(args) == 2 and lname in ("put", "setinvocationparameter"):
+                key = _literal(self, args[0])
+                if key is not None:  # an input by name, for a flow or an action run later
+                    entry = (key.lower(), call.args[1])
+                    if target.node in self.actions:
+                        self.actions[target.node].inputs.append(entry)
+                    else:
+                        self.map_entries.setdefault(target.node, []).append(entry)
+            if target is not None and lname == "setinvocations" and target.node in self.actions and args:
+                self.actions[target.node].whole.append(call.args[0])
             if target is not None:
                 value = tuple(inflow for arg in call.args for inflow in arg)  # lowered once, by make_call
                 for a in args:
@@ -855,6 +921,21 @@ class Lowerer(TreeLowerer):
                     result=self.temp(n), location=self.loc(n), text=self.short(n, 80), kind="template",
                     library="none", arg_names=("*",)))
             return (Inflow(Ref(self.temp(n)), (), self.short(n)),)
+        if key == f"{FLOW_INTERVIEW}.createinterview" and len(args) in (2, 3):
+            flow = _literal(self, args[-2])  # (namespace,) name, inputs
+            if flow:
+                return self.run_flow(n, flow, args[-1], FLOW_INTERVIEW)
+            return None  # a flow named at run time: an ordinary call
+        if lname == "getvariablevalue" and receiver and len(args) == 1 and \
+                (receiver_type in ("", FLOW_INTERVIEW) or receiver_type.startswith(FLOW_INTERVIEW + ".")):
+            variable = _literal(self, args[0])
+            if variable is not None:  # one output variable of the interview's flow
+                return get_field(receiver, variable.lower(), self.short(n))
+        if key in (f"{INVOCABLE_ACTION}.createcustomaction", f"{INVOCABLE_ACTION}.createstandardaction") and args:
+            return self.create_action(n, key.endswith("standardaction"), args)
+        if lname == "invoke" and len(receiver) == 1 and not receiver[0].ops and not receiver[0].ref.path \
+                and receiver[0].ref.node in self.actions:
+            return self.invoke_action(n, receiver[0].ref, self.actions[receiver[0].ref.node])
         if key == "eventbus.publish" and args:
             value = self.expr(args[0])
             event = _element_type(self._arg_type(args[0])) or "*"
@@ -892,6 +973,49 @@ class Lowerer(TreeLowerer):
                         text=self.short(n, 80), kind="async", library="none"))
             return ()
         return None
+
+    def create_action(self, n: Node, standard: bool, args: list[Node]) -> tuple[Inflow, ...]:
+        """Invocable.Action.createCustomAction(type, [namespace,] name) / createStandardAction(type):
+        an action object, remembered until it is invoked."""
+        for a in args:
+            self.expr(a)
+        kind = _literal(self, args[0])
+        target = "" if standard else (_literal(self, args[-1]) or "") if len(args) > 1 else ""
+        node = self.temp(n)
+        if kind is not None and (standard or target):
+            self.actions[node] = PlatformAction(A.TARGET_KINDS.get(kind.lower(), kind.lower()), target)
+        return (Inflow(Ref(node, INVOCABLE_ACTION), (), self.short(n)),)
+
+    def invoke_action(self, n: Node, action_ref: Ref, action: PlatformAction) -> tuple[Inflow, ...]:
+        """`action.invoke()`: the inputs set on it go to what it runs. An agent run from Apex is a
+        request to the agents' model; a prompt template run by name is its own sink."""
+        result = self.temp(n)
+        names = tuple(k for k, _ in action.inputs) + ("*",) * len(action.whole)
+        values = tuple(v for _, v in action.inputs) + tuple(action.whole)
+        kinds = {"apex": ("invocable", "*"), "flow": ("flow", action.target.lower()),
+                 "template": ("template", action.target.lower())}
+        request = Ref(action_ref.node, action_ref.type)
+        if action.kind in kinds and action.target:
+            kind, name = kinds[action.kind]
+            self.calls.append(Call(
+                site=self.site(n), caller=self.scope.fid, name=name, receiver=(), static_type=action.target.lower(),
+                receiver_type="", args=values, arg_strs=tuple(() for _ in values), result=result,
+                location=self.loc(n), text=self.short(n, 80), kind=kind, library="none",
+                arg_names=tuple(k.removeprefix("input:") for k in names) if kind == "template" else names))
+        if action.kind == "template":
+            # The template named (or, for the standard action, the one chosen at run time) is the
+            # sink; this call is reported only when the template is not in the project.
+            template = (("lit", action.target),) if action.target else (("unknown", "template chosen at run time"),)
+            self.endpoints.append(EndpointSet(request, (("template", template, bool(action.target)),),
+                                              self.loc(n), self.short(n, 100)))
+            self.sinks.append(Sink(request, "model", f"Invocable.Action generatePromptResponse ({action.target or '?'})",
+                                   self.scope.fid, self.loc(n), self.short(n)))
+        elif action.kind == "agent" and action.target:
+            self.endpoints.append(EndpointSet(request, (("model", (("lit", A.PLANNER_MODEL),)),),
+                                              self.loc(n), self.short(n, 100)))
+            self.sinks.append(Sink(request, "agent", f"Invocable.Action generateAiAgentResponse ({action.target})",
+                                   self.scope.fid, self.loc(n), self.short(n)))
+        return (Inflow(Ref(result), (), self.short(n)),)
 
     def _arg_type(self, a: Node) -> str:
         if a.type == "identifier":
@@ -1039,9 +1163,11 @@ class Lowerer(TreeLowerer):
         base = self.static_ref(obj)
         return Ref(base.node, base.type, base.path + (fname,)) if base is not None else None
 
-    def cmdt_record(self, n: Node) -> tuple[str, str | None] | None:
+    def cmdt_record(self, n: Node) -> tuple[str, str | StrExpr | None] | None:
         """`X__mdt.getInstance('Rec')` -> ("x", "rec"); `X__mdt.getAll().get('Rec')` likewise
-        (so only calls named in CMDT_METHODS)."""
+        (so only calls named in CMDT_METHODS). A record named by an expression (a `static final`
+        constant) is kept as that string expression, resolved with the endpoints; None when the
+        call names no record at all."""
         name = n.child_by_field_name("name")
         obj = n.child_by_field_name("object")
         if name is None or obj is None:
@@ -1051,16 +1177,25 @@ class Lowerer(TreeLowerer):
         args = args_node.named_children if args_node is not None else []
         q = self.text(obj).lower()
         if q.endswith("__mdt") and lname == "getinstance":
-            rec = _literal(self, args[0]) if args else None
-            return (q[: -len("__mdt")], rec.lower() if rec else None)
+            return (q[: -len("__mdt")], self._record_name(args))
         if lname == "get" and obj.type == "method_invocation":
             inner_name = obj.child_by_field_name("name")
             inner_obj = obj.child_by_field_name("object")
             if inner_name is not None and inner_obj is not None and \
                     self.text(inner_name).lower() == "getall" and self.text(inner_obj).lower().endswith("__mdt"):
-                rec = _literal(self, args[0]) if args else None
-                return (self.text(inner_obj).lower()[: -len("__mdt")], rec.lower() if rec else None)
+                return (self.text(inner_obj).lower()[: -len("__mdt")], self._record_name(args))
         return None
+
+    def _record_name(self, args: list[Node]) -> str | StrExpr | None:
+        """The DeveloperName a custom metadata lookup names: a literal (lower-case), else the
+        string expression of its argument, else None (every record of the type)."""
+        if not args:
+            return None
+        rec = _literal(self, args[0])
+        if rec is not None:
+            return rec.lower() or None
+        expr = self.strexpr(args[0])
+        return None if all_unknown(expr) else expr
 
     def custom_setting(self, n: Node) -> bool:
         name = n.child_by_field_name("name")
@@ -1071,6 +1206,8 @@ class Lowerer(TreeLowerer):
 
 
 CMDT_METHODS = ("getinstance", "get")  # the calls `cmdt_record` can recognise
+FLOW_INTERVIEW = "flow.interview"  # the Apex class that runs a flow
+INVOCABLE_ACTION = "invocable.action"  # the Apex class that runs an invocable action by name
 SETTING_METHODS = ("getorgdefaults", "getinstance", "getvalues", "getall")  # on a custom setting
 
 

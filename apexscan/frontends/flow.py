@@ -117,7 +117,10 @@ class FlowLowerer:
         if not value:
             return
         parts = target.strip().split(".")
-        ref = Ref(self.node(parts[0]), "", tuple(p.lower() for p in parts[1:]))
+        # `$Output.Prompt` (a template-triggered prompt flow's "Add Prompt Instructions"): what the
+        # flow returns to the prompt template that runs it.
+        head = "return" if parts[0].lower() == "$output" else parts[0]
+        ref = Ref(self.node(head), "", tuple(p.lower() for p in parts[1:]))
         self.assigns.append(Assign(ref, value, verb, self.loc(at), self.fid))
 
     # --- elements -------------------------------------------------------------------------------
@@ -130,8 +133,11 @@ class FlowLowerer:
             if name and var.findtext("isInput") == "true":
                 params.append(Param(name.lower(), var.findtext("objectType").lower() or var.findtext("dataType").lower()))
             if name and var.findtext("isOutput") == "true":
-                self.assigns.append(Assign(Ref(self.node("return")), (Inflow(Ref(self.node(name)), (), name),),
-                                           f"returned from flow {self.name}", self.loc(var), self.fid))
+                # Each output variable under its own name: a caller reads the ones it wants
+                # (`outputAssignments`, Apex `getVariableValue('name')`).
+                self.assigns.append(Assign(Ref(self.node("return"), "", (name.lower(),)),
+                                           (Inflow(Ref(self.node(name)), (), name),),
+                                           f"returned from flow {self.name} as {name}", self.loc(var), self.fid))
         self.start(r.find("start"))
         for e in r.findall("recordLookups"):
             self.record_lookup(e)
@@ -268,7 +274,7 @@ class FlowLowerer:
         for out in e.findall("outputParameters"):
             target = out.findtext("assignToReference")
             if target:
-                self.assign(target, (Inflow(Ref(result), (), name),), f"output of {name}", out)
+                self.assign(target, (self.output(result, out, name, kind in ("flow", "subflow")),), f"output of {name}", out)
 
     def subflow(self, e: Element) -> None:
         name, target = e.findtext("name"), e.findtext("flowName")
@@ -283,4 +289,12 @@ class FlowLowerer:
         for out in e.findall("outputAssignments"):
             to = out.findtext("assignToReference")
             if to:
-                self.assign(to, (Inflow(Ref(result), (), name),), f"output of subflow {name}", out)
+                self.assign(to, (self.output(result, out, name, True),), f"output of subflow {name}", out)
+
+    def output(self, result: str, out: Element, element: str, of_flow: bool) -> Inflow:
+        """One output of an action or subflow: of another flow, just the output variable it names
+        (a flow returns each output under its name); of any other action, its whole result."""
+        param = out.findtext("name")
+        if of_flow and param:
+            return Inflow(Ref(result, "", (param.lower(),)), (), f"{element}.{param}")
+        return Inflow(Ref(result), (), element)

@@ -1,8 +1,11 @@
 """Metadata XML -> facts: Named Credentials, Remote Sites, Custom Labels, Custom Metadata records,
 custom fields and the custom-object facts later stages need, plus the admin configuration that
 opens channels out of the org: CSP Trusted Sites, Connected Apps, External Service registrations,
-Workflow outbound messages, and Data Loader command-line jobs (``process-conf.xml`` and the
-``database-conf.xml`` next to it, which are never deployed and so may sit in any folder).
+Workflow outbound messages, External Client Apps (the app, its OAuth settings, policies and global
+OAuth settings), Private Connect outbound network connections, the Einstein generative AI settings
+(``settings/EinsteinGpt.settings-meta.xml``, ``EinsteinAI``), and Data Loader command-line jobs
+(``process-conf.xml`` and the ``database-conf.xml`` next to it, which are never deployed and so may
+sit in any folder).
 
 Files are recognised by suffix, in source format (``Foo.namedCredential-meta.xml``) and in mdapi
 format (``namedCredentials/Foo.namedCredential``; those must sit in their conventional folder, so
@@ -14,8 +17,9 @@ file that cannot be parsed gives empty facts and one Diagnostic.
 lookup tables (keys lower-cased, values keep the names as the files spell them).
 
 Secrets are never read: a Connected App's consumer key, consumer secret and certificates (and its
-contact details), and Data Loader's user names, (encrypted) passwords and key files, are not part
-of any fact, so no later stage can echo them.
+contact details), an External Client App's consumer key and secret (only whether the global OAuth
+settings hold a secret, and where), and Data Loader's user names, (encrypted) passwords and key
+files, are not part of any fact, so no later stage can echo them.
 """
 from __future__ import annotations
 
@@ -40,7 +44,13 @@ __all__ = [
     "CustomObjectMeta",
     "DataLoaderDatabase",
     "DataLoaderJob",
+    "EcaGlobalOauthMeta",
+    "EcaOauthPolicyMeta",
+    "EcaOauthSettingsMeta",
+    "EinsteinSettingsMeta",
+    "ExternalClientAppMeta",
     "ExternalServiceMeta",
+    "NetworkConnectionMeta",
     "LabelMeta",
     "MetadataFacts",
     "OutboundMessageMeta",
@@ -235,6 +245,89 @@ class ConfigValueMeta:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalClientAppMeta:
+    """externalClientApps/<Name>.eca-meta.xml: the app header (no contact details kept)."""
+
+    name: str  # the file stem: what the other ECA files name in <externalClientApplication>
+    label: str
+    distribution_state: str  # Local, Packaged; ""
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class EcaOauthSettingsMeta:
+    """extlClntAppOauthSettings/<Name>.ecaOauth-meta.xml: the scopes an External Client App gets."""
+
+    name: str  # the file stem
+    app: str  # <externalClientApplication>
+    scopes: tuple[str, ...]  # <commaSeparatedOauthScopes>, split, as written ("Api", "RefreshToken")
+    trusted_ip_ranges: int  # <trustedIpRanges> entries
+    location: Location  # the root
+    scopes_location: Location  # the <commaSeparatedOauthScopes> element (else the root)
+
+
+@dataclass(frozen=True, slots=True)
+class EcaOauthPolicyMeta:
+    """extlClntAppOauthPolicies/<Name>.ecaOauthPlcy-meta.xml: the admin policies of an External Client App."""
+
+    name: str
+    app: str  # <externalClientApplication>
+    ip_relaxation: str  # <ipRelaxationPolicyType>: Enforce, Bypass, Bypass_2factor, Enforce_RelaxRefresh; ""
+    refresh_token_policy: str  # <refreshTokenPolicyType>: Infinite, Zero, SpecificLifetime, ...; ""
+    client_credentials: bool  # <isClientCredentialsFlowEnabled>
+    location: Location  # the root
+    ip_relaxation_location: Location  # the <ipRelaxationPolicyType> element (else the root)
+
+
+@dataclass(frozen=True, slots=True)
+class EcaGlobalOauthMeta:
+    """extlClntAppGlobalOauthSets/<Name>.ecaGlblOauth-meta.xml: the app's global OAuth settings.
+    Only whether a consumer secret is committed is kept, never the secret or the key."""
+
+    name: str
+    app: str  # <externalClientApplication>
+    has_consumer_secret: bool  # a non-empty <consumerSecret>
+    callback_urls: tuple[str, ...]  # <callbackUrl>, one or more (newline or comma separated)
+    client_credentials: bool  # <isClientCredentialsFlowEnabled>
+    location: Location  # the root
+    secret_location: Location  # the <consumerSecret> element (else the root)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConnectionMeta:
+    """outboundNetworkConnections/<Name>.outboundNetworkConnection-meta.xml (Private Connect)."""
+
+    name: str  # the file stem: what a Named Credential names
+    connection_type: str  # AwsPrivateLink
+    region: str  # the Region property ("eu-central-1"); "" when not set
+    endpoint_service: str  # the AwsVpcEndpointServiceName property; ""
+    active: bool  # <isActive>; true when the element is missing
+    status: str  # <status>: Ready, PendingAcceptance, ...; ""
+    location: Location  # the Region property's value (else the root)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingFlag:
+    name: str  # the element, as written ("disableAIProviderRegionFallback")
+    value: str  # its text, stripped ("true", "false")
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class EinsteinSettingsMeta:
+    """settings/EinsteinGpt.settings-meta.xml (EinsteinGptSettings) or settings/EinsteinAI (EinsteinAISettings):
+    every boolean-looking element, as written."""
+
+    kind: str  # the root element: "EinsteinGptSettings" or "EinsteinAISettings"
+    flags: tuple[SettingFlag, ...]
+    location: Location  # the root
+
+    def flag(self, name: str) -> SettingFlag | None:
+        lower = name.lower()
+        return next((f for f in self.flags if f.name.lower() == lower), None)
+
+
+@dataclass(frozen=True, slots=True)
 class MetadataFacts:
     """What one metadata file says."""
 
@@ -251,6 +344,12 @@ class MetadataFacts:
     dataloader_jobs: tuple[DataLoaderJob, ...] = ()
     dataloader_databases: tuple[DataLoaderDatabase, ...] = ()
     config_values: tuple[ConfigValueMeta, ...] = ()
+    external_client_apps: tuple[ExternalClientAppMeta, ...] = ()
+    eca_oauth_settings: tuple[EcaOauthSettingsMeta, ...] = ()
+    eca_oauth_policies: tuple[EcaOauthPolicyMeta, ...] = ()
+    eca_global_oauth: tuple[EcaGlobalOauthMeta, ...] = ()
+    network_connections: tuple[NetworkConnectionMeta, ...] = ()
+    einstein_settings: tuple[EinsteinSettingsMeta, ...] = ()
 
 
 _EMPTY = MetadataFacts()
@@ -298,7 +397,7 @@ def parse_metadata_file(rel_path: str, data: bytes) -> tuple[MetadataFacts, tupl
     tree = parse(data, doctypes=kind.doctypes)
     if isinstance(tree, XmlError):
         return _EMPTY, (tree.diagnostic(rel_path, "parse", not_analysed=True),)
-    if tree.tag != kind.root:
+    if kind.root and tree.tag != kind.root:
         message = f"expected a <{kind.root}> document for a .{kind.suffix} file, found <{tree.tag}>; file skipped"
         return _EMPTY, (Diagnostic(rel_path, "metadata", message, tree.line, not_analysed=True),)
     return kind.read(rel_path, stem, tree)
@@ -316,13 +415,19 @@ def _named_credential(rel_path: str, stem: str, root: Element) -> _Result:
     if url_element is not None and not url_element.text.strip():
         url_element = None
     external = root.findtext("externalCredential")
+    # Private Connect: the legacy <outboundNetworkConnection>, or (API 56+, type PrivateEndpoint) a
+    # parameter of type OutboundNetworkConnection naming it in its own <outboundNetworkConnection>.
+    network = root.findtext("outboundNetworkConnection")
     for parameter in root.findall("namedCredentialParameters"):  # API 56+ shape
         if url_element is None and parameter.findtext("parameterType").lower() == "url":
             url_element = parameter.find("parameterValue")
         external = external or parameter.findtext("externalCredential")
+        if parameter.findtext("parameterType").lower() == "outboundnetworkconnection":
+            network = network or parameter.findtext("outboundNetworkConnection") or parameter.findtext("parameterValue")
     url = "" if url_element is None else url_element.text.strip()
     where = root if url_element is None else url_element
-    credential = NamedCredentialMeta(name=stem, url=url, location=_loc(rel_path, where), external_credential=external)
+    credential = NamedCredentialMeta(name=stem, url=url, location=_loc(rel_path, where), external_credential=external,
+                                     network_connection=network)
     return MetadataFacts(named_credentials=(credential,)), ()
 
 
@@ -563,6 +668,73 @@ def _workflow(rel_path: str, stem: str, root: Element) -> _Result:
     return MetadataFacts(outbound_messages=tuple(messages)), tuple(diagnostics)
 
 
+def _external_client_app(rel_path: str, stem: str, root: Element) -> _Result:
+    app = ExternalClientAppMeta(stem, root.findtext("label"), root.findtext("distributionState"), _loc(rel_path, root))
+    return MetadataFacts(external_client_apps=(app,)), ()
+
+
+def _eca_oauth_settings(rel_path: str, stem: str, root: Element) -> _Result:
+    scopes_element = root.find("commaSeparatedOauthScopes")
+    scopes = tuple(s.strip() for s in root.findtext("commaSeparatedOauthScopes").split(",") if s.strip())
+    settings = EcaOauthSettingsMeta(
+        name=stem, app=root.findtext("externalClientApplication") or stem, scopes=scopes,
+        trusted_ip_ranges=len(root.findall("trustedIpRanges")), location=_loc(rel_path, root),
+        scopes_location=_loc(rel_path, root if scopes_element is None else scopes_element))
+    return MetadataFacts(eca_oauth_settings=(settings,)), ()
+
+
+def _eca_oauth_policy(rel_path: str, stem: str, root: Element) -> _Result:
+    relaxation = root.find("ipRelaxationPolicyType")
+    policy = EcaOauthPolicyMeta(
+        name=stem, app=root.findtext("externalClientApplication") or stem,
+        ip_relaxation=root.findtext("ipRelaxationPolicyType"), refresh_token_policy=root.findtext("refreshTokenPolicyType"),
+        client_credentials=_flag(root, "isClientCredentialsFlowEnabled", False), location=_loc(rel_path, root),
+        ip_relaxation_location=_loc(rel_path, root if relaxation is None else relaxation))
+    return MetadataFacts(eca_oauth_policies=(policy,)), ()
+
+
+def _eca_global_oauth(rel_path: str, stem: str, root: Element) -> _Result:
+    # Never the values of <consumerSecret> or <consumerKey>: only whether a secret is there.
+    secret = root.find("consumerSecret")
+    has_secret = secret is not None and bool(secret.text.strip())
+    callbacks: list[str] = []
+    for element in root.findall("callbackUrl"):
+        for url in element.text.replace(",", " ").split():
+            if url not in callbacks:
+                callbacks.append(url)
+    settings = EcaGlobalOauthMeta(
+        name=stem, app=root.findtext("externalClientApplication") or stem, has_consumer_secret=has_secret,
+        callback_urls=tuple(callbacks), client_credentials=_flag(root, "isClientCredentialsFlowEnabled", False),
+        location=_loc(rel_path, root), secret_location=_loc(rel_path, secret if has_secret else root))
+    return MetadataFacts(eca_global_oauth=(settings,)), ()
+
+
+def _network_connection(rel_path: str, stem: str, root: Element) -> _Result:
+    properties = {p.findtext("propertyName").lower(): p for p in root.findall("outboundNetworkConnProperties")}
+    region = properties.get("region")
+    value = None if region is None else region.find("propertyValue")
+    connection = NetworkConnectionMeta(
+        name=stem, connection_type=root.findtext("connectionType"),
+        region="" if region is None else region.findtext("propertyValue"),
+        endpoint_service="" if "awsvpcendpointservicename" not in properties
+        else properties["awsvpcendpointservicename"].findtext("propertyValue"),
+        active=_flag(root, "isActive", True), status=root.findtext("status"),
+        location=_loc(rel_path, root if value is None else value))
+    return MetadataFacts(network_connections=(connection,)), ()
+
+
+# The settings files apexscan reads (one root each); any other settings file gives no facts.
+EINSTEIN_SETTINGS = ("EinsteinGptSettings", "EinsteinAISettings")
+
+
+def _settings(rel_path: str, _stem: str, root: Element) -> _Result:
+    if root.tag not in EINSTEIN_SETTINGS:
+        return _EMPTY, ()
+    flags = tuple(SettingFlag(child.tag, child.text.strip(), _loc(rel_path, child))
+                  for child in root.children if not child.children)
+    return MetadataFacts(einstein_settings=(EinsteinSettingsMeta(root.tag, flags, _loc(rel_path, root)),)), ()
+
+
 def _workflow_outbound_message(rel_path: str, stem: str, root: Element) -> _Result:
     parts = rel_path.replace("\\", "/").split("/")
     if len(parts) < 4 or parts[-2].lower() != "workflowoutboundmessages" or parts[-4].lower() != "workflows":
@@ -793,6 +965,13 @@ _KINDS: dict[str, _Kind] = {
               _external_service),
         _Kind("workflow", "Workflow", "workflows", _workflow),
         _Kind("workflowOutboundMessage", "WorkflowOutboundMessage", "", _workflow_outbound_message),
+        _Kind("eca", "ExternalClientApplication", "externalclientapps", _external_client_app),
+        _Kind("ecaOauth", "ExtlClntAppOauthSettings", "extlclntappoauthsettings", _eca_oauth_settings),
+        _Kind("ecaOauthPlcy", "ExtlClntAppOauthConfigurablePolicies", "extlclntappoauthpolicies", _eca_oauth_policy),
+        _Kind("ecaGlblOauth", "ExtlClntAppGlobalOauthSettings", "extlclntappglobaloauthsets", _eca_global_oauth),
+        _Kind("outboundNetworkConnection", "OutboundNetworkConnection", "outboundnetworkconnections",
+              _network_connection),
+        _Kind("settings", "", "settings", _settings),  # the root names the settings: EINSTEIN_SETTINGS only
     )
 }
 # Files recognised by their whole name (lower-case), wherever they sit: Data Loader's configuration.
@@ -853,6 +1032,15 @@ class ProjectMetadata:
     dataloader_databases: Mapping[tuple[str, str], DataLoaderDatabase] = field(default_factory=_no_entries)
     # (scope, key) -> every value configuration files give the key in that unit, in path order
     config_values: Mapping[tuple[str, str], tuple[ConfigValueMeta, ...]] = field(default_factory=_no_entries)
+    # External Client Apps: the app header, and its OAuth settings, policies and global OAuth
+    # settings keyed by the app they name (<externalClientApplication>), lower-case
+    external_client_apps: Mapping[str, ExternalClientAppMeta] = field(default_factory=_no_entries)
+    eca_oauth_settings: Mapping[str, EcaOauthSettingsMeta] = field(default_factory=_no_entries)
+    eca_oauth_policies: Mapping[str, EcaOauthPolicyMeta] = field(default_factory=_no_entries)
+    eca_global_oauth: Mapping[str, EcaGlobalOauthMeta] = field(default_factory=_no_entries)
+    network_connections: Mapping[str, NetworkConnectionMeta] = field(default_factory=_no_entries)
+    # "einsteingptsettings" / "einsteinaisettings" -> the settings file
+    einstein_settings: Mapping[str, EinsteinSettingsMeta] = field(default_factory=_no_entries)
 
     # Lookups take names as code spells them; `namespace` is the project's own namespace
     # (sfdx-project.json), which code may prefix and file names never carry.
@@ -908,6 +1096,9 @@ class ProjectMetadata:
                 return ()
             folder = folder.rpartition("/")[0]
 
+    def network_connection(self, name: str, namespace: str = "") -> NetworkConnectionMeta | None:
+        return self.network_connections.get(_strip_namespace(name.lower(), namespace))
+
     def dataloader_database(self, job: DataLoaderJob) -> DataLoaderDatabase | None:
         """The database-conf.xml bean a databaseRead/databaseWrite process names (same folder)."""
         return self.dataloader_databases.get((job.folder.lower(), job.data_access_name.lower()))
@@ -946,7 +1137,7 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
 
     named_credentials = table(
         (c for f in facts for c in f.named_credentials), lambda c: c.name.lower(),
-        lambda c: f"named credential {c.name!r}", lambda c: (c.url, c.external_credential))
+        lambda c: f"named credential {c.name!r}", lambda c: (c.url, c.external_credential, c.network_connection))
     remote_sites = table(
         (s for f in facts for s in f.remote_sites), lambda s: s.name.lower(),
         lambda s: f"remote site {s.name!r}", lambda s: (s.url, s.active))
@@ -984,6 +1175,27 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
     dataloader_databases = table(
         (d for f in facts for d in f.dataloader_databases), lambda d: (d.folder.lower(), d.name.lower()),
         lambda d: f"Data Loader database bean {d.name}", lambda d: d.url)
+    external_client_apps = table(
+        (a for f in facts for a in f.external_client_apps), lambda a: a.name.lower(),
+        lambda a: f"external client app {a.name!r}", lambda a: replace(a, location=None))
+    eca_oauth_settings = table(
+        (o for f in facts for o in f.eca_oauth_settings), lambda o: o.app.lower(),
+        lambda o: f"OAuth settings of external client app {o.app!r}",
+        lambda o: replace(o, location=None, scopes_location=None))
+    eca_oauth_policies = table(
+        (o for f in facts for o in f.eca_oauth_policies), lambda o: o.app.lower(),
+        lambda o: f"OAuth policies of external client app {o.app!r}",
+        lambda o: replace(o, location=None, ip_relaxation_location=None))
+    eca_global_oauth = table(
+        (o for f in facts for o in f.eca_global_oauth), lambda o: o.app.lower(),
+        lambda o: f"global OAuth settings of external client app {o.app!r}",
+        lambda o: replace(o, location=None, secret_location=None))
+    network_connections = table(
+        (c for f in facts for c in f.network_connections), lambda c: c.name.lower(),
+        lambda c: f"outbound network connection {c.name!r}", lambda c: replace(c, location=None))
+    einstein_settings = table(
+        (e for f in facts for e in f.einstein_settings), lambda e: e.kind.lower(),
+        lambda e: f"settings {e.kind}", lambda e: tuple((x.name, x.value) for x in e.flags))
     cmdt = {key: MappingProxyType(_cmdt_values(record)) for key, record in cmdt_records.items()}
     config_values: dict[tuple[str, str], list[ConfigValueMeta]] = {}
     for value in sorted((v for f in facts for v in f.config_values), key=lambda v: v.location):
@@ -1004,6 +1216,12 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         dataloader_jobs=MappingProxyType(dataloader_jobs),
         dataloader_databases=MappingProxyType(dataloader_databases),
         config_values=MappingProxyType({k: tuple(v) for k, v in config_values.items()}),
+        external_client_apps=MappingProxyType(external_client_apps),
+        eca_oauth_settings=MappingProxyType(eca_oauth_settings),
+        eca_oauth_policies=MappingProxyType(eca_oauth_policies),
+        eca_global_oauth=MappingProxyType(eca_global_oauth),
+        network_connections=MappingProxyType(network_connections),
+        einstein_settings=MappingProxyType(einstein_settings),
     )
 
 

@@ -16,6 +16,13 @@ them, which fields travel (``FieldCatalog.classify``).
     -> any other external host                                       APX-CFG-007 (warning)
   Data Loader extract job selecting sensitive fields -> a CSV file
     or a database outside Salesforce                                 APX-CFG-008 (warning)
+  Einstein generative AI settings let Salesforce-hosted models
+    process outside the org's region (region fallback on, or a
+    provider on that serves some models only in the US)              APX-CFG-009 (warning)
+  External Client App: API scopes, IP restrictions bypassed and no
+    trusted IP ranges                                                APX-CFG-010 (warning)
+  External Client App global OAuth settings with a consumer secret
+    committed to the repository                                      APX-CFG-011 (error)
 
 "Non-sovereign LLM host" means verdict FOREIGN, or UNKNOWN with a known provider (the code rules'
 meaning). Sovereign (policy-allowed), in-org and non-LLM hosts give nothing for APX-CFG-001 to 004
@@ -33,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from apexscan.engine.model import (
     Destination,
@@ -50,10 +58,15 @@ from apexscan.frontends.metadata import (
     ConnectedAppMeta,
     CspTrustedSiteMeta,
     DataLoaderJob,
+    EcaGlobalOauthMeta,
+    EcaOauthSettingsMeta,
+    EinsteinSettingsMeta,
     ExternalServiceMeta,
     OutboundMessageMeta,
     ProjectMetadata,
+    SettingFlag,
 )
+from apexscan.salesforce import agent_models as A
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import RANK, describe
 from apexscan.salesforce.policy import Policy
@@ -63,15 +76,24 @@ __all__ = [
     "DATA_SCOPES",
     "IN_ORG_SERVICE_TYPES",
     "LONG_LIVED_SCOPES",
+    "EinsteinRouting",
     "config_findings",
+    "credential_destination",
     "dataloader_destination",
     "dataloader_fields",
+    "einstein_routing",
 ]
 
 # Connected App OAuth scopes that let the client read org data through an API (Metadata API
 # ConnectedAppOauthAccessScope values): REST/SOAP/Bulk (Api), everything (Full), Connect REST
 # (Chatter), CRM Analytics (Wave), Data Cloud queries and profiles (CDPQuery, CDPProfile).
 DATA_SCOPES = frozenset({"api", "full", "chatter", "wave", "cdpquery", "cdpprofile"})
+# External Client App scope tokens (commaSeparatedOauthScopes) with the same reach, plus MCP: an MCP
+# client (an AI assistant) reading records through the org's MCP server tools.
+ECA_DATA_SCOPES = DATA_SCOPES | {"mcp", "cdpqueryapi", "cdpprofileapi", "sfapiplatform"}
+# ipRelaxationPolicyType values that let tokens be used from any network location.
+ECA_IP_RELAXED = {"bypass": "bypasses IP restrictions", "bypass_2factor": "bypasses IP restrictions with "
+                  "two-factor authentication", "enforce_relaxrefresh": "relaxes IP restrictions for refresh tokens"}
 # Scopes that keep that access alive without a user present.
 LONG_LIVED_SCOPES = frozenset({"refreshtoken", "offlineaccess"})
 # External Service registrations that describe this org's own Apex, not an outside server.
@@ -99,7 +121,8 @@ def config_findings(metadata: ProjectMetadata, policy: Policy, registry: hosts.R
     for site in metadata.remote_sites.values():
         findings.extend(_remote_site(site, classify))
     for credential in metadata.named_credentials.values():
-        findings.extend(_named_credential(credential, classify))
+        findings.extend(_named_credential(credential, lambda url, c=credential: credential_destination(
+            c, metadata, classify, policy, registry)))
     for trusted in metadata.csp_trusted_sites.values():
         findings.extend(_csp_trusted_site(trusted, lambda url: hosts.classify_site(url, policy, registry)))
     for service in metadata.external_services.values():
@@ -110,6 +133,13 @@ def config_findings(metadata: ProjectMetadata, policy: Policy, registry: hosts.R
         findings.extend(_outbound_message(message, classify, catalog))
     for job in metadata.dataloader_jobs.values():
         findings.extend(_dataloader_extract(job, metadata, classify, catalog))
+    routing = einstein_routing(metadata)
+    if routing is not None:
+        findings.extend(_einstein_settings(routing, policy, registry))
+    for settings in metadata.eca_oauth_settings.values():
+        findings.extend(_external_client_app(settings, metadata, classify))
+    for global_settings in metadata.eca_global_oauth.values():
+        findings.extend(_eca_secret(global_settings))
     return sorted(findings, key=_order)
 
 
@@ -140,6 +170,25 @@ def _remote_site(site: RemoteSiteMeta, classify: Classify) -> list[Finding]:
 
 
 # --- APX-CFG-002: Named Credentials -------------------------------------------------------------
+
+
+def credential_destination(credential: NamedCredentialMeta, metadata: ProjectMetadata, classify: Classify,
+                           policy: Policy, registry: hosts.Registry) -> Destination:
+    """Where a Named Credential's URL leads, with the region of the Private Connect outbound
+    network connection it is bound to."""
+    dest = classify(credential.url)
+    if not credential.network_connection:
+        return dest
+    connection = metadata.network_connection(credential.network_connection)
+    if connection is None:
+        return dataclasses.replace(dest, note=_join_note(dest.note, f"sent through outbound network connection "
+                                                                    f"{credential.network_connection}, which is not in this project"))
+    return hosts.with_network_region(dest, connection.region,
+                                     f"Private Connect outbound network connection {connection.name}", policy, registry)
+
+
+def _join_note(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def _named_credential(credential: NamedCredentialMeta, classify: Classify) -> list[Finding]:
@@ -402,6 +451,149 @@ def _dataloader_extract(job: DataLoaderJob, metadata: ProjectMetadata, classify:
     return [dataclasses.replace(
         _finding("APX-CFG-008", job.soql_location, message, dest, paths, f"DataLoaderProcess {job.process}"),
         fields=tuple((ref, klass) for ref, klass, _ in fields))]
+
+
+# --- APX-CFG-009: Einstein generative AI settings ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EinsteinRouting:
+    """What the org's EinsteinGptSettings (and EinsteinAISettings) say about where Salesforce-hosted
+    models run."""
+
+    settings: EinsteinSettingsMeta
+    platform_off: bool  # enableEinsteinGptPlatform false: no generative AI at all
+    enabled: tuple[A.EinsteinProvider, ...]  # providers left on
+    disabled: tuple[str, ...]  # providers turned off
+    fallback_flag: SettingFlag | None  # disableAIProviderRegionFallback, when the file sets it
+    pii_masking: str  # "on", "off", or "" when EinsteinAISettings is not in the project
+
+    @property
+    def fallback_disabled(self) -> bool:
+        return self.fallback_flag is not None and self.fallback_flag.value.lower() == "true"
+
+    def note(self) -> str:
+        """One sentence for the Salesforce-hosted destinations of the inventory and the findings."""
+        where = self.settings.location.path
+        if self.platform_off:
+            return f"Einstein settings ({where}): generative AI is off (enableEinsteinGptPlatform false)."
+        on = ", ".join(p.provider for p in self.enabled) or "none"
+        off = f"; turned off: {', '.join(self.disabled)}" if self.disabled else ""
+        fallback = "disabled" if self.fallback_disabled else \
+            "allowed (disableAIProviderRegionFallback " + ("false)" if self.fallback_flag is not None else "not set)")
+        masking = {"on": "; Trust Layer data masking on (never for agents)", "off": "; Trust Layer data masking off",
+                   "": ""}[self.pii_masking]
+        return f"Einstein settings ({where}): providers on: {on}{off}; region fallback {fallback}{masking}."
+
+
+def einstein_routing(metadata: ProjectMetadata) -> EinsteinRouting | None:
+    """The org's Einstein generative AI routing settings, or None when EinsteinGptSettings is not in
+    the project (then nothing is known about them)."""
+    settings = metadata.einstein_settings.get("einsteingptsettings")
+    if settings is None:
+        return None
+    platform = settings.flag(A.EINSTEIN_PLATFORM)
+    enabled, disabled = [], []
+    for provider in A.EINSTEIN_PROVIDERS:
+        off = settings.flag(provider.disable)
+        on = settings.flag(provider.enable)
+        if (off is not None and off.value.lower() == "true") or (on is not None and on.value.lower() == "false"):
+            disabled.append(provider.provider)
+        else:
+            enabled.append(provider)
+    ai = metadata.einstein_settings.get("einsteinaisettings")
+    masking = ai.flag(A.EINSTEIN_PII_MASKING) if ai is not None else None
+    return EinsteinRouting(
+        settings=settings, platform_off=platform is not None and platform.value.lower() == "false",
+        enabled=tuple(enabled), disabled=tuple(disabled), fallback_flag=settings.flag(A.EINSTEIN_REGION_FALLBACK),
+        pii_masking="" if masking is None else ("on" if masking.value.lower() == "true" else "off"))
+
+
+def _einstein_settings(routing: EinsteinRouting, policy: Policy, registry: hosts.Registry) -> list[Finding]:
+    if routing.platform_off or A.EINSTEIN_FALLBACK_REGION.upper() in registry.accepted(policy.allowed_regions):
+        return []
+    falling_back = [p for p in routing.enabled if p.fallback] if not routing.fallback_disabled else []
+    leaving = [p for p in routing.enabled if p.leaves_region]
+    if not falling_back and not leaving:
+        return []
+    reasons = []
+    if falling_back:
+        setting = "is false" if routing.fallback_flag is not None else "is not set (its default is false)"
+        reasons.append(f"requests to {_listing(p.provider for p in falling_back)} fall back outside the model "
+                       f"endpoint's region, to the {A.EINSTEIN_FALLBACK_REGION}, when no model is available there "
+                       f"(disableAIProviderRegionFallback {setting})")
+    for provider in leaving:
+        reasons.append(f"{provider.provider} is on ({provider.disable} is not true): {provider.note}")
+    settings = routing.settings
+    at = routing.fallback_flag.location if falling_back and routing.fallback_flag is not None else next(
+        (f.location for p in leaving for f in (settings.flag(p.disable),) if f is not None), settings.location)
+    dest = Destination(settings.location.path, "", "Salesforce-hosted models (Einstein generative AI)", "US",
+                       A.EINSTEIN_FALLBACK_REGION, Verdict.FOREIGN, "EinsteinGptSettings",
+                       note=f"allowed regions: {', '.join(policy.allowed_regions) or 'none'}")
+    message = (f"The Einstein generative AI settings let Salesforce-hosted models process prompts outside the org's "
+               f"region: {'; '.join(reasons)}. Prompt templates, Agentforce agents and Models API calls can then be "
+               f"processed in the {A.EINSTEIN_FALLBACK_REGION}, which the policy does not allow (allowed regions: "
+               f"{', '.join(policy.allowed_regions) or 'none'}; defined in {settings.location.path}). "
+               f"{routing.note()}")
+    step = Step(at, f"EinsteinGptSettings: {'; '.join(reasons)}")
+    confidence = "high" if (routing.fallback_flag is not None or not falling_back) else "medium"
+    return [_finding("APX-CFG-009", at, message, dest, ((step,),), "EinsteinGptSettings EinsteinGpt",
+                     confidence=confidence)]
+
+
+# --- APX-CFG-010 / 011: External Client Apps -----------------------------------------------------
+
+
+def _external_client_app(settings: EcaOauthSettingsMeta, metadata: ProjectMetadata,
+                         classify: Classify) -> list[Finding]:
+    data = [s for s in settings.scopes if s.lower() in ECA_DATA_SCOPES]
+    policy = metadata.eca_oauth_policies.get(settings.app.lower())
+    if not data or policy is None or settings.trusted_ip_ranges:
+        return []  # without a policy file the org's default policy enforces IP restrictions
+    relaxation = policy.ip_relaxation.lower()
+    long_lived = [s for s in settings.scopes if s.lower() in LONG_LIVED_SCOPES]
+    if relaxation not in ECA_IP_RELAXED or (relaxation == "enforce_relaxrefresh" and not long_lived):
+        return []
+    global_settings = metadata.eca_global_oauth.get(settings.app.lower())
+    callbacks = [_how(classify(url), f"External Client App {settings.app} callback URL")
+                 for url in (global_settings.callback_urls if global_settings is not None else ())]
+    llm = [d for d in callbacks if d.provider]
+    dest = (llm or callbacks or [Destination("", "", "", "", "", Verdict.UNKNOWN,
+                                              f"External Client App {settings.app}: no callback URL in the metadata")])[0]
+    extras = []
+    if long_lived:
+        lifetime = " that never expire (refreshTokenPolicyType Infinite)" if policy.refresh_token_policy.lower() \
+            == "infinite" else ""
+        extras.append(f"scope {_listing(long_lived)} issues refresh tokens{lifetime}")
+    if policy.client_credentials or (global_settings is not None and global_settings.client_credentials):
+        extras.append("the client-credentials flow is on: whoever holds the consumer secret gets tokens without any "
+                      "user signing in")
+    if llm:
+        extras.append(f"its callback URL is on {describe(llm[0])}, an LLM provider: the client is likely an AI service")
+    tail = f" Also: {'; '.join(extras)}." if extras else ""
+    message = (f"External Client App {settings.app} grants API access to org data (scopes {_listing(data)}) and its "
+               f"OAuth policy {ECA_IP_RELAXED[relaxation]} (ipRelaxationPolicyType {policy.ip_relaxation}) with no "
+               f"trusted IP ranges in its OAuth settings: an external client, such as an AI service, can pull records "
+               f"from any network location (defined in {policy.location.path} and {settings.location.path}).{tail}"
+               f"{_note(dest) if llm else ''}")
+    steps = (Step(settings.scopes_location, f"External Client App {settings.app} grants scopes {_listing(settings.scopes)}"),
+             Step(policy.ip_relaxation_location, f"IP restrictions: {policy.ip_relaxation}; no trusted IP ranges"))
+    return [_finding("APX-CFG-010", policy.ip_relaxation_location, message, dest, (steps,),
+                     f"ExternalClientApp {settings.app}")]
+
+
+def _eca_secret(settings: EcaGlobalOauthMeta) -> list[Finding]:
+    if not settings.has_consumer_secret:
+        return []
+    dest = Destination("", "", "", "", "", Verdict.UNKNOWN, f"External Client App {settings.app} global OAuth settings")
+    message = (f"The global OAuth settings of External Client App {settings.app} hold its consumer secret, committed "
+               f"in {settings.location.path}: anyone who can read the repository (or its history) can obtain tokens "
+               f"as the app{' without a user, through the client-credentials flow' if settings.client_credentials else ''}. "
+               f"Salesforce keeps these settings out of source control for this reason: remove the file, add "
+               f"extlClntAppGlobalOauthSets to .forceignore, and rotate the secret (the value is not shown here).")
+    step = Step(settings.secret_location, f"consumerSecret of External Client App {settings.app} committed")
+    return [_finding("APX-CFG-011", settings.secret_location, message, dest, ((step,),),
+                     f"ExternalClientApp {settings.app}")]
 
 
 # --- shared -------------------------------------------------------------------------------------

@@ -36,7 +36,12 @@ from jsonschema.exceptions import best_match
 from apexscan.engine.model import Destination, FieldRef, Finding, Location, Sensitivity, Verdict
 from apexscan.engine.taint import relevant_nodes
 from apexscan.frontends.metadata import ProjectMetadata
-from apexscan.pipeline.config_rules import dataloader_destination, dataloader_fields
+from apexscan.pipeline.config_rules import (
+    credential_destination,
+    dataloader_destination,
+    dataloader_fields,
+    einstein_routing,
+)
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import SinkReach
 from apexscan.salesforce.policy import Policy
@@ -64,6 +69,8 @@ ENTRY_KINDS = {
     "component": "Lightning web component",
     "aura-component": "Aura component",
     "prompt-template": "prompt template",
+    "agent": "Agentforce agent",
+    "agent-action": "Agentforce action or topic that no agent in the project lists",
     "aura-enabled": "@AuraEnabled method",
     "invocable": "@InvocableMethod",
     "remote-action": "@RemoteAction method",
@@ -75,7 +82,9 @@ ENTRY_KINDS = {
 _ANNOTATION_KINDS = (("auraenabled", "aura-enabled"), ("invocablemethod", "invocable"),
                      ("remoteaction", "remote-action"), ("httpget", "rest"), ("httppost", "rest"),
                      ("httpput", "rest"), ("httppatch", "rest"), ("httpdelete", "rest"))
-_CLASS_KINDS = {"flow": "flow", "lwc": "component", "template": "prompt-template"}
+_CLASS_KINDS = {"flow": "flow", "lwc": "component", "template": "prompt-template", "agent": "agent"}
+# How a function's display name says what it is ("flow Triage"): left out where the kind says it.
+_DISPLAY_PREFIXES = ("flow ", "prompt template ", "agent action ", "agent topic ", "agent ")
 _JOB_INTERFACES = ("queueable", "database.batchable", "batchable")
 MAX_WALK = 5000  # functions visited backwards from one sink before giving up
 
@@ -223,9 +232,12 @@ def _entry(program, fid: str, has_callers: bool) -> EntryPoint | None:
         loc = cls.location or fn.location
         return EntryPoint("aura-component", loc.path.rsplit("/", 2)[-2] if loc.path.count("/") else cls.display,
                           Location(loc.path.rsplit("/", 1)[0], 0, 0) if "/" in loc.path else loc)
+    if kind in ("agent-action", "agent-topic"):  # reached through the agents that list it
+        return None if has_callers else EntryPoint("agent-action", _short_name(cls.display), cls.location or fn.location)
+    if kind == "agent" and has_callers:  # a planner its bot's version starts: the bot is the entry point
+        return None
     if kind in _CLASS_KINDS:
-        return EntryPoint(_CLASS_KINDS[kind], cls.display.removeprefix("flow ").removeprefix("prompt template "),
-                          cls.location or fn.location)
+        return EntryPoint(_CLASS_KINDS[kind], _short_name(cls.display), cls.location or fn.location)
     for annotation, entry_kind in _ANNOTATION_KINDS:
         if annotation in fn.annotations:
             return EntryPoint(entry_kind, fn.display, fn.location)
@@ -239,6 +251,10 @@ def _entry(program, fid: str, has_callers: bool) -> EntryPoint | None:
     return EntryPoint("no-caller", fn.display, fn.location)
 
 
+def _short_name(display: str) -> str:
+    return next((display[len(p):] for p in _DISPLAY_PREFIXES if display.startswith(p)), display)
+
+
 def _is_job(cls) -> bool:
     return any(i.lower().split("<", 1)[0] in _JOB_INTERFACES for i in cls.interfaces)
 
@@ -250,13 +266,19 @@ CODE_KINDS = {
     "aura": "aura-request",
     "flow": "flow-action",
     "template": "prompt-template",
+    "agent-action": "agent",
+    "agent-topic": "agent",
+    "agent": "agent",
 }
+SINK_KINDS = {"model": "models-api", "agent": "agent"}  # by the sink's kind, for sinks in Apex
 METADATA_KINDS = ("named-credential", "remote-site", "csp-trusted-site", "external-service",
-                  "connected-app", "outbound-message", "dataloader-extract")
+                  "connected-app", "external-client-app", "outbound-message", "dataloader-extract",
+                  "einstein-settings")
 _CONTEXT_KIND = {"NamedCredential": "named-credential", "RemoteSiteSetting": "remote-site",
                  "CspTrustedSite": "csp-trusted-site", "ExternalServiceRegistration": "external-service",
-                 "ConnectedApp": "connected-app", "OutboundMessage": "outbound-message",
-                 "DataLoaderProcess": "dataloader-extract"}
+                 "ConnectedApp": "connected-app", "ExternalClientApp": "external-client-app",
+                 "OutboundMessage": "outbound-message", "DataLoaderProcess": "dataloader-extract",
+                 "EinsteinGptSettings": "einstein-settings"}
 UNKNOWN = "unknown"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -301,8 +323,8 @@ def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], p
     ids: dict[str, int] = {}
     for rec in sorted(records, key=lambda r: (r.reach.location, r.reach.api)):
         reach, ctx = rec.reach, rec.context
-        kind = CODE_KINDS.get(ctx.origin, "models-api" if rec.kind == "model" else "apex-callout")
-        short = ctx.function.removeprefix("flow ").removeprefix("prompt template ")
+        kind = CODE_KINDS.get(ctx.origin) or SINK_KINDS.get(rec.kind, "apex-callout")
+        short = _short_name(ctx.function)
         base = f"{kind}:{short}" if reach.api == ctx.function else f"{kind}:{short}:{reach.api}"
         ids[base] = ids.get(base, 0) + 1
         attached = [f for f in by_location.get(reach.location, ())]
@@ -363,9 +385,13 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
 
     rows: list[Json] = []
     for nc in _sorted(metadata.named_credentials.values()):
-        rows.append(row("named-credential", nc.name, nc.location,
-                        [classify(nc.url, f"Named Credential {nc.name}")],
-                        {"external_credential": nc.external_credential}))
+        dest = classify(nc.url, f"Named Credential {nc.name}")
+        if nc.url.strip():
+            dest = credential_destination(nc, metadata, lambda _url, d=dest: d, policy, registry)
+        details = {"external_credential": nc.external_credential}
+        if nc.network_connection:
+            details["network_connection"] = nc.network_connection
+        rows.append(row("named-credential", nc.name, nc.location, [dest], details))
     for site in _sorted(metadata.remote_sites.values()):
         rows.append(row("remote-site", site.name, site.location,
                         [classify(site.url, f"Remote Site Setting {site.name}")], {"active": site.active}))
@@ -389,6 +415,30 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
         rows.append(row("connected-app", app.name, app.location, dests,
                         {"direction": "inbound", "scopes": list(app.scopes),
                          "ip_relaxation": app.ip_relaxation, "client_credentials": app.client_credentials}))
+    for app in _sorted(metadata.external_client_apps.values()):
+        # Inbound too: the app's global OAuth settings list the clients' callback URLs.
+        oauth = metadata.eca_oauth_settings.get(app.name.lower())
+        policy_file = metadata.eca_oauth_policies.get(app.name.lower())
+        global_settings = metadata.eca_global_oauth.get(app.name.lower())
+        dests = [classify(u, f"External Client App {app.name} callback URL")
+                 for u in (global_settings.callback_urls if global_settings is not None else ())]
+        rows.append(row("external-client-app", app.name, app.location, dests,
+                        {"direction": "inbound", "scopes": list(oauth.scopes) if oauth is not None else [],
+                         "ip_relaxation": policy_file.ip_relaxation if policy_file is not None else "",
+                         "trusted_ip_ranges": oauth.trusted_ip_ranges if oauth is not None else 0,
+                         "client_credentials": bool(policy_file is not None and policy_file.client_credentials)}))
+    routing = einstein_routing(metadata)
+    if routing is not None:
+        settings = routing.settings
+        dests = [Destination(f"{p.provider} models (Salesforce-hosted)", "", f"{p.provider} via Salesforce", "US", "",
+                             Verdict.UNKNOWN,
+                             f"Einstein generative AI settings ({settings.location.path})", note=p.note)
+                 for p in routing.enabled] if not routing.platform_off else []
+        rows.append(row("einstein-settings", "EinsteinGpt", settings.location, dests,
+                        {"providers_on": [p.provider for p in routing.enabled],
+                         "providers_off": list(routing.disabled), "platform_off": routing.platform_off,
+                         "region_fallback_disabled": routing.fallback_disabled,
+                         "pii_masking": routing.pii_masking or UNKNOWN, "note": routing.note()}))
     for msg in sorted(metadata.outbound_messages.values(), key=lambda m: (m.object.lower(), m.name.lower())):
         name = f"{msg.object}.{msg.name}"
         refs = _unique(FieldRef(msg.object, f.name) for f in msg.fields)
@@ -484,7 +534,9 @@ def configured(how: str) -> list[str]:
     tags = [t for key, t in (("named credential", "named-credential"), ("remote site setting", "remote-site"),
                              ("data loader process", "dataloader-process"),
                              ("csp trusted site", "csp-trusted-site"), ("outbound message", "outbound-message"),
-                             ("connected app", "connected-app"), ("external service", "external-service"),
+                             ("connected app", "connected-app"), ("external client app", "external-client-app"),
+                             ("einstein generative ai settings", "einstein-settings"),
+                             ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
                              ("constant", "constant"), ("relative url", "relative"))
             if key in text]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from apexscan.engine.facts import FileFacts
 from apexscan.engine.model import Diagnostic
+from apexscan.frontends.agent import lower_agent
 from apexscan.frontends.apex import lower_apex
 from apexscan.frontends.aura import lower_aura
 from apexscan.frontends.flow import lower_flow
@@ -32,6 +33,7 @@ CODE_FRONTENDS = {
     "apex": lambda path, data, strict: lower_apex(path, data, strict=strict),
     "flow": lambda path, data, strict: lower_flow(path, data),
     "template": lambda path, data, strict: lower_prompt_template(path, data),
+    "agent": lambda path, data, strict: lower_agent(path, data),
     "lwc": lambda path, data, strict: lower_lwc(path, data, strict=strict),
     "aura": lambda path, data, strict: lower_aura(path, data, strict=strict),
 }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apexscan.engine.model import Diagnostic
+from apexscan.frontends.agent import agent_file
 from apexscan.frontends.metadata import METADATA_FILE_NAMES, METADATA_FILE_SUFFIXES
 
 APEX_SUFFIXES = (".cls", ".trigger")
@@ -31,7 +32,7 @@ SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".ide
 class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX path relative to the project root (used in every report)
-    kind: str  # "apex", "flow", "template" (Prompt Builder), "lwc", "aura" or "metadata"
+    kind: str  # "apex", "flow", "template" (Prompt Builder), "agent" (Agentforce), "lwc", "aura" or "metadata"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,8 @@ def file_kind(rel: str) -> str | None:
         return "flow"
     if name.endswith(TEMPLATE_SUFFIXES):
         return "template"
+    if agent_file(lower):  # Agentforce agents, topics, actions (with their output schemas) and bots
+        return "agent"
     folders = lower.split("/")[:-1]
     if len(folders) >= 2 and folders[-2] == "aura" and name.endswith(AURA_SUFFIXES):
         return "aura"

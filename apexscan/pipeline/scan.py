@@ -26,7 +26,7 @@ from apexscan.engine.model import (
 from apexscan.engine.taint import compatible, report_key, search
 from apexscan.frontends.metadata import ProjectMetadata, merge, soql_fields, soql_select_items
 from apexscan.pipeline.cache import FactsCache
-from apexscan.pipeline.config_rules import config_findings
+from apexscan.pipeline.config_rules import config_findings, einstein_routing
 from apexscan.pipeline.coverage import not_analysed_findings
 from apexscan.pipeline.inventory import SinkRecord, affordable, sink_contexts
 from apexscan.pipeline.lowering import CODE_FRONTENDS, lower_all
@@ -150,13 +150,17 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
     unmatched = tuple(unmatched_policy_methods(program, apex, policy))
     if progress is not None:
         progress("search", 0, 0)
+    routing = einstein_routing(metadata)
+    einstein_note = routing.note() if routing is not None else ""
     resolver = Resolver(
         linker, metadata,
         classify=lambda url: hosts.classify_url(url, policy, registry),
         llm_path=lambda path: hosts.looks_like_llm_path(path, registry),
         name_hint=name_hint,
-        classify_model=lambda name: hosts.classify_model(name, policy, registry),
-        provider_host=lambda name, path: hosts.provider_host_named(name, path, registry))
+        classify_model=lambda name: _noted(hosts.classify_model(name, policy, registry), einstein_note),
+        provider_host=lambda name, path: hosts.provider_host_named(name, path, registry),
+        shared_path=lambda path: hosts.shared_llm_path(path, registry),
+        private_region=lambda dest, code, why: hosts.with_network_region(dest, code, why, policy, registry))
     excluded = _excluded_classes(program)
 
     def class_in_scope(cls: str) -> bool:
@@ -233,6 +237,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             add(node, (len(table) - 1, (), (), False), Step(ev.location, f"LLM request shape: {ev.text}"))
 
     guarded = _guarded_requests(program, linker, apex, policy.residency_guards)
+    barred = {b.node for facts in apex for b in facts.barriers}  # sinks that send nothing
     sinks: dict[str, list] = {}
     guarded_sinks: dict[str, list] = {}  # kept for the inventory only
     for facts in apex:
@@ -240,6 +245,8 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             if not in_scope(s.caller):
                 continue
             node, _ = linker.source_end(s.arg, context_of(program.functions, s.caller + "#"))
+            if node in barred:
+                continue
             if any(fid == s.caller and line <= s.location.line and node == guarded_node
                    for fid, guarded_node, line in guarded):
                 if inventory:
@@ -268,6 +275,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         routes[node] = _runtime_credentials(routes[node], bool(shapes.get(node)) or any(
             name_hint(program.functions[s.caller].display) for s in sinks.get(node, []) + guarded_sinks.get(node, [])
             if s.caller in program.functions))
+        routes[node] = _shaped(routes[node], shapes.get(node, []))
     destinations = {node: list(by_dest) for node, by_dest in routes.items()}
     evidence = {node: _unique([text for _, text in found]) for node, found in shapes.items()}
     per_sink: dict[str, list[tuple]] = {}
@@ -300,6 +308,10 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             for dest, reached in _routed(routes.get(node, {}), shapes.get(node, []), hints,
                                          in_context.get(node, [])):
                 found = sink_findings(SinkReach(s.location, s.api, reached, (dest,)))
+                if s.kind == "agent":
+                    # What an agent hands its platform model is in the inventory; only data that
+                    # is sensitive or unclassified is a finding.
+                    found = [f for f in found if f.rule_id != NON_SENSITIVE_RULE]
                 if "/lwc/" in f"/{s.location.path}" or "/aura/" in f"/{s.location.path}":  # browser code
                     found = [_with_csp_site(f, metadata) for f in found]
                 findings.extend(found)
@@ -360,6 +372,7 @@ def _linked(apex: list[FileFacts], policy: Policy, memory: ScanMemory | None) ->
 
 
 POLYMORPHIC = "Name"  # the object a polymorphic lookup (Who, What, Parent of a note) leads to
+NON_SENSITIVE_RULE = "APX-LLM-005"
 RUNTIME_NC = "the name is read at run time"
 RUNTIME_NC_UNRESOLVED = "unresolved: the Named Credential name is read at run time"
 
@@ -375,6 +388,25 @@ def _runtime_credentials(by_dest: dict[Destination, set], llm_evidence: bool) ->
     unresolved = Destination("callout:{?}", "", "", "", "", Verdict.UNKNOWN, RUNTIME_NC_UNRESOLVED)
     kept.setdefault(unresolved, set()).update(c for d in runtime for c in by_dest[d])
     return kept
+
+
+def _noted(dest: Destination, note: str) -> Destination:
+    """A Salesforce-hosted model's destination, with what the org's Einstein settings say."""
+    return replace(dest, note=f"{dest.note}; {note}" if dest.note and note else dest.note or note)
+
+
+def _shaped(by_dest: dict[Destination, set], shapes: list[tuple[tuple, str]]) -> dict[Destination, set]:
+    """A host nobody knows, called on an API path that other kinds of API use too (`/v1/messages`),
+    is an LLM endpoint only for a request whose body is shaped like a prompt in the same calling
+    context; otherwise it is just an unknown host."""
+    out: dict[Destination, set] = {}
+    for d, ctxs in by_dest.items():
+        if d.needs_shape and not any(compatible(s, c) for s, _ in shapes for c in ctxs):
+            d = replace(d, verdict=Verdict.NOT_LLM, evidence=(), needs_shape=False,
+                        note=f"{d.host} is not a known LLM provider; the API path alone does not make it one "
+                             "(the request body is not shaped like a prompt)")
+        out.setdefault(d, set()).update(ctxs)
+    return out
 
 
 def _with_csp_site(finding: Finding, metadata: ProjectMetadata) -> Finding:
@@ -548,8 +580,7 @@ def _add_source(table, add, node, obj, fields, display, how, location, scalar=Fa
     for path, shown in zip(fields, display):
         table.append(("data", (obj, how, shown)))
         if path == ("*",):
-            what = "records of an object chosen at run time" if obj == RUNTIME_OBJECT and how in DYNAMIC_QUERY_APIS \
-                else f"every field of {obj}"
+            what = "records of an object chosen at run time" if obj == RUNTIME_OBJECT else f"every field of {obj}"
             add(node, (len(table) - 1, ("*",), (), False), Step(location, f"{what} read by {how}"), contexts)
         else:
             add(node, (len(table) - 1, () if scalar else path, path, False),
@@ -620,6 +651,24 @@ def _unique(items: list) -> list:
 
 
 SELECT = re.compile(r"\bselect\s", re.IGNORECASE)
+# SOSL built at run time: FIND '...' RETURNING Object(Field, Field WHERE ... LIMIT n), Other(...)
+RETURNING = re.compile(r"\breturning\s+([A-Za-z_][\w]*)\s*(\(([^()]*)\))?", re.IGNORECASE)
+SOSL_CLAUSE = re.compile(r"\s(where|order\s+by|limit|offset|using)\s", re.IGNORECASE)
+
+
+def _parse_sosl(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """The first object a SOSL search returns and its fields; ("", (), ()) when there is none.
+    A field list with a part unknown here is every field; no list is the Id only."""
+    m = RETURNING.search(text)
+    if m is None or HOLE in m.group(1):
+        return "", (), ()
+    if m.group(2) is None:
+        return m.group(1), (("id",),), ("Id",)
+    listed = SOSL_CLAUSE.split(" " + m.group(3) + " ", maxsplit=1)[0]
+    if HOLE in listed:
+        return m.group(1), (("*",),), ("*",)
+    names = tuple(n.strip() for n in listed.split(",") if n.strip())
+    return m.group(1), tuple(tuple(p.lower() for p in n.split(".")) for n in names), names
 FROM = re.compile(r"\sfrom\s+([A-Za-z_\x00][\w\x00]*)", re.IGNORECASE)
 
 
@@ -628,7 +677,7 @@ def parse_soql(text: str) -> tuple[str, tuple[tuple[str, ...], ...], tuple[str, 
     from values unknown here). A select list with an unknown part, or FIELDS(...), is every field."""
     start = SELECT.search(text)
     if not start:
-        return "", (), ()
+        return _parse_sosl(text)
     obj, items = soql_select_items(text[start.start():])
     if not obj:
         # Not readable as a whole: an object or a select list with an unknown part. Two linear

@@ -52,11 +52,15 @@ class StrValue:
 class Resolver:
     """Evaluates string expressions over a linked program and the project's metadata."""
 
-    def __init__(self, linker, metadata, classify, llm_path, name_hint, classify_model=None, provider_host=None):
+    def __init__(self, linker, metadata, classify, llm_path, name_hint, classify_model=None, provider_host=None,
+                 shared_path=None, private_region=None):
         self.linker = linker
         self.metadata = metadata
         self.classify = classify  # url -> Destination
         self.llm_path = llm_path  # path -> evidence text or ""
+        self.shared_path = shared_path  # path -> whether non-LLM APIs use that LLM API path too
+        # (destination, region code, why) -> the destination with a Private Connect region
+        self.private_region = private_region
         self.name_hint = name_hint  # name -> evidence text or ""
         self.classify_model = classify_model  # Salesforce model API name -> Destination
         # (credential name, path) -> the fixed host of the provider both point at, or ""
@@ -90,7 +94,7 @@ class Resolver:
                 return (StrValue(HOLE, (), (f"Custom Label {part[1]} is not in this project",)),)
             return (StrValue(label.value, (f"Custom Label {label.name}",), ()),)
         if kind == "cmdt":
-            return self._cmdt(part[1], part[2], part[3])
+            return self._cmdt(part[1], part[2], part[3], context, depth)
         if kind == "setting":
             return (StrValue(HOLE, (), (f"custom setting read at run time: {part[1]}",)),)
         if kind == "orgurl":
@@ -122,8 +126,8 @@ class Resolver:
             # rec.Endpoint__c where rec = X__mdt.getInstance('Name') or [SELECT ... FROM X__mdt]
             out: list[StrValue] = []
             if len(rest) == 1:
-                for part in self._single_parts(node, context, "cmdtrec"):
-                    out.extend(self._cmdt(part[1], part[2], rest[0]))
+                for part, def_ctx in self._single_parts(node, context, "cmdtrec"):
+                    out.extend(self._cmdt(part[1], part[2], rest[0], def_ctx, depth))
             if out:
                 return tuple(_dedupe(out)[:MAX_VALUES])
             settings = [p[1] for p, _ in self._single_parts(node, context, "setting")]
@@ -156,7 +160,7 @@ class Resolver:
                     todo.append((self.linker.place(part[1], def_ctx)[0], def_ctx))
                 elif part[0] == "call":
                     todo.append((f"@call:{part[1]}", def_ctx))
-        return [p for p, _ in found] if kinds == ("cmdtrec",) else found
+        return found
 
     def _map_get(self, ref: Ref, key: StrExpr, context: str, depth: int) -> tuple[StrValue, ...]:
         node, _, rest = self.linker.place(ref, context)
@@ -251,13 +255,24 @@ class Resolver:
         spelled = next((n for n in info.field_names if n.lower() == name), name)
         return f"{info.display}.{spelled}"
 
-    def _cmdt(self, type_name: str, record: str | None, field_name: str) -> tuple[StrValue, ...]:
-        found = ([self.metadata.cmdt_record(type_name, record)] if record
+    def _cmdt(self, type_name: str, record: str | StrExpr | None, field_name: str, context: str = "",
+              depth: int = 0) -> tuple[StrValue, ...]:
+        """A field of a custom metadata record: of the record named (a literal, or a constant
+        that resolves to one or more names), else of every record of the type."""
+        names: list[str] = []
+        if isinstance(record, tuple):
+            values = self.evaluate(record, context, depth + 1)
+            names = [v.text.lower() for v in values if v.text and HOLE not in v.text]
+            if len(names) < len(values):
+                names = []  # a name computed at run time: any record of the type
+        elif record:
+            names = [record]
+        found = ([self.metadata.cmdt_record(type_name, name) for name in _dedupe(names)] if names
                  else list(self.metadata.cmdt_type_records(type_name)))
         records = [(f"{r.type}.{r.record}.{v.field}", v.value) for r in found if r is not None
                    for v in r.values if v.field.lower() == field_name and v.value is not None]
         if not records:
-            where = f"{type_name}__mdt.{record or '*'}.{field_name}"
+            where = f"{type_name}__mdt.{'/'.join(names) or '*'}.{field_name}"
             return (StrValue(HOLE, (), (f"Custom Metadata {where} is not in this project",)),)
         return tuple(StrValue(v, (f"Custom Metadata {name}",), ()) for name, v in records[:MAX_VALUES])
 
@@ -357,7 +372,8 @@ class Resolver:
         if dest.verdict == Verdict.NOT_LLM:
             hint = self.llm_path(url.replace(HOLE, "/"))
             if hint:  # a host we do not know, serving an LLM-shaped API (a self-hosted gateway)
-                return replace(dest, verdict=Verdict.UNKNOWN, evidence=(hint,),
+                shared = bool(self.shared_path and self.shared_path(url.replace(HOLE, "/")))
+                return replace(dest, verdict=Verdict.UNKNOWN, evidence=(hint,), needs_shape=shared,
                                note=f"{dest.host} is not a known LLM provider, but {hint}.")
         return dest
 
@@ -379,7 +395,21 @@ class Resolver:
                       else f"Named Credential {name} has no URL in this project")
             return self._unresolved(value, shown, reason, path, name)
         url = nc.url.rstrip("/") + (path if path.startswith(("/", "?")) or not path else "/" + path)
-        return self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {nc.name}")
+        return self.through_network(nc, self._classified(url, url.replace(HOLE, "{?}"), f"Named Credential {nc.name}"))
+
+    def through_network(self, nc, dest: Destination) -> Destination:
+        """A Named Credential bound to a Private Connect outbound network connection: the
+        connection's region is where its requests go."""
+        if not nc.network_connection or self.private_region is None:
+            return dest
+        lookup = getattr(self.metadata, "network_connection", None)
+        connection = lookup(nc.network_connection) if lookup is not None else None
+        if connection is None:
+            return replace(dest, note=(dest.note + "; " if dest.note else "") +
+                           f"sent through outbound network connection {nc.network_connection}, which is not in "
+                           "this project")
+        return self.private_region(dest, connection.region,
+                                   f"Private Connect outbound network connection {connection.name}")
 
     def _missing_credential(self, name: str, path: str) -> Destination | None:
         """A Named Credential that is not in the project, attributed to an LLM provider only on

@@ -69,6 +69,7 @@ class PathRule:
     evidence: str  # completes "path <path> is ..."
     source: str
     pattern: re.Pattern[str]  # re.search on the URL path
+    shared: bool = False  # APIs that are no LLM use the path too: alone it proves nothing on a host nobody knows
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +152,20 @@ def is_placeholder_host(host: str) -> bool:
 def looks_like_llm_path(path: str, registry: Registry) -> str:
     """Why the path of `path` (a path or a whole URL) looks like an LLM API call, or "" if it does not."""
     _, path = _split(path.strip())
-    rule = next((p for p in registry.llm_paths if p.pattern.search(path)), None)
+    rule = _path_rule(path, registry)
     return f"path {path} is {rule.evidence}" if rule else ""
+
+
+def shared_llm_path(path: str, registry: Registry) -> bool:
+    """Whether the LLM API path of `path` is one that other kinds of API use too (`/v1/messages`):
+    on a host nobody knows it makes an LLM call only with a request shaped like a prompt."""
+    _, path = _split(path.strip())
+    rule = _path_rule(path, registry)
+    return rule is not None and rule.shared
+
+
+def _path_rule(path: str, registry: Registry) -> PathRule | None:
+    return next((p for p in registry.llm_paths if p.pattern.search(path)), None)
 
 
 _LITERAL_HOST_REGEX = re.compile(r"(?:[a-z0-9_-]|\\[.-])+")  # what _host_regex makes of a host without tokens
@@ -284,6 +297,31 @@ def _judge(jurisdiction: str, region: str, policy: Policy, registry: Registry, *
     return verdict, "; ".join(reasons)
 
 
+def with_network_region(dest: Destination, code: str, why: str, policy: Policy, registry: Registry) -> Destination:
+    """A destination reached over Private Connect (AWS PrivateLink to the region of its outbound
+    network connection): that region is where the request is processed when the URL does not say
+    otherwise. `why` names the connection for the note."""
+    region = registry.region_of(code) if code else ""
+    if not region:
+        return dataclasses.replace(dest, note=_join(dest.note, f"{why}: region {code or 'not set'} is not one "
+                                                               "apexscan can place"))
+    note = f"{why}: AWS PrivateLink to {code} ({region})"
+    dest = dataclasses.replace(dest, note=dest.note.rstrip(". "))
+    if dest.region:  # the URL itself says where (a regional host): the connection only confirms the route
+        return dataclasses.replace(dest, note=_join(dest.note, note))
+    if dest.verdict in (Verdict.NOT_LLM, Verdict.IN_ORG, Verdict.SOVEREIGN):
+        return dataclasses.replace(dest, region=region, note=_join(dest.note, note))
+    if dest.provider:
+        verdict, reason = _judge(dest.jurisdiction, region, policy, registry, trust_layer=False)
+        return dataclasses.replace(dest, region=region, verdict=verdict, note=_join(reason, note))
+    # An LLM-shaped endpoint nobody knows: its seat stays unknown, but processing outside the
+    # allowed regions is enough to call it foreign.
+    if region.upper() in registry.accepted(policy.allowed_regions):
+        return dataclasses.replace(dest, region=region, note=_join(dest.note, note))
+    return dataclasses.replace(dest, region=region, verdict=Verdict.FOREIGN, note=_join(
+        dest.note, note, f"processing region {region} is not an allowed region ({_listing(policy.allowed_regions)})"))
+
+
 def _classify_hostless(text: str, path: str, registry: Registry) -> Destination:
     in_org = next((r for r in registry.in_org_paths if r.pattern.match(path)), None)
     if in_org is not None:
@@ -380,7 +418,7 @@ _TABLES: dict[str, tuple[dict[str, type], dict[str, object]]] = {
     "in_org": ({"source": str}, {"host": "", "path": "", "note": ""}),
     "region_codes": ({"code": str, "region": str, "source": str}, {"note": ""}),
     "groups": ({"name": str, "members": list, "source": str}, {"note": ""}),
-    "llm_paths": ({"pattern": str, "evidence": str, "source": str}, {}),
+    "llm_paths": ({"pattern": str, "evidence": str, "source": str}, {"shared": False}),
 }
 _JURISDICTION = re.compile(r"^[A-Z]{2}$")
 _REGION = re.compile(r"^[A-Za-z][A-Za-z-]*$")
@@ -406,7 +444,8 @@ def parse_registry(text: str, origin: str) -> Registry:
                                       _compile(_wildcard(row["code"].lower()), where, "code"))
                            for row, where in rows["region_codes"]),
         groups=tuple((row["name"].upper(), tuple(_members(row, where))) for row, where in rows["groups"]),
-        llm_paths=tuple(PathRule(row["evidence"], row["source"], _compile(row["pattern"], where, "pattern"))
+        llm_paths=tuple(PathRule(row["evidence"], row["source"], _compile(row["pattern"], where, "pattern"),
+                                 row["shared"])
                         for row, where in rows["llm_paths"]),
     )
 

@@ -7,7 +7,10 @@
    encryptionScheme / EncryptedText);
 3. the shipped catalog ``data/sensitive_fields.toml`` (exact object, then ``*`` rows);
 4. for an ``Account.X__pc`` person-account field: steps 1-3 for ``Contact.X__c``;
-5. custom fields: the field type and name heuristics; standard fields: name heuristics;
+5. custom fields: the field type and name heuristics; standard fields: name heuristics. A guess
+   in a category the catalog's ``[client_data]`` limits (free text) is sensitive only on objects
+   about people and their affairs, and on custom objects that look up to them; elsewhere it is
+   UNKNOWN (a product's description is no client data);
 6. otherwise UNKNOWN.
 
 ``FieldCatalog.resolve(object, path)`` follows relationship names (``Account.Owner.Email``) to the
@@ -29,6 +32,7 @@ from apexscan.engine.model import CustomFieldMeta, Diagnostic, FieldClass, Field
 
 __all__ = [
     "CatalogRow",
+    "ClientData",
     "NamePattern",
     "TypeRule",
     "Relationship",
@@ -100,6 +104,15 @@ class OrgClassification:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientData:
+    """Objects about people and their affairs, and the guessed categories only they make sensitive."""
+
+    objects: frozenset[str] = frozenset()  # lower-case object names
+    categories: frozenset[str] = frozenset()  # "free-text", "financial"
+    object_words: frozenset[str] = frozenset()  # words of a custom object's name that make it one
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
     fields: tuple[CatalogRow, ...] = ()
     name_patterns: tuple[NamePattern, ...] = ()
@@ -107,6 +120,7 @@ class Catalog:
     relationships: tuple[Relationship, ...] = ()
     org: OrgClassification = OrgClassification()
     sources: Mapping[str, str] = field(default_factory=dict)  # source key -> citation
+    client_data: ClientData = ClientData()
 
 
 def load_catalog(data: bytes | str, path: str) -> tuple[Catalog, tuple[Diagnostic, ...]]:
@@ -144,8 +158,26 @@ class _Reader:
             relationships=tuple(self._rows("relationships", self._relationship)),
             org=self._org(),
             sources=MappingProxyType(dict(self.sources)),
+            client_data=self._client_data(),
         )
         return catalog, tuple(self.diagnostics)
+
+    def _client_data(self) -> ClientData:
+        table = self.document.get("client_data", {})
+        if not isinstance(table, dict):
+            self._problem("client_data", "expected a table")
+            return ClientData()
+        out = {}
+        for key in ("objects", "categories", "object_words"):
+            value = table.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                self._problem(f"client_data.{key}", "expected a list of non-empty strings")
+                value = []
+            out[key] = frozenset(v.lower() for v in value)
+        unknown = sorted(out["categories"] - _CATEGORIES)
+        if unknown:
+            self._problem("client_data.categories", f"unknown categories {', '.join(unknown)}")
+        return ClientData(out["objects"], out["categories"] & _CATEGORIES, out["object_words"])
 
     def _problem(self, where: str, message: str) -> None:
         self.diagnostics.append(Diagnostic(self.path, "catalog", f"{where}: {message}"))
@@ -310,6 +342,10 @@ class FieldCatalog:
     _object_names: Mapping[str, str] = field(repr=False)  # lower -> spelling of the catalog / metadata
     _field_names: Mapping[_Key, str] = field(repr=False)
     _object_fields: Mapping[str, tuple[str, ...]] = field(repr=False)  # object -> fields the catalog/org name
+    # Objects about people (the catalog's [client_data] and the project's custom objects that look
+    # up to one), and the objects whose field metadata the project has (lower-case, unnamespaced).
+    _client_objects: frozenset[str] = field(default=frozenset(), repr=False)
+    _described: frozenset[str] = field(default=frozenset(), repr=False)
 
     @classmethod
     def build(
@@ -356,6 +392,7 @@ class FieldCatalog:
         for (obj, name), spelled in field_names.items():
             if obj != "*" and ("__" not in name or (obj, name) in fields):
                 object_fields.setdefault(obj, []).append(spelled)
+        described = frozenset(_unnamespaced(m.object, namespace) for m in metas)
         return cls(
             catalog=catalog,
             custom_fields=MappingProxyType(fields),
@@ -370,6 +407,8 @@ class FieldCatalog:
             _object_names=MappingProxyType(object_names),
             _field_names=MappingProxyType(field_names),
             _object_fields=MappingProxyType({obj: tuple(sorted(names)) for obj, names in object_fields.items()}),
+            _client_objects=_client_objects(catalog.client_data.objects, metas, namespace),
+            _described=described,
         )
 
     # --- classify ----------------------------------------------------------------------------
@@ -388,8 +427,31 @@ class FieldCatalog:
                 reason = f"person-account field, classified as Contact.{twin_name}: {known.reason}"
                 return FieldClass(known.sensitivity, known.category, reason)
         if name.endswith(_CUSTOM_SUFFIXES):
-            return self._guess_custom(ref.field, self.custom_fields.get((obj, name)))
-        return self._guess_standard(ref.field)
+            guess = self._guess_custom(ref.field, self.custom_fields.get((obj, name)))
+        else:
+            guess = self._guess_standard(ref.field)
+        return self._on_object(guess, obj, ref.object)
+
+    def holds_client_data(self, obj: str) -> bool:
+        """Whether records of `obj` are about people and their affairs: a [client_data] object of
+        the catalog, a custom object that looks up to one or whose name says so (Loan__c), or a
+        custom object the project does not describe (it cannot be placed)."""
+        key = self._key(obj)
+        if key in self._client_objects:
+            return True
+        if "__" not in key:
+            return False  # a standard object not listed: a catalog, a setup or a platform object
+        return key not in self._described or bool(set(name_words(obj)) & self.catalog.client_data.object_words)
+
+    def _on_object(self, guess: FieldClass, obj: str, spelled: str) -> FieldClass:
+        """A guessed category that only objects about people make sensitive (free text), on an
+        object that is not about people: of unknown sensitivity, not sensitive."""
+        if guess.sensitivity is not Sensitivity.SENSITIVE \
+                or guess.category not in self.catalog.client_data.categories or self.holds_client_data(obj):
+            return guess
+        return FieldClass(Sensitivity.UNKNOWN, guess.category,
+                          f"{guess.reason}, but {spelled} holds no client data (not about a person, and no "
+                          f"lookup to one)")
 
     def classify_object(self, obj: str) -> FieldClass:
         """A whole record of ``obj`` (SELECT FIELDS(ALL), a serialized record): as sensitive as the most
@@ -473,6 +535,9 @@ class FieldCatalog:
         if rule is None:
             if pattern is not None:
                 return FieldClass(Sensitivity.SENSITIVE, pattern.category, f"name suggests {pattern.what}")
+            words = name_words(spelled)
+            if len(words) > 1 and words[-1] == "id":  # Contact_Id__c: a record id kept as text
+                return FieldClass(Sensitivity.NON_SENSITIVE, "other", "name suggests a record id")
             return FieldClass(Sensitivity.UNKNOWN, "other", "unclassified custom field")
         typed = f"type {meta.type}" + (f" in {meta.location.path}" if meta.location is not None else "")
         if rule.sensitivity is Sensitivity.NON_SENSITIVE:
@@ -531,6 +596,25 @@ class FieldCatalog:
 
     def _key(self, name: str) -> str:
         return _unnamespaced(name, self.namespace)
+
+
+def _client_objects(listed: frozenset[str], metas: tuple[CustomFieldMeta, ...], namespace: str) -> frozenset[str]:
+    """The listed objects and, transitively, every object with a lookup or master-detail field
+    to one of them."""
+    lookups: dict[str, set[str]] = {}
+    for meta in metas:
+        if meta.reference_to:
+            lookups.setdefault(_unnamespaced(meta.object, namespace), set()).add(
+                _unnamespaced(meta.reference_to, namespace))
+    found = set(listed)
+    changed = True
+    while changed:
+        changed = False
+        for obj, targets in lookups.items():
+            if obj not in found and targets & found:
+                found.add(obj)
+                changed = True
+    return frozenset(found)
 
 
 def _unnamespaced(name: str, namespace: str) -> str:
