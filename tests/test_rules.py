@@ -31,11 +31,13 @@ EXPECTED = {
     "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
     "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
     "APX-CFG-008": ("dataloader-extract-of-sensitive-fields", "warning", "5.0", {200, 359, 538}),
+    "APX-MULE-001": ("mule-ai-config-to-foreign-llm", "warning", "5.5", {359}),
+    "APX-MULE-002": ("mule-app-with-client-data-outside-allowed-regions", "warning", "5.0", {359}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
 CODE_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-LLM-", "APX-SUP-")))
-CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
+CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-CFG-", "APX-MULE-")))
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -46,6 +48,8 @@ CONFIG_ROOTS = {
     "APX-CFG-006": "Workflow",
     "APX-CFG-007": "Workflow",
     "APX-CFG-008": "beans",  # Data Loader's process-conf.xml
+    "APX-MULE-001": "mule",  # a Mule app's configuration XML
+    "APX-MULE-002": "project",  # a Mule app's pom.xml
 }
 # GitHub's bands for security-severity, and the default level each band should have.
 BAND_LEVEL = [(9.0, "error"), (7.0, "error"), (4.0, "warning"), (0.1, "note")]

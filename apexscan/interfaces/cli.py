@@ -230,7 +230,7 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
         result = speed.scan(project, policy, inventory=True)
         findings = suppress.apply_in_project(project, result.findings, catalog)
         doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
-                              project=project.root.name, generator=generator)
+                              project=project.root.name, generator=generator, units=result.units)
         return doc, result.diagnostics
 
     doc, diagnostics = document(project, speed)
@@ -341,8 +341,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _require_files(project) -> None:
     if not project.files:
-        _fail(f"{project.root}: no Apex classes, triggers, flows, Lightning components or metadata "
-              "files found (is this a Salesforce DX project?)")
+        _fail(f"{project.root}: no Apex classes, triggers, flows, Lightning components, metadata files or "
+              "Mule apps found (is this a Salesforce DX project?)")
 
 
 def _fail(message: str) -> None:
