@@ -88,10 +88,21 @@ def _path_pattern(path: str) -> re.Pattern[str]:
 
 
 def cross_unit_edges(metadata: ProjectMetadata, resolver: Resolver) -> list[Edge]:
+    """Each inbound's resolved port and path patterns are worked out once, and a request is matched
+    only against the inbounds of the units its host names, or that listen on its local port."""
     names = _unit_names(metadata)
-    inbounds_by_kind: dict[str, list[InboundMeta]] = {}
+    by_port: dict[tuple[str, str], list[InboundMeta]] = {}  # (kind, port) -> inbounds
+    by_scope: dict[tuple[str, str], list[InboundMeta]] = {}  # (kind, scope) -> inbounds
+    patterns: dict[int, list[re.Pattern[str]]] = {}
     for inbound in metadata.inbounds:
-        inbounds_by_kind.setdefault(inbound.kind, []).append(inbound)
+        if inbound.kind not in ("http-listener", "mcp-tool"):
+            continue
+        by_scope.setdefault((inbound.kind, inbound.scope), []).append(inbound)
+        for v in resolver.evaluate(inbound.port, "") if inbound.port else ():
+            if v.text and HOLE not in v.text:
+                by_port.setdefault((inbound.kind, v.text), []).append(inbound)
+        patterns[id(inbound)] = [_path_pattern(v.text or "/") for v in resolver.evaluate(inbound.path, "")
+                                 if HOLE not in v.text] if inbound.path else []
     edges: list[Edge] = []
     seen: set[tuple[str, str]] = set()
     for request in metadata.requests:
@@ -101,14 +112,15 @@ def cross_unit_edges(metadata: ProjectMetadata, resolver: Resolver) -> list[Edge
             if target is None:
                 continue
             host, port, path = target
-            for inbound in inbounds_by_kind.get(wanted, ()):
+            label = host.split(".", 1)[0]
+            candidates = [i for scope, unit_names in names.items() if any(n in label for n in unit_names)
+                          for i in by_scope.get((wanted, scope), ())]
+            if host in LOCAL_HOSTS and port:
+                candidates += by_port.get((wanted, port), [])
+            for inbound in candidates:
                 if inbound.scope == request.scope or (inbound.function, request.result) in seen:
                     continue
-                if not _same_host(host, port, inbound, names.get(inbound.scope, ()), resolver):
-                    continue
-                if wanted == "http-listener" and not any(
-                        _path_pattern(v.text).fullmatch(path) for v in resolver.evaluate(inbound.path, "")
-                        if HOLE not in v.text):
+                if wanted == "http-listener" and not any(p.fullmatch(path) for p in patterns[id(inbound)]):
                     continue
                 seen.add((inbound.function, request.result))
                 what = f"MCP tool {inbound.name}" if wanted == "mcp-tool" else f"listener {inbound.name}"
@@ -132,17 +144,6 @@ def _split_url(text: str) -> tuple[str, str, str] | None:
         port = ""
     path = "/" + parts.path.strip("/") if HOLE not in text else ""
     return parts.hostname.lower(), port, path
-
-
-def _same_host(host: str, port: str, inbound: InboundMeta, names: Iterable[str], resolver: Resolver) -> bool:
-    """The URL's host is the serving unit's: its name in the host's first label (a CloudHub or
-    Kubernetes service name), or a local address at the port the unit listens on."""
-    label = host.split(".", 1)[0]
-    if any(n and n in label for n in names):
-        return True
-    if host not in LOCAL_HOSTS or not port:
-        return False
-    return any(v.text == port for v in resolver.evaluate(inbound.port, "")) if inbound.port else False
 
 
 def _unit_names(metadata: ProjectMetadata) -> dict[str, tuple[str, ...]]:
