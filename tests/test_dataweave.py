@@ -54,6 +54,7 @@ def test_plain_selectors_are_followed_field_by_field(src, expected):
     ("payload.Amount as String", {("payload", "amount", ("collapse",))}),
     ("payload joinBy ', '", {("payload", "", ("collapse",))}),
     ("someModule::mystery(payload.Email)", {("payload", "email", ("collapse",))}),  # a function nobody described
+    ("java!com::bank::Masker::mask(payload.Email)", {("payload", "email", ("collapse",))}),  # a Java static method
 ])
 def test_values_turned_into_text_are_whole(src, expected):
     assert carried(src) == expected

@@ -47,7 +47,8 @@ class DataWeaveError(ValueError):
 _PUNCT = ("..*", "...", "---", "++", "--", "->", ">>", "==", "!=", "<=", ">=", "~=", "..", ".*", ".^", ".@", ".#", ".&",
           ".?", "{|", "|}", "[@", "[*", "::", "!", "?", ".", ",", ":", "(", ")", "[", "]", "{", "}", "<", ">", "+",
           "-", "*", "/", "=", "@", "|", "^", "#", "&", "~")
-_IDENT = re.compile(r"[A-Za-z_][\w]*(?:::[A-Za-z_][\w]*)*")
+# names, with module paths (dw::core::Strings::repeat) and Java static methods (java!a::b::C::m)
+_IDENT = re.compile(r"[A-Za-z_][\w]*(?:::[A-Za-z_][\w]*)*(?:![A-Za-z_][\w]*(?:::[A-Za-z_][\w$]*)+)?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _DOLLARS = re.compile(r"\$+")
 _DATE = re.compile(r"\|[^|\n]{1,40}\|")

@@ -85,8 +85,9 @@ def lower_mule(path: str, data: bytes) -> tuple[FileFacts, MetadataFacts]:
     root = parse_xml(data)
     if isinstance(root, XmlError):
         return FileFacts(path=path, diagnostics=(root.diagnostic(path),)), MetadataFacts()
-    if root.tag == "mule" and root.ns != M.CORE and root.ns.startswith("http://www.mulesoft.org/schema/mule/"):
-        return FileFacts(path=path), MetadataFacts()  # application-types.xml and other Studio metadata
+    if root.ns.startswith("http://www.mulesoft.org/schema/mule/") and not (root.tag == "mule" and root.ns == M.CORE):
+        # Studio metadata (application-types.xml), XML SDK modules, domains: no flows of the app
+        return FileFacts(path=path), MetadataFacts()
     if root.tag != "mule" or root.ns != M.CORE:
         message = f"not a Mule configuration (root element <{root.tag}> in namespace {root.ns or 'none'})"
         return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", message),)), MetadataFacts()
