@@ -533,3 +533,12 @@ def test_a_dataweave_script_that_cannot_be_read_is_a_diagnostic_and_its_referenc
     assert diag.stage == "parse" and "DataWeave in <set-payload> not read" in diag.message
     assert diag.line == line_of(tmp_path / "app/src/main/mule/main.xml", "<set-payload")
     assert fields(one(result, "APX-LLM-001")) == {"Contact.Email"}
+
+
+def test_hostile_nesting_and_size_are_bounded_and_reported():
+    deep = "<try>" * 3000 + '<set-payload value="#[payload]"/>' + "</try>" * 3000
+    code, _ = lower_mule("app/src/main/mule/deep.xml", mule_xml(f'<flow name="f">{deep}</flow>').encode())
+    assert [d.message.split(";")[0] for d in code.diagnostics] == ["scopes nested deeper than 100 levels"]
+    many = '<set-variable variableName="x" value="#[payload]"/>' * 25_000
+    code, _ = lower_mule("app/src/main/mule/many.xml", mule_xml(f'<flow name="f">{many}</flow>').encode())
+    assert [d.message.split(";")[0] for d in code.diagnostics] == ["more than 20000 processors"]

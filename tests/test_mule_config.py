@@ -71,6 +71,8 @@ def test_hostile_yaml_is_bounded():
     assert len(facts.config_values) <= 50_000 and diags and "aliases" in diags[0].message
     facts, diags = parse_property_file(RES + "bad.yaml", b"a: [unclosed\n")
     assert not facts.config_values and diags[0].stage == "parse"
+    facts, diags = parse_property_file(RES + "deep.yaml", b"a: " + b"[" * 50_000 + b"]" * 50_000)
+    assert not facts.config_values and "nested too deeply" in diags[0].message
     facts, diags = parse_property_file(RES + "huge.properties", b"k=v\n" * 600_000)
     assert not facts.config_values and "larger than" in diags[0].message
 

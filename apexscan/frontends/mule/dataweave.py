@@ -477,10 +477,20 @@ class _Parser:
         return t.kind == "op" and t.text in ("(", "[", "{", "-", "!", "{|")
 
     def match_cases(self, subject: tuple, pos: int) -> tuple:
+        """`value match { case [name] [pattern] [if cond] -> body ... else -> body }`."""
+        return ("match", pos, subject, self.cases(update=False))
+
+    def update_cases(self, subject: tuple, pos: int) -> tuple:
+        """`value update { case [name at] .field[...] [if cond] -> new }`: the value, with the new parts."""
+        return ("bin", pos, "update", subject, ("match", pos, subject, self.cases(update=True)))
+
+    def cases(self, update: bool) -> tuple:
+        """The `case ... -> body` list of a match or update block; patterns are skipped (every case
+        may apply), a name bound by the case sees the matched value."""
         self.expect("op", "{")
         cases = []
         while not self.peek("op", "}") and not self.peek("end"):
-            if self.peek("id", "else"):
+            if not update and self.peek("id", "else"):
                 self.next()
                 if self.peek("op", "->"):
                     self.next()
@@ -488,47 +498,28 @@ class _Parser:
                 continue
             self.expect_id("case")
             binding, guard = "", None
-            if self.peek("id") and (self.peek("id", "if", 1) or self.peek("op", "->", 1) or self.peek("id", "matches", 1)
-                                    or self.peek("op", ":", 1)) and self.tok().text != "is":
+            if update and self.peek("id") and self.peek("id", "at", 1):
                 binding = self.next().text
-            # patterns: literals, `is Type`, `matches /re/`, `: value`
+                self.next()
+            elif not update and self.peek("id") and self.tok().text != "is" and (
+                    self.peek("id", "if", 1) or self.peek("op", "->", 1) or self.peek("id", "matches", 1)
+                    or self.peek("op", ":", 1)):
+                binding = self.next().text
             while not self.peek("op", "->") and not self.peek("id", "if") and not self.peek("end"):
-                if self.peek("id", "is"):
+                if not update and self.peek("id", "is"):
                     self.next()
                     self.skip_type()
-                else:
-                    self.next()
-            if self.peek("id", "if"):
-                self.next()
-                guard = self.binary(0)
-            self.expect("op", "->")
-            cases.append((binding, guard, self.expression()))
-        self.expect("op", "}")
-        return ("match", pos, subject, tuple(cases))
-
-    def update_cases(self, subject: tuple, pos: int) -> tuple:
-        """`value update { case [name at] .field[...] [if cond] -> new }`: the value, with the new parts."""
-        self.expect("op", "{")
-        cases = []
-        while not self.peek("op", "}") and not self.peek("end"):
-            self.expect_id("case")
-            binding = ""
-            if self.peek("id") and self.peek("id", "at", 1):
-                binding = self.next().text
-                self.next()
-            while not self.peek("op", "->") and not self.peek("id", "if") and not self.peek("end"):
-                if self.peek("op", "(") or self.peek("op", "["):
+                elif update and (self.peek("op", "(") or self.peek("op", "[")):
                     self._skip_group(self.tok().text, ")" if self.tok().text == "(" else "]")
                 else:
                     self.next()
-            guard = None
             if self.peek("id", "if"):
                 self.next()
                 guard = self.binary(0)
             self.expect("op", "->")
             cases.append((binding, guard, self.expression()))
         self.expect("op", "}")
-        return ("bin", pos, "update", subject, ("match", pos, subject, tuple(cases)))
+        return tuple(cases)
 
     def unary(self) -> tuple:
         t = self.tok()

@@ -74,6 +74,7 @@ from apexscan.salesforce import mule_models as M
 
 RUNTIME_OBJECT = "SObject"  # records of an object known only at run time (findings.RUNTIME_OBJECT)
 MAX_PROCESSORS = 20_000  # processors lowered per file; the rest is reported, not read
+MAX_NESTING = 100  # scopes inside scopes (try in foreach in choice ...); deeper ones are reported, not read
 # DataWeave that reads a SOAP outbound message's record (`...notifications.Notification.sObject`,
 # or `notifications.*Notification map $.sObject`)
 _OUTBOUND = re.compile(rb"\bnotifications\b[\s\S]{0,400}?\bsObject\b")
@@ -154,6 +155,7 @@ class MuleFile:
         self.places: dict[str, list[tuple[tuple[str, ...], Ref, str]]] = {}
         self.nodes: set[str] = set()
         self.budget = MAX_PROCESSORS
+        self.depth = 0
 
     # --- places -----------------------------------------------------------------------------
 
@@ -525,9 +527,17 @@ class MuleFile:
     # --- processors ---------------------------------------------------------------------------
 
     def sequence(self, elements, state: State) -> State:
-        for e in elements:
-            state = self.processor(e, state)
-        return state
+        self.depth += 1
+        try:
+            for e in elements:
+                if self.depth > MAX_NESTING:
+                    self.diags.append(Diagnostic(self.path, "parse", f"scopes nested deeper than {MAX_NESTING} "
+                                                 "levels; the processors inside are not read", e.line))
+                    break
+                state = self.processor(e, state)
+            return state
+        finally:
+            self.depth -= 1
 
     def processor(self, e: Element, state: State) -> State:
         self.budget -= 1

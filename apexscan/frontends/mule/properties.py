@@ -176,10 +176,28 @@ class _Budget:
         self.exhausted = False
         self.too_deep = False
 
+    def take(self, depth: int) -> bool:
+        """Whether one more node at `depth` may be visited (and counts it)."""
+        if self.left <= 0:
+            self.exhausted = True
+            return False
+        self.left -= 1
+        if depth > MAX_DEPTH:
+            self.too_deep = True
+            return False
+        return True
+
 
 def _yaml(rel: str, text: str, diags: list[Diagnostic]) -> list[tuple[str, str, int]]:
+    if _flow_depth(text) > MAX_DEPTH or max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()),
+                                            default=0) > 4 * MAX_DEPTH:
+        diags.append(Diagnostic(rel, "parse", "YAML nested too deeply to read"))  # the composer recurses
+        return []
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except RecursionError:
+        diags.append(Diagnostic(rel, "parse", "YAML nested too deeply to read"))
+        return []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         diags.append(Diagnostic(rel, "parse", f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
@@ -194,13 +212,29 @@ def _yaml(rel: str, text: str, diags: list[Diagnostic]) -> list[tuple[str, str, 
     return out
 
 
+def _flow_depth(text: str) -> int:
+    """The deepest nesting of [ and { in YAML flow style (quotes and comments roughly skipped)."""
+    depth = deepest = 0
+    quote = ""
+    for line in text.splitlines():
+        for ch in line:
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif ch in "]}":
+                depth = max(depth - 1, 0)
+        quote = ""
+    return deepest
+
+
 def _flatten_yaml(node, prefix: str, depth: int, out: list, budget: _Budget) -> None:
-    if budget.left <= 0:
-        budget.exhausted = True
-        return
-    budget.left -= 1
-    if depth > MAX_DEPTH:
-        budget.too_deep = True
+    if not budget.take(depth):
         return
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -230,12 +264,7 @@ def _json(rel: str, text: str, diags: list[Diagnostic]) -> list[tuple[str, str, 
 
 
 def _flatten_json(value, prefix: str, depth: int, out: list, budget: _Budget) -> None:
-    if budget.left <= 0:
-        budget.exhausted = True
-        return
-    budget.left -= 1
-    if depth > MAX_DEPTH:
-        budget.too_deep = True
+    if not budget.take(depth):
         return
     if isinstance(value, dict):
         for key, item in value.items():
