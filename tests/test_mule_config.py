@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 from mule_helpers import (
@@ -167,3 +168,16 @@ def test_a_repository_of_mule_apps_only_scans_with_the_usual_exit_codes(tmp_path
     empty.mkdir()
     nothing = runner.invoke(main, ["scan", str(empty), "--no-cache"])
     assert nothing.exit_code == 2 and "Mule apps" in nothing.output
+
+
+def test_the_pre_commit_hook_runs_for_mule_app_files():
+    import re
+
+    import yaml
+    hook = yaml.safe_load((Path(__file__).resolve().parents[1] / ".pre-commit-hooks.yaml").read_text("utf-8"))[0]
+    pattern = re.compile(hook["files"])
+    for rel in ("integration/crm/src/main/mule/global.xml", "crm/src/main/resources/config.yaml",
+                "crm/src/main/resources/dw/prompt.dwl", "crm/src/main/resources/app.properties.example",
+                "crm/pom.xml", "mule-artifact.json"):
+        assert pattern.search(rel), rel
+    assert not pattern.search("crm/src/test/munit/test.xml")

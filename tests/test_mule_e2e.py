@@ -8,7 +8,10 @@ the sample's own apexscan.toml. The monorepo test puts the fintech org and the M
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +152,20 @@ def test_one_inventory_ties_the_apps_to_the_org_without_printing_the_client_id(m
     assert any(c["kind"] == "apex-callout" for c in doc["channels"])  # the org's channels are in it too
     for text in (render_inventory_json(doc), render_inventory_html(doc), json.dumps([f.message for f in result.findings])):
         assert CLIENT_ID not in text and "3MVG9rFJ" not in text
+
+
+def test_reports_are_byte_identical_across_hash_seeds(tmp_path) -> None:
+    repo = SAMPLES.parent
+    outputs = []
+    for seed in ("0", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed,
+               "PYTHONPATH": os.pathsep.join([str(repo)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+        reports = []
+        for command in (["scan", "--format", "sarif"], ["inventory", "--format", "json"]):
+            out = tmp_path / f"{seed}-{command[0]}"
+            done = subprocess.run([sys.executable, "-m", "apexscan", *command, str(SAMPLE), "-o", str(out), "--no-cache"],
+                                  capture_output=True, text=True, env=env, cwd=repo, timeout=300)
+            assert done.returncode in (0, 1), done.stderr
+            reports.append(out.read_bytes())
+        outputs.append(reports)
+    assert outputs[0] == outputs[1] and all(outputs[0])
