@@ -542,3 +542,13 @@ def test_hostile_nesting_and_size_are_bounded_and_reported():
     many = '<set-variable variableName="x" value="#[payload]"/>' * 25_000
     code, _ = lower_mule("app/src/main/mule/many.xml", mule_xml(f'<flow name="f">{many}</flow>').encode())
     assert [d.message.split(";")[0] for d in code.diagnostics] == ["more than 20000 processors"]
+
+
+def test_flow_ref_with_a_target_keeps_the_payload_and_stores_the_callees(tmp_path):
+    caller = flow("""<flow-ref name="load" target="client"/>
+    <ms-inference:chat-answer-prompt config-ref="OpenAI" doc:name="Payload" target="a"/>
+    <ms-inference:chat-answer-prompt config-ref="OpenAI" doc:name="Target"><ms-inference:prompt>#[vars.client[0].Email]</ms-inference:prompt></ms-inference:chat-answer-prompt>""")
+    callee = '<sub-flow name="load">' + QUERY_CONTACT + "</sub-flow>"
+    write_app(tmp_path, "app", {"main.xml": SALESFORCE + OPENAI + caller + callee})
+    result = scan_tree(tmp_path)
+    assert {k: fields(f) for k, f in named(result, "APX-LLM-001", tmp_path).items()} == {"Target": {"Contact.Email"}}

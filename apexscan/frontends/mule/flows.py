@@ -698,10 +698,11 @@ class MuleFile:
             arg_strs=((), (), ()), result=result, location=self.loc(e), text=f"flow-ref {target}", kind="flow",
             library="none", arg_names=("payload", "vars", "attributes")))
         state = state.copy()
-        node = self.node("payload", e)
-        self.assigns.append(Assign(Ref(node), (Inflow(Ref(result, "", ("payload",)), (), "payload"),),
-                                   f"returned by flow {target}", self.loc(e), self.fid))
-        state.payload = dw.Value((Inflow(Ref(node), (), "payload"),))
+        returned = dw.Value((Inflow(Ref(result, "", ("payload",)), (), f"the payload flow {target} leaves"),))
+        if e.attrs.get("target"):  # Mule 4.3+: the callee's payload into a variable, this payload kept
+            self.output(state, returned, e, f"flow-ref {target}")
+        else:
+            self.set_payload(state, returned, e, f"returned by flow {target}")
         for name in list(state.vars):
             state.vars[name] = state.vars[name].union(
                 dw.Value((Inflow(Ref(result, "", ("vars", name.lower())), (), f"vars.{name}"),)))
