@@ -48,6 +48,7 @@ class Connector:
     model_default: str
     fixed_provider: str
     operation_path: str  # when the operation names the model: the path after the config's base URL
+    local_operations: frozenset[str]  # operations that call no model
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ CONNECTORS = tuple(Connector(
     provider_by=c["provider_by"], provider_attribute=c.get("provider_attribute", ""),
     model_attributes=tuple(c.get("model_attributes", ())), model_attribute=c.get("model_attribute", ""),
     model_default=c.get("model_default", ""), fixed_provider=c.get("fixed_provider", ""),
-    operation_path=c.get("operation_path", ""))
+    operation_path=c.get("operation_path", ""), local_operations=frozenset(c.get("local_operations", ())))
     for c in _DATA["connectors"])
 CONNECTOR_BY_NS = {ns: c for c in CONNECTORS for ns in c.namespaces}
 PROVIDERS = tuple(Provider(

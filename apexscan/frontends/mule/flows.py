@@ -559,6 +559,8 @@ class MuleFile:
             return self.salesforce(e, state)
         if ns in M.CONNECTOR_BY_NS:
             connector = M.CONNECTOR_BY_NS[ns]
+            if tag in connector.local_operations:
+                return self.operation(e, state)
             if tag not in connector.configs:
                 return self.ai_operation(e, state, connector)
             return state
