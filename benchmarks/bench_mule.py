@@ -9,6 +9,15 @@ flow-refs across files, choice, foreach, scatter-gather, try, batch, http:reques
 operations), a DataWeave resource script and two property files. Then it runs
 `apexscan scan --no-cache` in a new process with 1 and 2 jobs, and prints files per second and the
 process's peak RSS (os.wait4).
+
+Measured on the 2-core development machine (shared, so wall times vary by about 20 %):
+
+    generated Mule repository: 50 apps, 400 files, 5.1 MB, 1500 flows and 1500 sub-flows
+      cold, 1 job:   11.31 s,    35.4 files/s, peak RSS   660 MB
+      cold, 2 jobs:   8.51 s,    47.0 files/s, peak RSS   666 MB
+
+Every generated flow reads Salesforce data and calls LLMs (6,000 findings): most of the time and
+memory is the data search, not the Mule frontend (about 35 ms per flow file).
 """
 from __future__ import annotations
 
