@@ -552,3 +552,12 @@ def test_flow_ref_with_a_target_keeps_the_payload_and_stores_the_callees(tmp_pat
     write_app(tmp_path, "app", {"main.xml": SALESFORCE + OPENAI + caller + callee})
     result = scan_tree(tmp_path)
     assert {k: fields(f) for k, f in named(result, "APX-LLM-001", tmp_path).items()} == {"Target": {"Contact.Email"}}
+
+
+def test_polling_object_sources_read_every_field_of_their_object(tmp_path):
+    body = """<flow name="changes">
+      <salesforce:modified-object-listener config-ref="SF" objectType="Opportunity"/>
+      <ms-inference:chat-answer-prompt config-ref="OpenAI"><ms-inference:prompt>#[payload.Amount]</ms-inference:prompt></ms-inference:chat-answer-prompt>
+    </flow>"""
+    write_app(tmp_path, "app", {"main.xml": SALESFORCE + OPENAI + body})
+    assert fields(one(scan_tree(tmp_path))) == {"Opportunity.Amount"}

@@ -394,7 +394,7 @@ class MuleFile:
         self.finish(out, e)
 
     def is_source(self, e: Element) -> bool:
-        if e.ns == M.SALESFORCE and M.SF_LISTENER.match(e.tag):
+        if e.ns == M.SALESFORCE and (M.SF_LISTENER.match(e.tag) or M.SF_OBJECT_LISTENER.match(e.tag)):
             return True
         return bool(_SOURCE_NAMES.search(e.tag))
 
@@ -792,6 +792,10 @@ class MuleFile:
     def source(self, e: Element, state: State) -> State:
         if e.ns == M.SALESFORCE and M.SF_LISTENER.match(e.tag):
             return self.salesforce_listener(e, state)
+        if e.ns == M.SALESFORCE and M.SF_OBJECT_LISTENER.match(e.tag):
+            self.use(e)
+            obj = e.attrs.get(M.SF_OBJECT_ATTRIBUTE, "") or RUNTIME_OBJECT
+            return self.read(e, state, obj, (("*",),), ("*",), f"salesforce:{e.tag} {obj}")
         if e.ns == M.HTTP and e.tag == M.HTTP_MODEL["listener"]:
             self.http_listener(e)
         elif e.ns == M.MCP and e.tag == M.MCP_MODEL["tool_listener"]:
