@@ -447,7 +447,7 @@ def _display_node(node: str) -> str:
     if node.startswith("F:"):
         return node[2:]
     fid, _, name = node.partition("#")
-    return f"{name} in {fid.split('/', 1)[0]}"
+    return f"{name} in {re.sub(r'/[0-9]+$', '', fid)}"  # without a method's arity
 
 
 def _merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
