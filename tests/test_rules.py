@@ -44,11 +44,13 @@ EXPECTED = {
     "APX-CFG-009": ("einstein-settings-allow-processing-outside-region", "warning", "5.0", {923, 359}),
     "APX-CFG-010": ("external-client-app-api-access-without-ip-restrictions", "warning", "5.0", {923, 359}),
     "APX-CFG-011": ("external-client-app-consumer-secret-committed", "error", "7.5", {798, 540}),
+    "APX-MULE-001": ("mule-ai-config-to-foreign-llm", "warning", "5.5", {359}),
+    "APX-MULE-002": ("mule-app-with-client-data-outside-allowed-regions", "warning", "5.0", {359}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
 CODE_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-LLM-", "APX-SUP-")))
-CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
+CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-CFG-", "APX-MULE-")))
 # Runtime evidence rules show event log rows; those about inbound API clients are not about LLMs.
 RUNTIME_RULES = sorted(r for r in EXPECTED if r.startswith("APX-RUN-"))
 NOT_LLM_RULES = {"APX-RUN-004", "APX-RUN-005", "APX-RUN-007"}
@@ -70,6 +72,8 @@ CONFIG_ROOTS = {
     "APX-CFG-009": "EinsteinGptSettings",
     "APX-CFG-010": "ExtlClntAppOauthConfigurablePolicies",
     "APX-CFG-011": "ExtlClntAppGlobalOauthSettings",
+    "APX-MULE-001": "mule",  # a Mule app's configuration XML
+    "APX-MULE-002": "project",  # a Mule app's pom.xml
 }
 # GitHub's bands for security-severity, and the default level each band should have.
 BAND_LEVEL = [(9.0, "error"), (7.0, "error"), (4.0, "warning"), (0.1, "note")]

@@ -92,9 +92,15 @@ def test_scanning_the_repository_root_uses_the_subfolder_project_s_policy(tmp_pa
 def test_the_sample_org_scanned_from_this_repository_s_root_gives_the_sample_s_own_findings(monkeypatch):
     checkout = SAMPLE.parents[1]
     monkeypatch.chdir(checkout)
-    from_root = json.loads(invoke("scan", ".", "--format", "json").stdout)["summary"]
-    named = json.loads(invoke("scan", "samples/fintech-org", "--format", "json").stdout)["summary"]
-    assert from_root == named and from_root["findings"] == len(expected(SAMPLE))
+    def sample_findings(target: str) -> list:
+        doc = json.loads(invoke("scan", target, "--format", "json").stdout)
+        return [(f["rule"], f["location"], f["fingerprint"]) for f in doc["findings"]
+                if f["location"]["path"].startswith("samples/fintech-org/")]
+    # The repository root also holds the other samples (Mule apps, services), analysed with the
+    # sample org: its findings are the same, with its own policy, whichever folder is named (the
+    # messages name its files from the repository root then).
+    from_root = sample_findings(".")
+    assert from_root == sample_findings("samples/fintech-org") and len(from_root) == len(expected(SAMPLE))
 
 
 def test_policy_falls_back_to_the_repository_root_then_the_current_folder(tmp_path, monkeypatch):
@@ -283,3 +289,31 @@ def test_the_workspace_api_reports_each_project(tmp_path):
     assert ws.report_root == repo.resolve()
     assert [(u.prefix, u.choice.source) for u in ws.units] == [("a", "project root"), ("b", "built-in defaults")]
     assert os.path.basename(str(ws.units[0].choice.path)) == "apexscan.toml"
+
+
+def test_one_sfdx_project_and_the_mule_apps_beside_it_are_one_analysis_with_its_policy(tmp_path):
+    """A bank's monorepo: the org in salesforce/, its Mule apps in mule/. One analysis, so the
+    org's outbound message and the app it posts to are joined; the org's policy applies to both;
+    the org's findings keep the fingerprints of a scan of salesforce/ alone."""
+    repo = git_repo(tmp_path / "repo")
+    shutil.copytree(SAMPLE, repo / "salesforce")
+    shutil.copytree(SAMPLE.parent / "mule-estate" / "apps", repo / "mule")
+    whole = json.loads(invoke("scan", str(repo), "--format", "json").stdout)
+    alone = json.loads(invoke("scan", str(repo / "salesforce"), "--format", "json").stdout)
+    space = open_workspace([repo])
+    (unit,) = space.units
+    assert unit.project.sfdx_prefix == "salesforce" and unit.choice.path == repo / "salesforce" / "apexscan.toml"
+    paths = {f["location"]["path"].split("/", 1)[0] for f in whole["findings"]}
+    assert paths == {"salesforce", "mule"}
+    org = {f["fingerprint"] for f in whole["findings"] if f["location"]["path"].startswith("salesforce/")}
+    assert org == {f["fingerprint"] for f in alone["findings"]}
+
+
+def test_two_sfdx_projects_stay_apart_and_the_rest_is_analysed_on_its_own(tmp_path):
+    repo = git_repo(tmp_path / "repo")
+    subfolder_project(repo, name="billing")
+    subfolder_project(repo, name="service")
+    shutil.copytree(SAMPLE.parent / "mule-estate" / "apps" / "loan-intake", repo / "mule" / "loan-intake")
+    space = open_workspace([repo])
+    assert [u.prefix for u in space.units] == ["billing", "service", ""]
+    assert all(not u.project.sfdx_prefix for u in space.units)

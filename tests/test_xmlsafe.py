@@ -253,3 +253,52 @@ def test_blanking_the_doctype_keeps_every_position_and_is_linear(no_network):
     assert load(SPRING_BEANS.decode("utf-8"), doctypes=("beans",)).line == 3
     hostile = b"<!-- a -->" * 20000 + b"<?pi x?>" * 20000 + b"<x/>"  # no DOCTYPE after a long prolog
     assert load(hostile, doctypes=("beans",)).tag == "x"
+
+
+# --- namespaces and positions (readers that match namespaces by URI: Mule) ---------------------------
+
+MULE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<mule xmlns="http://www.mulesoft.org/schema/mule/core" xmlns:doc="http://www.mulesoft.org/schema/mule/documentation"
+      xmlns:h="http://www.mulesoft.org/schema/mule/http">
+  <flow-ref name="send" doc:name="Call the sender"/>
+  <h:request doc:name="Post" config-ref="Api"/>
+  <other:thing xmlns:other="http://www.mulesoft.org/schema/mule/http" kind="x"/>
+  <ee>
+    <![CDATA[%dw 2.0
+output json
+---
+payload.Email]]>
+  </ee>
+</mule>
+"""
+
+
+def test_every_element_keeps_the_uri_its_prefix_is_bound_to():
+    root = load(MULE)
+    assert (root.tag, root.ns) == ("mule", "http://www.mulesoft.org/schema/mule/core")
+    ref, request, other, ee = root.children
+    assert (ref.tag, ref.ns) == ("flow-ref", "http://www.mulesoft.org/schema/mule/core")
+    # two prefixes for one namespace are the same namespace
+    assert request.ns == other.ns == "http://www.mulesoft.org/schema/mule/http"
+    assert (request.tag, other.tag) == ("request", "thing")
+
+
+def test_an_unprefixed_attribute_wins_over_a_prefixed_one_of_the_same_local_name():
+    ref = load(MULE).children[0]
+    assert ref.attrs["name"] == "send"  # not doc:name, whatever the attribute order
+    assert ref.qattr("http://www.mulesoft.org/schema/mule/documentation", "name") == "Call the sender"
+    assert ref.qattr("urn:other", "name") == ""
+    assert load(MULE).children[1].attrs["name"] == "Post"  # no unprefixed one: the prefixed one, as before
+
+
+def test_a_cdata_section_records_where_its_text_starts():
+    ee = load(MULE).children[3]
+    offset = ee.text.index("payload")
+    assert ee.text_position(offset) == (11, 1)
+    assert ee.text_position(ee.text.index("%dw")) == (8, 14)
+    assert ee.text_position(0) == (ee.line, ee.col)  # before the section: the start tag
+
+
+def test_metadata_without_namespaces_reads_as_before():
+    root = load(b'<CustomLabels><labels xmlns:xsi="urn:x" xsi:nil="true"><value>v</value></labels></CustomLabels>')
+    assert root.ns == "" and root.children[0].attrs == {"nil": "true"}

@@ -61,7 +61,9 @@ class Assign:
 #     an environment variable) as the deployable unit holding file `path` configures it; `default`
 #     is the StrExpr used when the key is unset (() for none), `what` names the kind of key for
 #     messages ("Mule property", "environment variable"). Resolved against the project's
-#     configuration files (ProjectMetadata.config), nearest enclosing folder first.
+#     configuration files (ProjectMetadata.config), nearest enclosing folder first. With key ""
+#     the value is `default`, written in the unit's own configuration that `what` names
+#     ("Mule HTTP request config OpenAI"): configured, not hard-coded.
 StrPart = tuple
 StrExpr = tuple[StrPart, ...]
 

@@ -23,6 +23,7 @@ files, are not part of any fact, so no later stage can echo them.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -40,6 +41,8 @@ __all__ = [
     "CmdtValue",
     "ConfigValueMeta",
     "ConnectedAppMeta",
+    "ConnectorConfigMeta",
+    "ConnectorUseMeta",
     "CspTrustedSiteMeta",
     "CustomObjectMeta",
     "DataLoaderDatabase",
@@ -51,10 +54,14 @@ __all__ = [
     "ExternalClientAppMeta",
     "ExternalServiceMeta",
     "NetworkConnectionMeta",
+    "InboundMeta",
     "LabelMeta",
     "MetadataFacts",
     "OutboundMessageMeta",
     "ProjectMetadata",
+    "RequestMeta",
+    "UnitMeta",
+    "identity_digest",
     "merge",
     "parse_metadata_file",
     "soql_fields",
@@ -145,6 +152,9 @@ class ConnectedAppMeta:
     location: Location  # the <oauthConfig> element (the root when there is none)
     scopes_location: Location  # the first <scopes> element (else `location`)
     ip_relaxation_location: Location  # the <ipRelaxation> element (else the <oauthPolicy>, else `location`)
+    # identity_digest() of <consumerKey>: joins the app with the integrations that connect as it
+    # (a Mule app's Salesforce config clientId) without keeping the key itself; "" when none
+    consumer_key_digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +251,79 @@ class ConfigValueMeta:
     value: str
     origin: str  # what the file is, for messages: "Mule property file src/main/resources/dev.yaml"
     confidence: str  # "high": the unit's real configuration; "low": an example or template of it
+    location: Location
+
+
+# --- integration units: deployable apps beside the org (Mule apps), and how they connect -----------
+# Their code is lowered to FileFacts like any other language; these facts are what rules and the
+# inventory need about the unit as a whole. StrExpr values (engine/facts.py) are resolved like
+# endpoints, through the unit's configuration values.
+
+
+@dataclass(frozen=True, slots=True)
+class UnitMeta:
+    """A deployable unit found in the repository (a Mule app), and where it is deployed."""
+
+    scope: str  # its project-relative folder
+    kind: str  # "Mule app"
+    name: str  # its artifact name (pom.xml artifactId), else the folder name
+    location: Location
+    deployment: str = ""  # "CloudHub", "CloudHub 2", "Runtime Fabric"; "" when the repository does not say
+    region: str = ""  # the deployment region or target as written ("us-east-2", "Cloudhub-EU-Central-1")
+    region_code: str = ""  # the cloud region code it means ("eu-central-1"); "" when it names none
+    region_location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorConfigMeta:
+    """A named connection a unit declares: an AI connector, HTTP requester, Salesforce or MCP client
+    configuration. Operations use it by name (`config-ref`)."""
+
+    scope: str
+    name: str  # as operations refer to it
+    role: str  # "llm", "http", "salesforce", "mcp-client"
+    what: str  # for messages: "ms-inference:text-generation-config (openai-connection)"
+    endpoint: tuple  # StrExpr of where it sends (a URL, or ("model", ...) for Salesforce models); () when none
+    model: tuple  # StrExpr of the model it names; () when none
+    identity: tuple  # Salesforce: StrExpr of the client id / consumer key it connects as (never printed)
+    user: tuple  # Salesforce: StrExpr of the user name it connects as; () when none
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorUseMeta:
+    """An operation that uses a named connection (`config-ref`)."""
+
+    scope: str
+    name: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMeta:
+    """Where a unit receives data: an HTTP listener (maybe a Salesforce outbound message), an MCP
+    tool, a Salesforce event channel."""
+
+    scope: str
+    kind: str  # "http-listener", "mcp-tool", "salesforce-channel"
+    name: str  # the listener path, tool name or channel as written
+    path: tuple  # http-listener: StrExpr of the full path (the config's basePath + path)
+    port: tuple  # http-listener: StrExpr of the port
+    function: str  # id of the function (flow) it starts
+    node: str  # where an outbound message's record lands ("" when the flow reads none)
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """A request a unit sends whose answer becomes data in the unit (an HTTP request, an MCP
+    client's tool calls): when another unit of the repository serves the URL, what that unit
+    returns arrives at `result`."""
+
+    scope: str
+    kind: str  # "http", "mcp-client"
+    url: tuple  # StrExpr of the URL
+    result: str  # the node that receives the answer
     location: Location
 
 
@@ -350,6 +433,11 @@ class MetadataFacts:
     eca_global_oauth: tuple[EcaGlobalOauthMeta, ...] = ()
     network_connections: tuple[NetworkConnectionMeta, ...] = ()
     einstein_settings: tuple[EinsteinSettingsMeta, ...] = ()
+    units: tuple[UnitMeta, ...] = ()
+    connector_configs: tuple[ConnectorConfigMeta, ...] = ()
+    connector_uses: tuple[ConnectorUseMeta, ...] = ()
+    inbounds: tuple[InboundMeta, ...] = ()
+    requests: tuple[RequestMeta, ...] = ()
 
 
 _EMPTY = MetadataFacts()
@@ -547,7 +635,8 @@ def _csp_trusted_site(rel_path: str, stem: str, root: Element) -> _Result:
 
 
 def _connected_app(rel_path: str, stem: str, root: Element) -> _Result:
-    # Only the elements named here are read: never consumerKey, consumerSecret or certificates.
+    # Only the elements named here are read: never consumerSecret or certificates, and the consumer
+    # key only as a digest.
     oauth = root.find("oauthConfig")
     policy = root.find("oauthPolicy")
     where = _loc(rel_path, root if oauth is None else oauth)
@@ -573,8 +662,16 @@ def _connected_app(rel_path: str, stem: str, root: Element) -> _Result:
         location=where,
         scopes_location=_loc(rel_path, scopes[0]) if scopes else where,
         ip_relaxation_location=relaxation_where,
+        consumer_key_digest=identity_digest(oauth.findtext("consumerKey")) if oauth is not None else "",
     )
     return MetadataFacts(connected_apps=(app,)), ()
+
+
+def identity_digest(value: str) -> str:
+    """A one-way digest of an OAuth client id (a Connected App's consumer key, a Mule app's
+    clientId): equal ids give equal digests, and the id itself is never kept."""
+    value = value.strip()
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:24] if value else ""
 
 
 def _external_service(rel_path: str, stem: str, root: Element) -> _Result:
@@ -1041,6 +1138,12 @@ class ProjectMetadata:
     network_connections: Mapping[str, NetworkConnectionMeta] = field(default_factory=_no_entries)
     # "einsteingptsettings" / "einsteinaisettings" -> the settings file
     einstein_settings: Mapping[str, EinsteinSettingsMeta] = field(default_factory=_no_entries)
+    # integration units and their connections, in location order
+    units: tuple[UnitMeta, ...] = ()
+    connector_configs: tuple[ConnectorConfigMeta, ...] = ()
+    connector_uses: tuple[ConnectorUseMeta, ...] = ()
+    inbounds: tuple[InboundMeta, ...] = ()
+    requests: tuple[RequestMeta, ...] = ()
 
     # Lookups take names as code spells them; `namespace` is the project's own namespace
     # (sfdx-project.json), which code may prefix and file names never carry.
@@ -1222,6 +1325,11 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         eca_global_oauth=MappingProxyType(eca_global_oauth),
         network_connections=MappingProxyType(network_connections),
         einstein_settings=MappingProxyType(einstein_settings),
+        units=tuple(sorted((u for f in facts for u in f.units), key=lambda u: u.location)),
+        connector_configs=tuple(sorted((c for f in facts for c in f.connector_configs), key=lambda c: c.location)),
+        connector_uses=tuple(sorted((c for f in facts for c in f.connector_uses), key=lambda c: c.location)),
+        inbounds=tuple(sorted((i for f in facts for i in f.inbounds), key=lambda i: i.location)),
+        requests=tuple(sorted((r for f in facts for r in f.requests), key=lambda r: r.location)),
     )
 
 

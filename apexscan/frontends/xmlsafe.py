@@ -14,8 +14,11 @@ as one without it: the external DTD is never fetched or read, and an entity refe
 declared is an error, in text and in attribute values alike.
 
 The result is a tiny immutable tree. Tags and attribute names have their namespace prefix
-stripped (``xsi:nil`` -> ``nil``); ``xmlns`` declarations are dropped. Every element records the
-1-based line and column of its start tag.
+stripped (``xsi:nil`` -> ``nil``); ``xmlns`` declarations are dropped, but every element keeps the
+namespace URI its prefix is bound to (``ns``), so that readers can match namespaces by URI, never by
+a prefix the author chose; prefixed attributes are also kept with their URI (``qattrs``), and an
+unprefixed attribute wins over a prefixed one of the same local name in ``attrs``. Every element
+records the 1-based line and column of its start tag, and of its first CDATA section.
 
 ``parse(data)`` returns an ``Element`` or an ``XmlError`` value; ``load(data)`` raises instead.
 """
@@ -76,6 +79,13 @@ class Element:
     children: tuple[Element, ...] = ()
     line: int = 0  # 1-based line of the start tag
     col: int = 0  # 1-based column of the start tag
+    ns: str = ""  # namespace URI of the tag ("" when its prefix, or the default, is unbound)
+    qattrs: tuple[tuple[str, str, str], ...] = ()  # (namespace URI, local name, value) of prefixed attributes
+    # Where the first CDATA section's content starts (1-based line and column) and its offset in
+    # `text`; 0, 0, 0 when the element has none.
+    cdata_line: int = 0
+    cdata_col: int = 0
+    cdata_offset: int = 0
 
     def find(self, tag: str) -> Element | None:
         """The first direct child called ``tag``."""
@@ -92,6 +102,21 @@ class Element:
         """The stripped text of the first direct child called ``tag``, else ``default``."""
         child = self.find(tag)
         return default if child is None else child.text.strip()
+
+    def qattr(self, ns: str, name: str, default: str = "") -> str:
+        """The value of a prefixed attribute, named by its namespace URI and local name."""
+        return next((v for uri, local, v in self.qattrs if uri == ns and local == name), default)
+
+    def text_position(self, offset: int) -> tuple[int, int]:
+        """(line, column) of character `offset` of `text`: exact inside the first CDATA section and
+        after it, the start tag's position before it."""
+        if not self.cdata_line or offset < self.cdata_offset:
+            return self.line, self.col
+        before = self.text[self.cdata_offset:offset]
+        newlines = before.count("\n")
+        if not newlines:
+            return self.cdata_line, self.cdata_col + len(before)
+        return self.cdata_line + newlines, len(before) - before.rfind("\n")
 
     def iter(self, tag: str | None = None) -> Iterator[Element]:
         """This element and all descendants (document order), optionally only those called ``tag``."""
@@ -187,6 +212,9 @@ def _local(name: str) -> str:
     return name.rpartition(":")[2]
 
 
+_NO_NAMESPACES: dict[str, str] = {"xml": "http://www.w3.org/XML/1998/namespace"}
+
+
 class _Builder:
     """Collects expat events into Elements; refuses every DTD/entity event."""
 
@@ -200,6 +228,7 @@ class _Builder:
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
         parser.CharacterDataHandler = self._chars
+        parser.StartCdataSectionHandler = self._cdata
         parser.StartDoctypeDeclHandler = self._doctype
         parser.EntityDeclHandler = self._entity
         parser.UnparsedEntityDeclHandler = self._entity
@@ -207,7 +236,7 @@ class _Builder:
         parser.ExternalEntityRefHandler = self._external
         parser.SkippedEntityHandler = self._skipped
         self.parser = parser
-        # Each frame: [tag, attrs, text parts, children, line, col]
+        # Each frame: [tag, attrs, text parts, children, line, col, ns, qattrs, namespace scope, cdata]
         self._stack: list[list] = []
         self._done: Element | None = None
 
@@ -219,18 +248,39 @@ class _Builder:
     # --- elements -------------------------------------------------------------------------
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
+        scope = self._stack[-1][8] if self._stack else _NO_NAMESPACES
+        qattrs: tuple[tuple[str, str, str], ...] = ()
         if attrs:
-            attrs = {
-                _local(key): value
-                for key, value in attrs.items()
-                if key != "xmlns" and not key.startswith("xmlns:")
-            }
+            declared = {key[6:]: value for key, value in attrs.items() if key.startswith("xmlns:")}
+            if "xmlns" in attrs:
+                declared[""] = attrs["xmlns"]
+            if declared:
+                scope = {**scope, **declared}
+            plain: dict[str, str] = {}
+            prefixed: dict[str, str] = {}
+            qualified = []
+            for key, value in attrs.items():
+                if key == "xmlns" or key.startswith("xmlns:"):
+                    continue
+                prefix, colon, local = key.rpartition(":")
+                if colon:
+                    prefixed.setdefault(local, value)
+                    qualified.append((scope.get(prefix, ""), local, value))
+                else:
+                    plain[key] = value
+            attrs = {**prefixed, **plain} if prefixed else plain
+            qattrs = tuple(qualified)
+        prefix, colon, local = name.rpartition(":")
+        ns = scope.get(prefix if colon else "", "")
         p = self.parser
-        self._stack.append([_local(name), attrs, [], [], p.CurrentLineNumber, p.CurrentColumnNumber + 1])
+        self._stack.append([local, attrs, [], [], p.CurrentLineNumber, p.CurrentColumnNumber + 1, ns, qattrs,
+                            scope, None])
 
     def _end(self, name: str) -> None:
-        tag, attrs, text, children, line, col = self._stack.pop()
-        element = Element(tag, attrs, "".join(text), tuple(children), line, col)
+        tag, attrs, text, children, line, col, ns, qattrs, _scope, cdata = self._stack.pop()
+        cdata_line, cdata_col, cdata_offset = cdata or (0, 0, 0)
+        element = Element(tag, attrs, "".join(text), tuple(children), line, col, ns, qattrs,
+                          cdata_line, cdata_col, cdata_offset)
         if self._stack:
             self._stack[-1][3].append(element)
         else:
@@ -239,6 +289,12 @@ class _Builder:
     def _chars(self, data: str) -> None:
         if self._stack:
             self._stack[-1][2].append(data)
+
+    def _cdata(self) -> None:
+        if self._stack and self._stack[-1][9] is None:
+            frame, p = self._stack[-1], self.parser
+            # the content starts after "<![CDATA[" (9 characters)
+            frame[9] = (p.CurrentLineNumber, p.CurrentColumnNumber + 1 + 9, sum(len(t) for t in frame[2]))
 
     # --- refused features -----------------------------------------------------------------
 

@@ -352,7 +352,7 @@ def _scan_workspace(workspace: Workspace, selected: frozenset[str] | None, speed
         policy_finding = (unit.trusted.finding,) if unit.trusted is not None and unit.trusted.finding else ()
         found = suppress.apply_in_project(unit.project, result.findings + policy_finding, catalog)
         found = tuple(f for f in found if f.rule_id not in unit.policy.disabled_rules)
-        findings.extend(rebase(found, unit.prefix))
+        findings.extend(rebase(found, unit.prefix, unit.project.sfdx_prefix))
         diagnostics.extend(rebase_diagnostics(result.diagnostics, unit.prefix))
     return tuple(sorted_findings(findings)), tuple(sorted(set(diagnostics)))
 
@@ -507,7 +507,7 @@ def _inventory_document(project, policy, speed: Speed, catalog, generator: str):
     result = speed.scan(project, policy, inventory=True)
     findings = suppress.apply_in_project(project, result.findings, catalog)
     doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
-                          project=project.root.name, generator=generator)
+                          project=project.root.name, generator=generator, units=result.units)
     return doc, result.metadata, result.diagnostics
 
 
@@ -725,8 +725,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _require_files(project) -> None:
     if not project.files:
-        _fail(f"{project.root}: no Apex classes, triggers, flows, Lightning components or metadata "
-              "files found (is this a Salesforce DX project?)")
+        _fail(f"{project.root}: no Apex classes, triggers, flows, Lightning components, metadata files or "
+              "Mule apps found (is this a Salesforce DX project?)")
 
 
 def _fail(message: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 
 from apexscan.engine.model import Finding
@@ -128,6 +129,8 @@ def finding_fingerprint(finding: Finding) -> str:
     path, project = finding.location.path, extra.get(PROJECT_KEY, "")
     if project and path.startswith(project + "/"):
         path = path[len(project) + 1:]
+    if project:  # a context naming a file (a Data Loader process's folder) names it within the project too
+        context = re.sub(rf"(^|[\s(]){re.escape(project)}/", r"\1", context)
     fields = sorted({f"{ref.object}.{ref.field}".lower() for ref, _ in finding.fields})
     payload = json.dumps(
         [FINGERPRINT_VERSION, finding.rule_id, path,

@@ -42,6 +42,7 @@ from apexscan.pipeline.config_rules import (
     dataloader_fields,
     einstein_routing,
 )
+from apexscan.pipeline.units import UnitRecord
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import SinkReach
 from apexscan.salesforce.policy import Policy
@@ -77,6 +78,7 @@ ENTRY_KINDS = {
     "rest": "Apex REST method",
     "schedule": "Schedulable job",
     "job": "Queueable or Batch job nobody in the project starts",
+    "mule-flow": "Mule flow with a source (a listener, a scheduler, a Salesforce event)",
     "no-caller": "method nobody in the project calls (Visualforce, another package, anonymous Apex)",
 }
 _ANNOTATION_KINDS = (("auraenabled", "aura-enabled"), ("invocablemethod", "invocable"),
@@ -236,6 +238,11 @@ def _entry(program, fid: str, has_callers: bool) -> EntryPoint | None:
         return None if has_callers else EntryPoint("agent-action", _short_name(cls.display), cls.location or fn.location)
     if kind == "agent" and has_callers:  # a planner its bot's version starts: the bot is the entry point
         return None
+    if kind in ("mule-flow", "mule-subflow", "mule-dataweave"):
+        started = next((a.partition(":")[2] for a in fn.annotations if a.startswith("mule-source:")), "")
+        if started:
+            return EntryPoint("mule-flow", f"{cls.display} ({started})", cls.location or fn.location)
+        return None if has_callers else EntryPoint("no-caller", fn.display, fn.location)
     if kind in _CLASS_KINDS:
         return EntryPoint(_CLASS_KINDS[kind], _short_name(cls.display), cls.location or fn.location)
     for annotation, entry_kind in _ANNOTATION_KINDS:
@@ -271,9 +278,12 @@ CODE_KINDS = {
     "agent": "agent",
 }
 SINK_KINDS = {"model": "models-api", "agent": "agent"}  # by the sink's kind, for sinks in Apex
+# Mule apps' sinks: by the Sink's kind ("http": http:request; "llm", "model": an AI connector operation)
+MULE_ORIGINS = ("mule-flow", "mule-subflow", "mule-dataweave")
+MULE_KINDS = {"http": "mule-http-request", "llm": "mule-ai-connector", "model": "mule-ai-connector"}
 METADATA_KINDS = ("named-credential", "remote-site", "csp-trusted-site", "external-service",
                   "connected-app", "external-client-app", "outbound-message", "dataloader-extract",
-                  "einstein-settings")
+                  "einstein-settings", "mule-app")
 _CONTEXT_KIND = {"NamedCredential": "named-credential", "RemoteSiteSetting": "remote-site",
                  "CspTrustedSite": "csp-trusted-site", "ExternalServiceRegistration": "external-service",
                  "ConnectedApp": "connected-app", "ExternalClientApp": "external-client-app",
@@ -284,7 +294,8 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def build_inventory(records: Sequence[SinkRecord], findings: Sequence[Finding], metadata: ProjectMetadata,
-                    policy: Policy, levels: Mapping[str, str], *, project: str, generator: str) -> Json:
+                    policy: Policy, levels: Mapping[str, str], *, project: str, generator: str,
+                    units: Sequence[UnitRecord] = ()) -> Json:
     """The inventory document (see `apexscan.interfaces.report.inventory` for the schema).
 
     `levels` maps a rule id to its default level; `project` is the name shown (the folder name,
@@ -294,7 +305,7 @@ def build_inventory(records: Sequence[SinkRecord], findings: Sequence[Finding], 
     code = _code_channels(records, findings, policy, levels)
     config = _metadata_channels(metadata, policy, registry, catalog, findings, levels)
     _link_usage(config, code)
-    channels = code + config
+    channels = code + config + _unit_channels(units, code, findings, levels)
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": generator,
@@ -323,7 +334,8 @@ def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], p
     ids: dict[str, int] = {}
     for rec in sorted(records, key=lambda r: (r.reach.location, r.reach.api)):
         reach, ctx = rec.reach, rec.context
-        kind = CODE_KINDS.get(ctx.origin) or SINK_KINDS.get(rec.kind, "apex-callout")
+        kind = MULE_KINDS.get(rec.kind, "mule-http-request") if ctx.origin in MULE_ORIGINS else \
+            CODE_KINDS.get(ctx.origin) or SINK_KINDS.get(rec.kind, "apex-callout")
         short = _short_name(ctx.function)
         base = f"{kind}:{short}" if reach.api == ctx.function else f"{kind}:{short}:{reach.api}"
         ids[base] = ids.get(base, 0) + 1
@@ -457,6 +469,47 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
     return rows
 
 
+def _unit_channels(units: Sequence[UnitRecord], code: list[Json], findings: Sequence[Finding],
+                   levels: Mapping[str, str]) -> list[Json]:
+    """One row per Mule app: the Salesforce data it reads, where its connections lead, its
+    deployment, the org channels it is tied to, and (`used_by`) its code channels. The client ids
+    that tie it to a Connected App are compared as digests and never shown."""
+    rows = []
+    for record in units:
+        unit = record.unit
+        prefix = unit.scope + "/" if unit.scope else ""
+        contexts = {f"MuleApp {unit.scope or unit.name}"}
+        attached = [f for f in findings if dict(f.extra).get("context", "") in contexts
+                    or dict(f.extra).get("context", "").startswith(f"MuleConfig {unit.scope}:")]
+        dests: list[Destination] = []
+        connections = []
+        for config, where, used in record.connections:
+            for d in where:
+                if d not in dests:
+                    dests.append(d)
+            shown = ", ".join(d.host or d.url or UNKNOWN for d in where) or "no endpoint in the configuration"
+            connections.append(f"{config.what}: {shown}" + ("" if used or config.role == "salesforce" else " (unused)"))
+        region = unit.region or "not in the repository"
+        used_by = sorted(c["id"] for c in code if c["location"]["path"].startswith(prefix)
+                         and c["kind"] in MULE_KINDS.values())
+        shown: list[Json] = []
+        for d in [_destination(d) for d in dests] + [d for c in code if c["id"] in used_by for d in c["destinations"]]:
+            if all(_dest_key(d) != _dest_key(o) for o in shown):  # where its operations send, too
+                shown.append(d)
+        rows.append({
+            "id": f"mule-app:{unit.scope or unit.name}", "kind": "mule-app", "name": unit.name,
+            "location": _location(unit.location), "api": "", "guarded": False,
+            "destinations": shown,
+            "data": _data(record.reads), "entry_points": [], "findings": _findings(attached, levels),
+            "used_by": used_by,
+            "details": {"folder": unit.scope, "deployment": unit.deployment or "not in the repository",
+                        "deployment_region": region, "processing_region": record.region or UNKNOWN,
+                        "connections": connections, "receives": list(record.receives),
+                        "org_channels": [text for _, text in record.org_channels]},
+        })
+    return rows
+
+
 def _link_usage(config: list[Json], code: list[Json]) -> None:
     """Fill `used_by` of Named Credentials (by name), Remote Sites (Apex callouts to their host
     without a Named Credential), CSP Trusted Sites (component requests to their host) and External
@@ -538,7 +591,8 @@ def configured(how: str) -> list[str]:
                              ("einstein generative ai settings", "einstein-settings"),
                              ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
-                             ("constant", "constant"), ("relative url", "relative"))
+                             ("constant", "constant"), ("relative url", "relative"),
+                             ("configuration: ", "configuration"))
             if key in text]
     if text.startswith("model"):
         tags.insert(0, "model-name")

@@ -23,12 +23,14 @@ from apexscan.frontends.aura import lower_aura
 from apexscan.frontends.flow import lower_flow
 from apexscan.frontends.lwc import lower_lwc
 from apexscan.frontends.metadata import parse_metadata_file
+from apexscan.frontends.mule import lower_dataweave, lower_mule, parse_mule_project, parse_property_file
 from apexscan.frontends.prompt_template import lower_prompt_template
 from apexscan.pipeline.cache import FactsCache
 from apexscan.pipeline.cache_codec import CODE_FACTS, DIAGNOSTICS, METADATA_FACTS, TooDeep, decode, encode
 from apexscan.pipeline.project import SourceFile
 
-# Frontends whose facts join the project graph: file kind -> lower(path, bytes, strict).
+# Frontends whose facts join the project graph: file kind -> lower(path, bytes, strict). A frontend
+# may return (FileFacts, MetadataFacts) for a file that holds code and configuration (Mule XML).
 CODE_FRONTENDS = {
     "apex": lambda path, data, strict: lower_apex(path, data, strict=strict),
     "flow": lambda path, data, strict: lower_flow(path, data),
@@ -36,12 +38,16 @@ CODE_FRONTENDS = {
     "agent": lambda path, data, strict: lower_agent(path, data),
     "lwc": lambda path, data, strict: lower_lwc(path, data, strict=strict),
     "aura": lambda path, data, strict: lower_aura(path, data, strict=strict),
+    "mule": lambda path, data, strict: lower_mule(path, data),
+    "dataweave": lambda path, data, strict: lower_dataweave(path, data),
 }
 
 # Frontends whose facts are project metadata (merged into ProjectMetadata, never linked): file
 # kind -> parse(path, bytes) -> (MetadataFacts, diagnostics).
 METADATA_FRONTENDS = {
     "metadata": parse_metadata_file,
+    "mule-config": parse_property_file,
+    "mule-project": parse_mule_project,
 }
 
 # Worker processes pay for themselves only on large projects: starting one costs about 0.2 s.
@@ -69,8 +75,18 @@ def lower_bytes(rel: str, kind: str, data: bytes, strict: bool = False):
     """One file's bytes -> (facts, diagnostics). Pure: depends on these bytes alone."""
     if kind in CODE_FRONTENDS:
         facts = CODE_FRONTENDS[kind](rel, data, strict)
-        return facts, facts.diagnostics
+        return facts, code_facts(facts).diagnostics
     return METADATA_FRONTENDS[kind](rel, data)
+
+
+def code_facts(facts) -> FileFacts:
+    """The code part of a code frontend's result."""
+    return facts[0] if isinstance(facts, tuple) else facts
+
+
+def metadata_part(facts):
+    """The configuration part of a code frontend's result, or None."""
+    return facts[1] if isinstance(facts, tuple) else None
 
 
 def _production(facts):

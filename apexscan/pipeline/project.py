@@ -3,7 +3,9 @@
 Files are classified by suffix, never by folder: Salesforce lets most metadata live anywhere in a
 package directory. Symbolic links are not followed out of the project. Data Loader's
 process-conf.xml and database-conf.xml are recognised by name; they are never deployed, so they
-are also looked for outside the package directories.
+are also looked for outside the package directories. Mule 4 applications are found wherever they sit
+in the scanned tree (next to an SFDX project in a monorepo, or alone): their files are kinds of
+their own (`frontends/mule/layout.py`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from apexscan.engine.model import Diagnostic
 from apexscan.frontends.agent import agent_file
 from apexscan.frontends.metadata import METADATA_FILE_NAMES, METADATA_FILE_SUFFIXES
+from apexscan.frontends.mule import layout as mule_layout
 
 APEX_SUFFIXES = (".cls", ".trigger")
 FLOW_SUFFIXES = (".flow-meta.xml", ".flow")
@@ -32,7 +35,8 @@ SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".ide
 class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX path relative to the project root (used in every report)
-    kind: str  # "apex", "flow", "template" (Prompt Builder), "agent" (Agentforce), "lwc", "aura" or "metadata"
+    kind: str  # "apex", "flow", "template" (Prompt Builder), "agent" (Agentforce), "lwc", "aura", "metadata",
+    #            or a Mule kind (frontends/mule/layout.py: "mule", "dataweave", "mule-config", "mule-project")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,10 @@ class Project:
     root: Path
     files: tuple[SourceFile, ...]
     diagnostics: tuple[Diagnostic, ...]
+    # The SFDX project folder inside `root` (POSIX, relative to it) when `root` is a repository
+    # holding one SFDX project and the integration code beside it (Mule apps, Data Loader files),
+    # analysed together: its policy applies, and findings in it keep fingerprints of paths within it.
+    sfdx_prefix: str = ""
 
 
 class UsageError(Exception):
@@ -102,12 +110,12 @@ def discover(targets: list[Path]) -> Project:
     for target in resolved:
         if not target.is_dir():
             rel = target.relative_to(root).as_posix()
-            kind = file_kind(rel)
+            kind = file_kind(rel) or _mule_kind(target)
             if kind is not None and not target.is_file():
                 diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device)", not_analysed=True))
                 continue
             if kind is None:
-                diags.append(Diagnostic(rel, "discover", "not an Apex or metadata file; skipped"))
+                diags.append(Diagnostic(rel, "discover", "not an Apex, metadata or Mule app file; skipped"))
                 continue
             files[rel] = SourceFile(target, rel, kind)
             continue
@@ -123,7 +131,27 @@ def discover(targets: list[Path]) -> Project:
                     files.setdefault(rel, SourceFile(path, rel, kind))
             # only a folder nobody can list matters here: it may hold a process-conf.xml
             diags.extend(d for d in outside if d.not_analysed and d.message.startswith("cannot read folder"))
+        for path, rel, kind in _mule_files(target, root):
+            if not ignore.ignored(rel):
+                files.setdefault(rel, SourceFile(path, rel, kind))
     return Project(root, tuple(files[k] for k in sorted(files)), tuple(diags))
+
+
+def _mule_files(target: Path, root: Path):
+    """(path, project-relative POSIX path, kind) of the files of every Mule app under `target`."""
+    for app in mule_layout.find_apps(target, skip=frozenset(target / d for d in SKIP_DIRS)):
+        for path, kind in mule_layout.app_files(app):
+            if _is_within(path, root) and path.is_file():
+                yield path, path.relative_to(root).as_posix(), kind
+
+
+def _mule_kind(path: Path) -> str | None:
+    """The Mule kind of a file given on its own: it must belong to an app (an ancestor folder that is
+    a Mule app root, at its conventional place in it: src/main/... a few folders up)."""
+    for folder in list(path.parents)[:8]:
+        if mule_layout.is_app_root(folder):
+            return mule_layout.kind_in_app(path.relative_to(folder).as_posix())
+    return None
 
 
 def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Path]:

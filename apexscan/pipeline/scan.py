@@ -29,8 +29,9 @@ from apexscan.pipeline.cache import FactsCache
 from apexscan.pipeline.config_rules import config_findings, einstein_routing
 from apexscan.pipeline.coverage import not_analysed_findings
 from apexscan.pipeline.inventory import SinkRecord, affordable, sink_contexts
-from apexscan.pipeline.lowering import CODE_FRONTENDS, lower_all
+from apexscan.pipeline.lowering import CODE_FRONTENDS, code_facts, lower_all, metadata_part
 from apexscan.pipeline.project import Project
+from apexscan.pipeline.units import UnitRecord, cross_unit_edges, outbound_sources, unit_findings, unit_records
 from apexscan.salesforce import hosts
 from apexscan.salesforce.apex_models import DYNAMIC_QUERY_APIS
 from apexscan.salesforce.endpoints import CONFIGURED, HOLE, Resolver
@@ -59,6 +60,7 @@ class ScanResult:
     # Only with scan(..., inventory=True): every sink, whatever its destination, and the metadata.
     sinks: tuple[SinkRecord, ...] = ()
     metadata: ProjectMetadata | None = None
+    units: tuple[UnitRecord, ...] = ()  # integration units (Mule apps), with inventory=True
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Analysis:
     findings: list[Finding]
     sinks: tuple[SinkRecord, ...]  # empty unless asked for (the egress inventory)
     diagnostics: tuple[Diagnostic, ...] = ()  # policy names that match nothing
+    units: tuple[UnitRecord, ...] = ()  # integration units (Mule apps); empty unless asked for
 
 
 def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: bool = False,
@@ -100,7 +103,9 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
             if item.facts is None:
                 continue
             if item.file.kind in CODE_FRONTENDS:
-                code.append(item.facts)
+                code.append(code_facts(item.facts))
+                if metadata_part(item.facts) is not None:
+                    metadata_facts.append(metadata_part(item.facts))
             else:
                 metadata_facts.append(item.facts)
         metadata = merge(metadata_facts)
@@ -109,7 +114,7 @@ def scan(project: Project, policy: Policy, *, strict: bool = False, inventory: b
         diags.extend(analysis.diagnostics)
     findings = set(analysis.findings) | set(not_analysed_findings(diags))  # fail closed: APX-SCAN-001
     return ScanResult(project.root, tuple(sorted(findings, key=_order)), tuple(sorted(set(diags))),
-                      len(project.files), analysis.sinks, metadata if inventory else None)
+                      len(project.files), analysis.sinks, metadata if inventory else None, analysis.units)
 
 
 @contextmanager
@@ -161,6 +166,21 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
         provider_host=lambda name, path: hosts.provider_host_named(name, path, registry),
         shared_path=lambda path: hosts.shared_llm_path(path, registry),
         private_region=lambda dest, code, why: hosts.with_network_region(dest, code, why, policy, registry))
+    # A request to a URL another unit of the repository serves receives what that unit returns:
+    # edges for this analysis only (a long-running process keeps the linked graph).
+    joined = [(src, dst, program.graph.add_edge(src, dst, ops=ops, step=step, kind="flow", site="", heap=False))
+              for src, dst, ops, step in cross_unit_edges(metadata, resolver)]
+    try:
+        analysis = _analyse(apex, metadata, policy, registry, catalog, linker, program, resolver, inventory,
+                            unmatched)
+    finally:
+        for src, dst, key in joined:
+            program.graph.remove_edge(src, dst, key)
+    return analysis
+
+
+def _analyse(apex, metadata, policy, registry, catalog, linker, program, resolver, inventory,
+             unmatched) -> Analysis:
     excluded = _excluded_classes(program)
 
     def class_in_scope(cls: str) -> bool:
@@ -235,6 +255,8 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
             node, _ = linker.target_end(ev.target, context_of(program.functions, ev.target.node))
             table.append(("evidence", ev.text))
             add(node, (len(table) - 1, (), (), False), Step(ev.location, f"LLM request shape: {ev.text}"))
+    for node, obj, fields, display, how, location in outbound_sources(metadata, resolver):
+        _add_source(table, add, node, obj, fields, display, how, location)
 
     guarded = _guarded_requests(program, linker, apex, policy.residency_guards)
     barred = {b.node for facts in apex for b in facts.barriers}  # sinks that send nothing
@@ -316,6 +338,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
                     found = [_with_csp_site(f, metadata) for f in found]
                 findings.extend(found)
     findings.extend(config_findings(metadata, policy, registry, catalog))
+    findings.extend(unit_findings(metadata, apex, resolver, policy, registry))
     if not inventory:
         return Analysis(findings, (), unmatched)
     # The inventory also wants the data of sinks that cannot yield a finding: a second search
@@ -327,7 +350,7 @@ def analyse_all(apex: list[FileFacts], metadata: ProjectMetadata, policy: Policy
     records = tuple(SinkRecord(SinkReach(s.location, s.api, tuple(data.get(node, [])), dest_list),
                                s.kind, contexts[s.caller], is_guarded, node not in untraced)
                     for node, s, dest_list, is_guarded in every_sink)
-    return Analysis(findings, records, unmatched)
+    return Analysis(findings, records, unmatched, unit_records(metadata, apex, resolver, registry, catalog))
 
 
 def unmatched_policy_methods(program: Program, apex: list[FileFacts], policy: Policy) -> list[Diagnostic]:

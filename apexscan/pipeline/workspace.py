@@ -1,8 +1,10 @@
 """Where a scan stands: the repository, the SFDX projects in it, and the policy of each.
 
 A user names a folder (often the repository root) or files. The folder may hold one SFDX project,
-several, or none at its top: each folder with an `sfdx-project.json` is a project of its own,
-analysed with its own policy, and files outside every project are analysed together as the rest
+several, or none at its top. One SFDX project in a subfolder and the integration code beside it
+(Mule apps, Data Loader files: what lies outside it) are one analysis with that project's policy,
+so that data is followed from the org into the apps. With several SFDX projects each is analysed
+on its own, with its own policy, and files outside every project are analysed together as the rest
 of the folder. Reports name files relative to the *report root*: the top of the git work tree the
 scan is in, else the folder scanned. That is what GitHub code scanning and editors expect, whatever
 folder was named on the command line.
@@ -187,17 +189,18 @@ def make_unit(project: Project, *, report_root: Path, repo_root: Path | None, cw
     `policy_ref` the policy (its `exclude` list included) is the trusted commit's."""
     if not project.root.is_relative_to(report_root):
         raise UsageError(f"{project.root} is not inside {report_root}, the folder paths are reported from")
-    choice = choose_policy(policy_path, project.root, repo_root, cwd, environ)
+    policy_root = project.root / project.sfdx_prefix if project.sfdx_prefix else project.root
+    choice = choose_policy(policy_path, policy_root, repo_root, cwd, environ)
     trusted = None
     if policy_ref is not None:
-        candidates = [c.path for c in policy_candidates(policy_path, project.root, repo_root, cwd, environ)]
+        candidates = [c.path for c in policy_candidates(policy_path, policy_root, repo_root, cwd, environ)]
         trusted = policy_from_ref(policy_ref, candidates, project.root, choice.path)
         policy = trusted.policy
         registry = hosts.load_registry()
         known = hosts.known_codes(registry)
         check_codes(policy, known, lambda code: hosts.suggest_code(code, registry, known))
     else:
-        policy = load_chosen(choice, project.root, report_root)
+        policy = load_chosen(choice, policy_root, report_root)
     prefix = project.root.relative_to(report_root).as_posix()
     prefix = "" if prefix == "." else prefix
     project = _selected(project, prefix, (*policy.exclude, *exclude), include)
@@ -213,12 +216,19 @@ def _projects(targets: Sequence[Path]) -> list[Project]:
     if not roots or roots == [folder]:
         return [discover([folder])]
     projects = [discover([r]) for r in roots]
-    rest = discover([folder])  # what lies outside every project (Data Loader files, loose metadata)
+    rest = discover([folder])  # what lies outside every project (Mule apps, Data Loader files, loose metadata)
     inside = [r.relative_to(folder).as_posix() + "/" for r in roots]
     outside = tuple(f for f in rest.files if not f.rel.startswith(tuple(inside)))
-    if outside:
-        diagnostics = tuple(d for d in rest.diagnostics if not d.path.startswith(tuple(inside)))
-        projects.append(Project(rest.root, outside, diagnostics))
+    if not outside:
+        return projects
+    diagnostics = tuple(d for d in rest.diagnostics if not d.path.startswith(tuple(inside)))
+    if len(projects) == 1:  # the org and its integration code: one analysis (see the module docstring)
+        (project,) = projects
+        prefix = inside[0][:-1]
+        moved = tuple(replace(f, rel=join(prefix, f.rel)) for f in project.files)
+        return [Project(folder, tuple(sorted(moved + outside, key=lambda f: f.rel)),
+                        rebase_diagnostics(project.diagnostics, prefix) + diagnostics, sfdx_prefix=prefix)]
+    projects.append(Project(rest.root, outside, diagnostics))
     return projects
 
 
@@ -252,17 +262,21 @@ def join(prefix: str, rel: str) -> str:
     return f"{prefix}/{rel}"
 
 
-def rebase(findings: Iterable[Finding], prefix: str) -> tuple[Finding, ...]:
+def rebase(findings: Iterable[Finding], prefix: str, sfdx_prefix: str = "") -> tuple[Finding, ...]:
     """Findings with report-relative paths. Each keeps its project (Finding.extra PROJECT_KEY), so
-    that its fingerprint stays the one of the project-relative path."""
-    if not prefix:
+    that its fingerprint stays the one of the project-relative path: the SFDX project at
+    `sfdx_prefix` inside the unit for a finding in it."""
+    if not prefix and not sfdx_prefix:
         return tuple(findings)
     out = []
     for f in findings:
         extra = dict(f.extra)
         if SUPPRESSED_AT in extra:
             extra[SUPPRESSED_AT] = join(prefix, extra[SUPPRESSED_AT])
-        extra[PROJECT_KEY] = prefix
+        inner = sfdx_prefix and f.location.path.startswith(sfdx_prefix + "/")
+        extra[PROJECT_KEY] = join(prefix, sfdx_prefix) if inner else prefix
+        if not extra[PROJECT_KEY]:
+            del extra[PROJECT_KEY]
         out.append(replace(
             f, location=_moved(f.location, prefix),
             paths=tuple(tuple(Step(_moved(s.location, prefix), s.message) for s in path) for path in f.paths),

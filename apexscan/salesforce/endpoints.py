@@ -231,15 +231,16 @@ class Resolver:
         `.env.example` says what is meant, not what runs: ASSUMED, so findings are medium confidence)."""
         _, path, key, default, what = part
         lookup = getattr(self.metadata, "config", None)
-        found = lookup(path, key) if lookup is not None else ()
+        found = lookup(path, key) if lookup is not None and key else ()
         real = [v for v in found if v.confidence == "high"]
         if real:
             return tuple(StrValue(v.value, (f"{CONFIGURED}{what} {key} in {v.origin}",), ())
                          for v in real[:MAX_VALUES])
         out: list[StrValue] = []
         if default:
-            out.extend(replace(v, how=(f"{CONFIGURED}default of {what} {key}",) + v.how)
-                       for v in self.evaluate(default, context, depth + 1))
+            # no key: the value is written in the unit's own configuration (a Mule global element)
+            origin = f"{CONFIGURED}default of {what} {key}" if key else f"{CONFIGURED}{what}"
+            out.extend(replace(v, how=(origin,) + v.how) for v in self.evaluate(default, context, depth + 1))
         out.extend(StrValue(v.value, (f"{CONFIGURED}{ASSUMED}{what} {key} from {v.origin}",), ())
                    for v in found)
         if not out:
@@ -476,7 +477,7 @@ def _display_node(node: str) -> str:
     if node.startswith("F:"):
         return node[2:]
     fid, _, name = node.partition("#")
-    return f"{name} in {fid.split('/', 1)[0]}"
+    return f"{name} in {re.sub(r'/[0-9]+$', '', fid)}"  # without a method's arity
 
 
 def _merge(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:

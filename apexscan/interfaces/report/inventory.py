@@ -37,7 +37,11 @@ changing what a value means, bumps the version. Every key is always present.
                                                    # an outside client pulls data), outbound-message,
                                                    # dataloader-extract (a Data Loader process that
                                                    # exports records), einstein-settings (where the
-                                                   # Salesforce-hosted models may run)
+                                                   # Salesforce-hosted models may run); Mule apps:
+                                                   # mule-http-request, mule-ai-connector (in code) |
+                                                   # mule-app (the app as a whole: the data it reads,
+                                                   # its connections, deployment region and org
+                                                   # channels in `details`)
           "name": "LlmClient.complete (Http.send)",
           "location": {"path": "force-app/...", "line": 31, "col": 28},
           "api": "Http.send",                      # "" for metadata channels
@@ -103,7 +107,8 @@ VERDICT_COLOR = {"foreign": "#c62828", "unknown": "#ef6c00", "sovereign": "#2e7d
 SHORT_KINDS = {"named-credential": "Named Credential", "remote-site": "Remote Site", "csp-trusted-site": "CSP site",
                "external-service": "External Service", "connected-app": "Connected App",
                "outbound-message": "Outbound msg", "dataloader-extract": "Data Loader",
-               "external-client-app": "External Client App", "einstein-settings": "Einstein settings"}
+               "external-client-app": "External Client App", "einstein-settings": "Einstein settings",
+               "mule-app": "Mule app"}
 KIND_TITLES = {
     "apex-callout": "Apex callout", "models-api": "Models API call", "flow-action": "Flow action",
     "lwc-request": "LWC request", "aura-request": "Aura component request", "prompt-template": "Prompt template",
@@ -113,6 +118,8 @@ KIND_TITLES = {
     "connected-app": "Connected App (inbound)", "outbound-message": "Outbound message",
     "dataloader-extract": "Data Loader extract",
     "external-client-app": "External Client App (inbound)", "einstein-settings": "Einstein generative AI settings",
+    "mule-http-request": "Mule HTTP request", "mule-ai-connector": "Mule AI connector operation",
+    "mule-app": "Mule app (reads from the org)",
 }
 
 
