@@ -19,6 +19,7 @@ of any fact, so no later stage can echo them.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -123,7 +124,9 @@ class CspTrustedSiteMeta:
 class ConnectedAppMeta:
     """connectedApps/<Name>.connectedApp-meta.xml: who may pull data through the API, and how.
 
-    Deliberately without consumerKey, consumerSecret, certificate and contact details."""
+    Deliberately without consumerKey, consumerSecret, certificate and contact details: the consumer
+    key is kept only as its SHA-256, which joins the app to a Mule app's or a service's client
+    configured with the same key (the estate inventory), without the key itself in any report."""
 
     name: str  # the file stem
     oauth: bool  # the file has an <oauthConfig>
@@ -135,6 +138,7 @@ class ConnectedAppMeta:
     location: Location  # the <oauthConfig> element (the root when there is none)
     scopes_location: Location  # the first <scopes> element (else `location`)
     ip_relaxation_location: Location  # the <ipRelaxation> element (else the <oauthPolicy>, else `location`)
+    consumer_key_sha256: str = ""  # consumer_key_digest(<oauthConfig><consumerKey>), "" when absent
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +446,7 @@ def _csp_trusted_site(rel_path: str, stem: str, root: Element) -> _Result:
 
 
 def _connected_app(rel_path: str, stem: str, root: Element) -> _Result:
-    # Only the elements named here are read: never consumerKey, consumerSecret or certificates.
+    # Only the elements named here are read: never consumerSecret or certificates; consumerKey as a digest.
     oauth = root.find("oauthConfig")
     policy = root.find("oauthPolicy")
     where = _loc(rel_path, root if oauth is None else oauth)
@@ -468,8 +472,16 @@ def _connected_app(rel_path: str, stem: str, root: Element) -> _Result:
         location=where,
         scopes_location=_loc(rel_path, scopes[0]) if scopes else where,
         ip_relaxation_location=relaxation_where,
+        consumer_key_sha256=consumer_key_digest(oauth.findtext("consumerKey") if oauth is not None else ""),
     )
     return MetadataFacts(connected_apps=(app,)), ()
+
+
+def consumer_key_digest(consumer_key: str) -> str:
+    """How a Connected App's consumer key appears in inventories: its SHA-256 (hex), never the key;
+    a Mule app's `clientId` or a service's configured consumer key is joined through the same digest."""
+    key = consumer_key.strip()
+    return hashlib.sha256(key.encode("utf-8")).hexdigest() if key else ""
 
 
 def _external_service(rel_path: str, stem: str, root: Element) -> _Result:

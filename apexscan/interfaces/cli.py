@@ -27,6 +27,8 @@ from apexscan.interfaces.report.evidence import (
     render_evidence_text,
 )
 from apexscan.interfaces.report.inventory import (
+    render_channels_csv,
+    render_findings_csv,
     render_inventory_html,
     render_inventory_json,
     render_inventory_markdown,
@@ -38,6 +40,8 @@ from apexscan.interfaces.staged import could_touch, narrow, selection, skipped
 from apexscan.pipeline import suppress
 from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, compare, load_baseline
 from apexscan.pipeline.cache import FactsCache, default_cache_dir
+from apexscan.pipeline.estate import estate_targets
+from apexscan.pipeline.estate import merge as merge_inventories
 from apexscan.pipeline.event_log_files import LogUsageError, discover_logs, read_logs
 from apexscan.pipeline.evidence import build_evidence
 from apexscan.pipeline.evidence import fails as evidence_fails
@@ -53,6 +57,7 @@ from apexscan.pipeline.inventory import (
 from apexscan.pipeline.inventory import compare as compare_inventories
 from apexscan.pipeline.lowering import default_jobs
 from apexscan.pipeline.project import UsageError, discover
+from apexscan.pipeline.record import policy_file, scan_time, source_of, stamp
 from apexscan.pipeline.scan import ScanMemory
 from apexscan.pipeline.scan import scan as run_scan
 from apexscan.salesforce.event_logs import load_event_types
@@ -205,49 +210,77 @@ def rules(fmt: str) -> None:
             click.echo(f"{rule.id}  {rule.level:<7}  {rule.name}  ({cwe})\n    {rule.short_description}")
 
 
-INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_json,
-                       "markdown": render_inventory_markdown}
+INVENTORY_FORMATS = ("csv", "csv-findings", "html", "json", "markdown")
 
 
-@main.command(short_help="Every channel out of the org: HTML, JSON or markdown for auditors.")
+@main.command(short_help="Every channel out of the org: HTML, JSON, CSV or markdown for auditors.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(sorted(INVENTORY_RENDERERS)), default="html",
-              show_default=True, help="html: one self-contained file; json: for scripts; markdown: for PRs.")
+@click.option("--format", "fmt", type=click.Choice(INVENTORY_FORMATS), default="html", show_default=True,
+              help="html: one self-contained file; json: for scripts; csv / csv-findings: the channels / the "
+                   "findings for spreadsheets; markdown: for pull requests.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the inventory to this file instead of standard output.")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Policy file (default: apexscan.toml at the project root, if present).")
+              help="Policy file (default: apexscan.toml at each project's root, if present).")
 @click.option("--compare", "compare_with", metavar="BASE_REF_OR_FILE",
               help="List new, removed and changed channels and paths since a base: an earlier inventory "
                    "(--format json), or a git commit, branch or tag (HEAD, HEAD~1, origin/main) whose version "
                    "of the project is read from git and scanned with the same policy.")
+@click.option("--changes-only", is_flag=True,
+              help="Markdown with --compare: the summary line and the changes only (a pull-request comment).")
+@click.option("--artifact-url", metavar="URL",
+              help="Where the full inventory is (a CI artifact): markdown points there when it leaves rows out.")
+@click.option("--timestamp", metavar="TIME",
+              help="Scan time to record (ISO 8601 with offset, or @SECONDS), for reproducible output; default: "
+                   "$SOURCE_DATE_EPOCH, else the clock.")
 @speed_options
 def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
-              compare_with: str | None, speed: Speed) -> None:
-    """Every channel through which data can leave the org: where it goes, what reaches it, from where."""
+              compare_with: str | None, changes_only: bool, artifact_url: str | None, timestamp: str | None,
+              speed: Speed) -> None:
+    """Every channel through which data can leave the org: where it goes, what reaches it, from where.
+
+    Several folders of different projects or repositories (an SFDX project, its Mule apps, its
+    services) make one estate inventory, each a system of its own."""
     base: dict | GitBase | None = None
     try:
-        project = discover(list(paths) or [Path(".")])
-        policy = load_policy(policy_path, project.root)
+        projects = [discover(group) for group in estate_targets(list(paths) or [Path(".")])]
+        policies = [load_policy(policy_path, p.root) for p in projects]
+        policy_files = [policy_file(policy_path, p.root) for p in projects]
+        scanned_at = scan_time(timestamp, os.environ)
+        if changes_only and (compare_with is None or fmt != "markdown"):
+            raise UsageError("--changes-only needs --compare and --format markdown")
         if compare_with is not None:
-            base = load_inventory(Path(compare_with)) if Path(compare_with).is_file() \
-                else find_git_base(compare_with, project.root)
+            if Path(compare_with).is_file():
+                base = load_inventory(Path(compare_with))
+            elif len(projects) > 1:
+                raise UsageError(f"--compare {compare_with}: a git ref compares one project; for several, "
+                                 "give an earlier inventory file (--format json)")
+            else:
+                base = find_git_base(compare_with, projects[0].root)
     except (UsageError, PolicyError, InventoryError) as exc:
         _fail(str(exc))
-    _require_files(project)
+    for project in projects:
+        _require_files(project)
     catalog = load_catalog()
     generator = f"apexscan {__version__}"
 
-    def document(project, speed: Speed):
-        doc, _, diagnostics = _inventory_document(project, policy, speed, catalog, generator)
+    def document(project, policy, speed: Speed, policy_json=None, source=None):
+        doc, _, diagnostics = _inventory_document(project, policy, speed, catalog, generator,
+                                                  policy_file=policy_json, source=source)
         return doc, diagnostics
 
-    doc, diagnostics = document(project, speed)
+    docs, diagnostics = [], []
+    for project, policy, policy_json in zip(projects, policies, policy_files):
+        one, problems = document(project, policy, speed, policy_json, source_of(project.root))
+        docs.append(one)
+        diagnostics += problems
+    doc = merge_inventories(docs, generator)
     if isinstance(base, GitBase):
+        project, paths = projects[0], paths or (Path("."),)
         try:
             with checked_out(base) as folder:
                 # The same targets, as they are in the base commit (a target it lacks is left out).
-                targets = [folder / p.resolve().relative_to(project.root) for p in (paths or (Path("."),))] \
+                targets = [folder / p.resolve().relative_to(project.root) for p in paths] \
                     if folder is not None else []
                 targets = [t for t in targets if t.exists()]
                 base_project = discover(targets) if targets else None
@@ -256,27 +289,32 @@ def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_pat
                     doc["comparison"] = compare_inventories(empty_inventory(generator), doc, name)
                 else:
                     # no facts cache for a temporary folder: its pack would outlive it
-                    base_doc = document(base_project, Speed(None, speed.jobs))[0]
+                    base_doc = document(base_project, policies[0], Speed(None, speed.jobs))[0]
                     doc["comparison"] = compare_inventories(base_doc, doc, base.name)
         except (UsageError, InventoryError) as exc:
             _fail(str(exc))
     elif base is not None:
         doc["comparison"] = compare_inventories(base, doc, compare_with)
+    stamp(doc, *scanned_at, __version__)
     if diagnostics:
         click.echo(render_diagnostics(diagnostics), err=True, nl=False)
-    text = INVENTORY_RENDERERS[fmt](doc)
+    if fmt == "markdown":
+        text = render_inventory_markdown(doc, changes_only=changes_only, artifact=artifact_url or "")
+    else:
+        text = {"csv": render_channels_csv, "csv-findings": render_findings_csv, "html": render_inventory_html,
+                "json": render_inventory_json}[fmt](doc)
     if output is not None:
         _write_atomic(output, text)
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def _inventory_document(project, policy, speed: Speed, catalog, generator: str):
+def _inventory_document(project, policy, speed: Speed, catalog, generator: str, policy_file=None, source=None):
     """(the inventory document, the project's metadata, the scan's diagnostics)."""
     result = speed.scan(project, policy, inventory=True)
     findings = suppress.apply_in_project(project, result.findings, catalog)
     doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
-                          project=project.root.name, generator=generator)
+                          project=project.root.name, generator=generator, source=source, policy_file=policy_file)
     return doc, result.metadata, result.diagnostics
 
 
@@ -308,13 +346,17 @@ def evidence(logs: tuple[Path, ...], project_path: Path | None, fmt: str, output
         project = discover([project_path]) if project_path is not None else None
         policy = load_policy(policy_path, project.root if project is not None else Path("."))
         files, skipped, problems = discover_logs(list(logs), types)
+        scanned_at = scan_time(None, os.environ)
     except (UsageError, PolicyError, LogUsageError) as exc:
         _fail(str(exc))
     generator = f"apexscan {__version__}"
     inventory_doc, catalog, diagnostics = None, None, []
     if project is not None:
         _require_files(project)
-        inventory_doc, metadata, diagnostics = _inventory_document(project, policy, speed, load_catalog(), generator)
+        inventory_doc, metadata, diagnostics = _inventory_document(
+            project, policy, speed, load_catalog(), generator, policy_file=policy_file(policy_path, project.root),
+            source=source_of(project.root))
+        stamp(inventory_doc, *scanned_at, __version__)
         catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
     tables = read_logs(files, types)
     doc = build_evidence(tables, skipped, problems, inventory_doc, catalog, policy, types,
