@@ -1,6 +1,7 @@
 """Shared helpers: build a small SFDX project on disk, scan it, read `// expect:` markers."""
 from __future__ import annotations
 
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -26,6 +27,23 @@ OPENAI_NC = """
     </namedCredentialParameters>
 </NamedCredential>
 """
+
+@pytest.fixture
+def chromium(tmp_path):
+    """Headless Chromium (tests/chromium.py) for one test; skipped without it, except under CI."""
+    from chromium import CHROMIUM, Chromium  # a browser only for the tests that ask for one
+
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with open(tmp_path / "chromium.log", "wb") as log:
+        browser = Chromium(tmp_path / "profile", log)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
 
 @pytest.fixture(autouse=True)
 def _private_cache_folder(tmp_path_factory, monkeypatch):

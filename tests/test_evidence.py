@@ -124,7 +124,9 @@ def test_html_section_sits_in_the_inventory_page_self_contained(tmp_path):
     assert code == 0
     html = out.read_text(encoding="utf-8")
     assert html.count('<section class="ev" id="evidence">') == 1 and "Egress inventory" in html
-    assert "<script" not in html and 'src="http' not in html and "@import" not in html
+    assert 'src="http' not in html and "@import" not in html
+    assert html.count("<script") == 1 and "<script>(function(){" in html  # the inventory's own filters, inline
+    assert '<a href="#evidence">Runtime evidence</a>' in html  # listed in the page's contents
     assert '<rect class="hot"' in html  # the spike days are marked on the timelines
 
 

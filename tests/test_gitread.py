@@ -466,7 +466,7 @@ def test_policy_ref_on_the_inventory(policy_repo):
     assert doc["policy"]["working_tree_changes"] == ["[policy] allowed_hosts: added *.com"]
     assert "APX-SCAN-002" in res.stderr
     markdown = invoke("inventory", str(policy_repo), "--format", "markdown", "--policy-ref", "main").stdout
-    assert "added *.com" in markdown
+    assert "added \\*.com" in markdown  # Markdown-escaped
 
 
 @pytest.mark.parametrize("case", ["unknown ref", "outside the work tree", "not a repository"])

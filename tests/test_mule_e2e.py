@@ -158,7 +158,7 @@ def test_reports_are_byte_identical_across_hash_seeds(tmp_path) -> None:
     repo = SAMPLES.parent
     outputs = []
     for seed in ("0", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": seed,
+        env = {**os.environ, "PYTHONHASHSEED": seed, "SOURCE_DATE_EPOCH": "1743422400",
                "PYTHONPATH": os.pathsep.join([str(repo)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
         reports = []
         for command in (["scan", "--format", "sarif"], ["inventory", "--format", "json"]):

@@ -140,7 +140,9 @@ class CspTrustedSiteMeta:
 class ConnectedAppMeta:
     """connectedApps/<Name>.connectedApp-meta.xml: who may pull data through the API, and how.
 
-    Deliberately without consumerKey, consumerSecret, certificate and contact details."""
+    Deliberately without consumerKey, consumerSecret, certificate and contact details: the consumer
+    key is kept only as its SHA-256, which joins the app to a Mule app's or a service's client
+    configured with the same key (the estate inventory), without the key itself in any report."""
 
     name: str  # the file stem
     oauth: bool  # the file has an <oauthConfig>

@@ -37,6 +37,8 @@ from apexscan.interfaces.report.evidence import (
     render_evidence_text,
 )
 from apexscan.interfaces.report.inventory import (
+    render_channels_csv,
+    render_findings_csv,
     render_inventory_html,
     render_inventory_json,
     render_inventory_markdown,
@@ -51,6 +53,8 @@ from apexscan.pipeline.basecommit import BaseError, GitBase, base_project, check
 from apexscan.pipeline.baseline import NEW, BaselineError, Comparison, baseline_of, compare, load_baseline
 from apexscan.pipeline.cache import FactsCache, default_cache_dir
 from apexscan.pipeline.coverage import reported_separately
+from apexscan.pipeline.estate import estate_targets
+from apexscan.pipeline.estate import merge as merge_inventories
 from apexscan.pipeline.event_log_files import LogUsageError, discover_logs, read_logs
 from apexscan.pipeline.evidence import build_evidence
 from apexscan.pipeline.evidence import fails as evidence_fails
@@ -60,6 +64,7 @@ from apexscan.pipeline.inventory import compare as compare_inventories
 from apexscan.pipeline.lowering import default_jobs
 from apexscan.pipeline.policyref import TrustedPolicy
 from apexscan.pipeline.project import Project, UsageError, discover
+from apexscan.pipeline.record import policy_file, scan_time, source_of, stamp
 from apexscan.pipeline.scan import ScanMemory, ScanResult
 from apexscan.pipeline.scan import scan as run_scan
 from apexscan.pipeline.workspace import (
@@ -429,18 +434,19 @@ def schema(report: str) -> None:
     click.echo(json_schema_text(), nl=False)
 
 
-INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_json,
-                       "markdown": render_inventory_markdown}
+INVENTORY_FORMATS = ("csv", "csv-findings", "html", "json", "markdown")
 
 
-@main.command(short_help="Every channel out of the org: HTML, JSON or markdown for auditors.")
+@main.command(short_help="Every channel out of the org: HTML, JSON, CSV or markdown for auditors.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(sorted(INVENTORY_RENDERERS)), default="html",
-              show_default=True, help="html: one self-contained file; json: for scripts; markdown: for PRs.")
+@click.option("--format", "fmt", type=click.Choice(INVENTORY_FORMATS), default="html", show_default=True,
+              help="html: one self-contained file; json: for scripts; csv / csv-findings: the channels / the "
+                   "findings for spreadsheets; markdown: for pull requests.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the inventory to this file instead of standard output.")
 @click.option("--policy", "policy_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Policy file (default: apexscan.toml at the project root, if present).")
+              help="Policy file (default: $APEXSCAN_POLICY, else apexscan.toml at each project's root, the "
+                   "repository root or the current folder).")
 @click.option("--policy-ref", metavar="REF",
               help="Read the policy file from git commit REF (a trusted branch) instead of the working tree.")
 @click.option("--compare-ref", metavar="REF",
@@ -452,62 +458,103 @@ INVENTORY_RENDERERS = {"html": render_inventory_html, "json": render_inventory_j
 @click.option("--compare", "compare_with", metavar="REF_OR_FILE",
               help="--compare-ref or --compare-file, whichever exists; an error when both a file and a git "
                    "ref have that name.")
+@click.option("--changes-only", is_flag=True,
+              help="Markdown with a comparison: the summary line and the changes only (a pull-request comment).")
+@click.option("--artifact-url", metavar="URL",
+              help="Where the full inventory is (a CI artifact): markdown points there when it leaves rows out.")
+@click.option("--timestamp", metavar="TIME",
+              help="Scan time to record (ISO 8601 with offset, or @SECONDS), for reproducible output; default: "
+                   "$SOURCE_DATE_EPOCH, else the clock.")
 @speed_options
 def inventory(paths: tuple[Path, ...], fmt: str, output: Path | None, policy_path: Path | None,
               policy_ref: str | None, compare_ref: str | None, compare_file: Path | None,
-              compare_with: str | None, speed: Speed) -> None:
-    """Every channel through which data can leave the org: where it goes, what reaches it, from where."""
+              compare_with: str | None, changes_only: bool, artifact_url: str | None, timestamp: str | None,
+              speed: Speed) -> None:
+    """Every channel through which data can leave the org: where it goes, what reaches it, from where.
+
+    Several folders of different projects or repositories (an SFDX project, its Mule apps, its
+    services) make one estate inventory, each a system of its own."""
     if sum(option is not None for option in (compare_ref, compare_file, compare_with)) > 1:
         _fail("give one of --compare-ref, --compare-file and --compare")
     base: dict | GitBase | None = None
     try:
-        project = discover(list(paths) or [Path(".")])
-        policy, trusted = _project_policy(project, policy_path, policy_ref)
+        units = [unit for group in estate_targets(list(paths) or [Path(".")])
+                 for unit in open_workspace(group, policy_path=policy_path, policy_ref=policy_ref).units]
+        scanned_at = scan_time(timestamp, os.environ)
+        if changes_only and (fmt != "markdown" or not (compare_ref or compare_file or compare_with)):
+            raise UsageError("--changes-only needs a comparison (--compare-ref, --compare-file or --compare) "
+                             "and --format markdown")
         if compare_file is not None:
             base = load_inventory(compare_file)
+        elif (compare_ref or compare_with) and len(units) > 1 and not (compare_with and Path(compare_with).is_file()):
+            raise UsageError(f"{compare_ref or compare_with}: a git ref compares one project; for several, "
+                             "give an earlier inventory file (--compare-file)")
         elif compare_ref is not None:
-            base = find_git_base(compare_ref, project.root, "--compare-ref")
+            base = find_git_base(compare_ref, units[0].project.root, "--compare-ref")
         elif compare_with is not None:
-            base = _compare_base(compare_with, project.root)
+            base = _compare_base(compare_with, units[0].project.root)
         compare_option = "--compare-ref" if compare_ref is not None else "--compare"
     except (UsageError, PolicyError, InventoryError, GitError) as exc:
         _fail(str(exc))
-    _require_files(project)
+    if not any(unit.project.files for unit in units):
+        _require_files(units[0].project)
+    units = [unit for unit in units if unit.project.files]
     catalog = load_catalog()
     generator = f"apexscan {__version__}"
 
-    def document(project, speed: Speed):
-        doc, _, diagnostics = _inventory_document(project, policy, speed, catalog, generator)
+    def document(project, policy, speed: Speed, policy_json=None, source=None):
+        doc, _, diagnostics = _inventory_document(project, policy, speed, catalog, generator,
+                                                  policy_file=policy_json, source=source)
         return doc, diagnostics
 
-    doc, diagnostics = document(project, speed)
-    if trusted is not None:
-        doc["policy"].update(trusted_source=trusted.source, working_tree_changes=list(trusted.changes))
-        _echo_policy(trusted)
+    docs, diagnostics = [], []
+    for unit in units:
+        project = unit.project
+        chosen = policy_file(unit.choice.path, project.root) if unit.trusted is None else \
+            {"file": unit.trusted.source, "sha256": unit.trusted.sha256}  # what the scan used: the trusted file
+        one, problems = document(project, unit.policy, speed, chosen, source_of(project.root))
+        if unit.trusted is not None:
+            one["policy"].update(trusted_source=unit.trusted.source,
+                                 working_tree_changes=list(unit.trusted.changes))
+            for system in one["systems"]:
+                system["policy"] = one["policy"]
+            _echo_policy(unit.trusted)
+        docs.append(one)
+        diagnostics += problems
+    doc = merge_inventories(docs, generator)
     if isinstance(base, GitBase):
+        project, policy = units[0].project, units[0].policy
+
         def base_document(base_project: Project | None) -> dict:
             if base_project is None:
                 name = f"{base.name}, which has no {base.prefix if base.prefix != '.' else 'project'}"
                 return compare_inventories(empty_inventory(generator), doc, name)
             # no facts cache for a temporary folder: its pack would outlive it
-            return compare_inventories(document(base_project, Speed(None, speed.jobs))[0], doc, base.name)
+            return compare_inventories(document(base_project, policy, Speed(None, speed.jobs))[0], doc, base.name)
 
         doc["comparison"], base_diagnostics = _in_base(
             compare_option, base, lambda folder: base_document(base_project(folder, paths or (Path("."),), project.root)))
-        diagnostics = diagnostics + base_diagnostics
+        diagnostics = diagnostics + list(base_diagnostics)
     elif base is not None:
         doc["comparison"] = compare_inventories(base, doc, str(compare_file or compare_with))
+    stamp(doc, *scanned_at, __version__)
     if diagnostics:
         click.echo(render_diagnostics(diagnostics), err=True, nl=False)
-    _emit(INVENTORY_RENDERERS[fmt](doc), output)
+    if fmt == "markdown":
+        text = render_inventory_markdown(doc, changes_only=changes_only, artifact=artifact_url or "")
+    else:
+        text = {"csv": render_channels_csv, "csv-findings": render_findings_csv, "html": render_inventory_html,
+                "json": render_inventory_json}[fmt](doc)
+    _emit(text, output)
 
 
-def _inventory_document(project, policy, speed: Speed, catalog, generator: str):
+def _inventory_document(project, policy, speed: Speed, catalog, generator: str, policy_file=None, source=None):
     """(the inventory document, the project's metadata, the scan's diagnostics)."""
     result = speed.scan(project, policy, inventory=True)
     findings = suppress.apply_in_project(project, result.findings, catalog)
     doc = build_inventory(result.sinks, findings, result.metadata, policy, {r.id: r.level for r in catalog},
-                          project=project.root.name, generator=generator, units=result.units)
+                          project=project.root.name, generator=generator, units=result.units, source=source,
+                          policy_file=policy_file)
     return doc, result.metadata, result.diagnostics
 
 
@@ -540,13 +587,17 @@ def evidence(logs: tuple[Path, ...], project_path: Path | None, fmt: str, output
         policy = _project_policy(project, policy_path, None)[0] if project is not None \
             else load_policy(policy_path, Path("."))
         files, skipped, problems = discover_logs(list(logs), types)
+        scanned_at = scan_time(None, os.environ)
     except (UsageError, PolicyError, LogUsageError) as exc:
         _fail(str(exc))
     generator = f"apexscan {__version__}"
     inventory_doc, catalog, diagnostics = None, None, []
     if project is not None:
         _require_files(project)
-        inventory_doc, metadata, diagnostics = _inventory_document(project, policy, speed, load_catalog(), generator)
+        inventory_doc, metadata, diagnostics = _inventory_document(
+            project, policy, speed, load_catalog(), generator, policy_file=policy_file(policy_path, project.root),
+            source=source_of(project.root))
+        stamp(inventory_doc, *scanned_at, __version__)
         catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
     tables = read_logs(files, types)
     doc = build_evidence(tables, skipped, problems, inventory_doc, catalog, policy, types,

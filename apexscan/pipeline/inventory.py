@@ -295,30 +295,51 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 def build_inventory(records: Sequence[SinkRecord], findings: Sequence[Finding], metadata: ProjectMetadata,
                     policy: Policy, levels: Mapping[str, str], *, project: str, generator: str,
-                    units: Sequence[UnitRecord] = ()) -> Json:
-    """The inventory document (see `apexscan.interfaces.report.inventory` for the schema).
+                    units: Sequence[UnitRecord] = (), source: Json | None = None,
+                    policy_file: Json | None = None) -> Json:
+    """The inventory document of one org (see `apexscan.interfaces.report.inventory` for the schema).
 
     `levels` maps a rule id to its default level; `project` is the name shown (the folder name,
-    never an absolute path, so that the document does not depend on where it was made)."""
+    never an absolute path, so that the document does not depend on where it was made) and the
+    org's system id. `source` (where the project sits in its repository, its commit: see
+    `apexscan.pipeline.record.source_of`) and `policy_file` (the policy file's name and SHA-256)
+    go into the record header; the scan time is stamped by `apexscan.pipeline.record.stamp`."""
     registry = hosts.load_registry()
     catalog = FieldCatalog.build(metadata, policy.sensitive_fields, policy.non_sensitive_fields)
     code = _code_channels(records, findings, policy, levels)
     config = _metadata_channels(metadata, policy, registry, catalog, findings, levels)
     _link_usage(config, code)
     channels = code + config + _unit_channels(units, code, findings, levels)
+    for c in channels:
+        c["system"] = project
+        c["no_finding_because"] = no_finding_because(c)
+    policy_json = {"allowed_jurisdictions": list(policy.allowed_jurisdictions),
+                   "allowed_regions": list(policy.allowed_regions),
+                   "allowed_hosts": list(policy.allowed_hosts),
+                   "residency_guards": list(policy.residency_guards),
+                   "trusted_source": "", "working_tree_changes": [],  # filled with --policy-ref
+                   **(policy_file or NO_POLICY_FILE)}
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": generator,
         "project": project,
-        "policy": {"allowed_jurisdictions": list(policy.allowed_jurisdictions),
-                   "allowed_regions": list(policy.allowed_regions),
-                   "allowed_hosts": list(policy.allowed_hosts),
-                   "residency_guards": list(policy.residency_guards),
-                   "trusted_source": "", "working_tree_changes": []},  # filled with --policy-ref
-        "summary": _summary(channels),
+        "record": dict(EMPTY_RECORD),
+        "policy": policy_json,
+        "summary": summarize(channels),
+        "systems": [{"id": project, "kind": ORG_SYSTEM, "name": project, "source": source or dict(NO_SOURCE),
+                     "policy": policy_json, "inputs": [], "channels": len(channels)}],
+        "links": [],
         "channels": channels,
         "comparison": {},
     }
+
+
+ORG_SYSTEM = "salesforce-org"
+# Until `apexscan.pipeline.record.stamp` fills them: the scan time and the tool that made the record.
+EMPTY_RECORD = {"scanned_at": "", "scanned_at_source": "", "apexscan_version": ""}
+NO_POLICY_FILE = {"file": "", "sha256": ""}  # "": the built-in defaults, no file
+NO_SOURCE = {"folder": "", "repository": {"top": "", "path": "", "commit": "", "branch": "", "dirty": None,
+                                          "unknown_because": "not read"}}
 
 
 def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], policy: Policy,
@@ -426,7 +447,8 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
         dests = [classify(u, f"Connected App {app.name} callback URL") for u in app.callback_urls]
         rows.append(row("connected-app", app.name, app.location, dests,
                         {"direction": "inbound", "scopes": list(app.scopes),
-                         "ip_relaxation": app.ip_relaxation, "client_credentials": app.client_credentials}))
+                         "ip_relaxation": app.ip_relaxation, "client_credentials": app.client_credentials,
+                         "consumer_key_digest": app.consumer_key_digest}))
     for app in _sorted(metadata.external_client_apps.values()):
         # Inbound too: the app's global OAuth settings list the clients' callback URLs.
         oauth = metadata.eca_oauth_settings.get(app.name.lower())
@@ -547,17 +569,60 @@ def _link_usage(config: list[Json], code: list[Json]) -> None:
             row["data"] = _data_of(list(fields.values()), all(by_id[u]["data"]["traced"] for u in row["used_by"]))
 
 
-def _summary(channels: list[Json]) -> Json:
+def summarize(channels: Sequence[Json]) -> Json:
+    """The summary block: counts, and per destination and per group of destinations (verdict,
+    jurisdiction, provider, region) how many channels reach them, how many distinct sensitive
+    fields and how many findings (not suppressed) go there."""
     verdicts: dict[str, int] = {}
     jurisdictions: dict[str, int] = {}
     kinds: dict[str, int] = {}
-    hosts_seen: set[str] = set()
+    levels = {"error": 0, "warning": 0, "note": 0, "suppressed": 0}
+    per_dest: dict[str, Json] = {}  # destination key -> its row, with sets while counting
+    counted: set[tuple] = set()
     for c in channels:
         kinds[c["kind"]] = kinds.get(c["kind"], 0) + 1
+        sensitive = {f["field"] for f in c["data"]["fields"] if f["sensitivity"] == "sensitive"}
+        for f in c["findings"]:
+            key = (f["rule"], f["location"]["path"], f["location"]["line"], f["location"]["col"], f["destination"],
+                   f["suppressed"])
+            if key not in counted:
+                counted.add(key)
+                levels["suppressed" if f["suppressed"] else f["level"] if f["level"] in levels else "note"] += 1
         for d in c["destinations"]:
             verdicts[d["verdict"]] = verdicts.get(d["verdict"], 0) + 1
             jurisdictions[d["jurisdiction"]] = jurisdictions.get(d["jurisdiction"], 0) + 1
-            hosts_seen.add(d["host"] or d["url"] or UNKNOWN)
+            key = _dest_key(d)
+            row = per_dest.setdefault(key, {"destination": key, "verdict": d["verdict"], "provider": d["provider"],
+                                            "jurisdiction": d["jurisdiction"], "region": d["region"],
+                                            "llm": d["llm"], "channels": set(), "sensitive_fields": set(),
+                                            "findings": set()})
+            if VERDICT_RANK.get(d["verdict"], 9) < VERDICT_RANK.get(row["verdict"], 9):
+                row["verdict"] = d["verdict"]
+            row["llm"] = row["llm"] or d["llm"]
+            row["channels"].add(c["id"])
+            row["sensitive_fields"] |= sensitive
+            row["findings"] |= {(f["rule"], f["location"]["path"], f["location"]["line"], f["location"]["col"])
+                                for f in c["findings"] if not f["suppressed"]
+                                and (f["destination"] == key or len(c["destinations"]) == 1)}
+    rows = sorted(per_dest.values(), key=lambda r: (VERDICT_RANK.get(r["verdict"], 9), r["destination"]))
+    groups = {}
+    for by in ("verdict", "jurisdiction", "provider", "region"):
+        grouped: dict[str, Json] = {}
+        for r in rows:
+            value = r[by] or (_NO_PROVIDER.get(r["verdict"], UNKNOWN) if by == "provider" else UNKNOWN)
+            g = grouped.setdefault(value, {"value": value, "destinations": [], "channels": set(),
+                                           "sensitive_fields": set(), "findings": set(), "worst": r["verdict"]})
+            g["destinations"].append(r["destination"])
+            g["channels"] |= r["channels"]
+            g["sensitive_fields"] |= r["sensitive_fields"]
+            g["findings"] |= r["findings"]
+            if VERDICT_RANK.get(r["verdict"], 9) < VERDICT_RANK.get(g["worst"], 9):
+                g["worst"] = r["verdict"]
+        order = (lambda g: VERDICT_RANK.get(g["value"], 9)) if by == "verdict" else \
+            (lambda g: (VERDICT_RANK.get(g["worst"], 9), -len(g["channels"]), g["value"]))
+        groups[by] = [{"value": g["value"], "worst_verdict": g["worst"], "destinations": g["destinations"],
+                       "channels": len(g["channels"]), "sensitive_fields": len(g["sensitive_fields"]),
+                       "findings": len(g["findings"])} for g in sorted(grouped.values(), key=order)]
     return {
         "channels": len(channels),
         "code_channels": sum(1 for c in channels if c["kind"] not in METADATA_KINDS),
@@ -565,11 +630,64 @@ def _summary(channels: list[Json]) -> Json:
         "channels_with_findings": sum(1 for c in channels if c["findings"]),
         "channels_with_sensitive_data": sum(1 for c in channels
                                             if any(f["sensitivity"] == "sensitive" for f in c["data"]["fields"])),
-        "destinations": len(hosts_seen),
+        "destinations": len(per_dest),
+        "findings": levels,
         "by_kind": dict(sorted(kinds.items())),
         "by_verdict": dict(sorted(verdicts.items())),
         "by_jurisdiction": dict(sorted(jurisdictions.items())),
+        "by_destination": [{**r, "channels": len(r["channels"]), "sensitive_fields": len(r["sensitive_fields"]),
+                            "findings": len(r["findings"])} for r in rows],
+        "groups": groups,
     }
+
+
+_NO_PROVIDER = {"not-llm": "not an LLM provider", "in-org": "the org itself",
+                "sovereign": "allowed host (provider not in the registry)"}
+VERDICT_RANK = {"foreign": 0, "unknown": 1, "sovereign": 2, "not-llm": 3, "in-org": 4}
+
+
+def no_finding_because(c: Json) -> str:
+    """Why a channel has no finding, in one phrase ("" when it has one that is not suppressed).
+
+    The first reason that holds, from the strongest: a suppression, data not traced, a residency
+    guard, the destinations (sovereign, the org itself), then the data (none, only non-sensitive),
+    then why the rules do not judge the destination (not an LLM, not resolved)."""
+    if any(not f["suppressed"] for f in c["findings"]):
+        return ""
+    if c["findings"]:
+        return "its findings are suppressed (assessed with apexscan:ignore)"
+    dests, data = c["destinations"], c["data"]
+    metadata = c["kind"] in METADATA_KINDS
+    if not data["traced"]:
+        return "not traced: too much of the project reaches it (run apexscan scan for its findings)"
+    if c["guarded"]:
+        return "guarded by a residency check before the request is sent"
+    if not dests:
+        return "no destination in the metadata"
+    if c["kind"] == "remote-site" and c["details"].get("active") is False:
+        return "inactive Remote Site Setting"
+    if c["kind"] == "csp-trusted-site" and c["details"].get("active") is False:
+        return "inactive CSP Trusted Site"
+    if all(d["verdict"] == "sovereign" for d in dests):
+        return "sovereign: destination allowed by the policy"
+    if all(d["verdict"] == "in-org" for d in dests):
+        return "stays in the org"
+    if c["kind"] == "connected-app":
+        return "inbound API access with IP restrictions enforced"
+    sensitive = [f for f in data["fields"] if f["sensitivity"] != "non-sensitive"]
+    llm = [d for d in dests if d["llm"] or d["verdict"] in ("foreign", "unknown") and d["provider"]]
+    if not data["fields"]:
+        if metadata and not c["used_by"]:
+            return "no code in the project sends data through it" if c["kind"] != "dataloader-extract" else \
+                "no field of the extract could be read"
+        return "no record data reaches it"
+    if not sensitive:
+        return "only non-sensitive data"
+    if all(d["verdict"] in ("not-llm", "in-org", "sovereign") for d in dests):
+        return "not an LLM API: the rules judge data sent to LLMs"
+    if not llm and any(d["verdict"] == "unknown" for d in dests):
+        return "destination not resolved and no sign of an LLM"
+    return "no rule applies to this channel"
 
 
 # --- rows ---------------------------------------------------------------------------------------
@@ -777,7 +895,8 @@ def _changes(old: Json, new: Json) -> list[str]:
 def empty_inventory(generator: str) -> Json:
     """The base of a comparison with a commit that has no project: every channel of the current one is new."""
     return {"schema_version": SCHEMA_VERSION, "generator": generator, "project": "", "policy": {},
-            "summary": _summary([]), "channels": [], "comparison": {}}
+            "record": dict(EMPTY_RECORD), "summary": summarize([]), "systems": [], "links": [], "channels": [],
+            "comparison": {}}
 
 
 MAX_INVENTORY_BYTES = 64 * 2**20  # a base inventory file; the sample org's is 0.5 MB

@@ -12,6 +12,7 @@ pull request under review writes the comments too.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class TrustedPolicy:
     source: str  # what it was read from, for the reader: "origin/main (commit 3f2a1b0c4d):apexscan.toml"
     changes: tuple[str, ...]  # how the working tree's policy differs; () when it does not
     finding: Finding | None  # the APX-SCAN-002 finding when it differs
+    sha256: str = ""  # of the trusted policy file's bytes; "" for the built-in defaults
 
 
 def policy_from_ref(ref: str, candidates: Sequence[Path], project_root: Path,
@@ -74,7 +76,7 @@ def policy_from_ref(ref: str, candidates: Sequence[Path], project_root: Path,
             break
     if entry is None:
         looked = " or ".join(r for _, r in inside) or "policy file"
-        trusted, source = Policy(), f"{base.name}, which has no {looked}: the built-in defaults"
+        trusted, source, digest = Policy(), f"{base.name}, which has no {looked}: the built-in defaults", ""
     elif entry.kind != "blob" or not entry.mode.startswith("100"):
         raise GitError(f"{option}: {base.name}:{rel} is not a regular file")
     else:
@@ -87,7 +89,7 @@ def policy_from_ref(ref: str, candidates: Sequence[Path], project_root: Path,
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise PolicyError(f"{where}: the trusted policy is not UTF-8") from None
-        trusted, source = policy_from_text(text, where), where
+        trusted, source, digest = policy_from_text(text, where), where, hashlib.sha256(data).hexdigest()
 
     working_file = _absolute(working) if working is not None else None
     current, changes = Policy(), ()
@@ -120,7 +122,7 @@ def policy_from_ref(ref: str, candidates: Sequence[Path], project_root: Path,
             destination=POLICY_DESTINATION,
             extra=((CONTEXT_KEY, "; ".join(changes)),),  # fingerprint: what changed, not where
         )
-    return TrustedPolicy(trusted, source, changes, finding)
+    return TrustedPolicy(trusted, source, changes, finding, digest)
 
 
 def _absolute(path: Path) -> Path:
