@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from apexscan.engine.limits import LIMIT, LIMITS, Limits, megabytes
 from apexscan.engine.model import Diagnostic
 from apexscan.frontends.metadata import METADATA_FILE_NAMES, METADATA_FILE_SUFFIXES
+from apexscan.pipeline.globs import Glob
 
 APEX_SUFFIXES = (".cls", ".trigger")
 FLOW_SUFFIXES = (".flow-meta.xml", ".flow")
@@ -94,7 +95,7 @@ def discover(targets: list[Path]) -> Project:
         if not all(_is_within(t, root) for t in resolved):
             root = Path(os.path.commonpath([str(t if t.is_dir() else t.parent) for t in resolved]))
     diags: list[Diagnostic] = []
-    ignore = ForceIgnore.load(root)
+    ignore = ForceIgnore.load(root, diags)
     files: dict[str, SourceFile] = {}
     for target in resolved:
         if not target.is_dir():
@@ -208,55 +209,55 @@ def _is_within(path: Path, root: Path) -> bool:
 
 
 class ForceIgnore:
-    """The .forceignore file: .gitignore syntax (globs, `**`, trailing `/`, `!` negation)."""
+    """The .forceignore file: .gitignore syntax (globs, `**`, trailing `/`, `!` negation), matched
+    in linear time (globs.py). A glob with a `/` at its start or in its middle is anchored at the
+    project root; one without matches at any depth."""
 
-    def __init__(self, rules: list[tuple[re.Pattern[str], bool, bool]]):
-        self.rules = rules  # (pattern, negated, directory-only)
+    def __init__(self, rules: list[tuple[Glob, bool, bool]]):
+        self.rules = rules  # (glob, negated, directory-only)
 
     @classmethod
-    def load(cls, root: Path) -> ForceIgnore:
+    def load(cls, root: Path, diags: list[Diagnostic] | None = None, limits: Limits = LIMITS) -> ForceIgnore:
+        """The rules of root/.forceignore. One too large to honour is reported in `diags` and
+        ignored as a whole: everything is scanned (ignoring less never hides a finding)."""
         path = root / ".forceignore"
-        rules = []
-        if path.is_file():
-            try:
-                lines = path.read_text("utf-8-sig", errors="replace").splitlines()
-            except OSError:
-                lines = []
-            for line in lines:
-                line = line.strip()
-                if not line or line.startswith("#"):
-                    continue
-                negated = line.startswith("!")
-                line = line[1:] if negated else line
-                dir_only = line.endswith("/")
-                rules.append((_glob_regex(line.strip("/"), anchored="/" in line.strip("/")), negated, dir_only))
+        rules: list[tuple[Glob, bool, bool]] = []
+        try:
+            if not path.is_file():
+                return cls(rules)
+            size = path.stat().st_size
+            if size > limits.ignore_bytes:
+                return cls._refused(diags, f"{megabytes(size)}, over the {megabytes(limits.ignore_bytes)} limit")
+            lines = path.read_text("utf-8-sig", errors="replace").splitlines()
+        except OSError:
+            return cls(rules)
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            negated = line.startswith("!")
+            line = line[1:] if negated else line
+            dir_only = line.endswith("/")
+            glob = line.rstrip("/")
+            anchored = "/" in glob
+            rules.append((Glob.compile(glob.lstrip("/"), anchored), negated, dir_only))
+            if len(rules) > limits.ignore_patterns:
+                return cls._refused(diags, f"more than {limits.ignore_patterns:,} patterns")
         return cls(rules)
+
+    @classmethod
+    def _refused(cls, diags: list[Diagnostic] | None, why: str) -> ForceIgnore:
+        if diags is not None:
+            diags.append(Diagnostic(".forceignore", LIMIT, f"{why}; not honoured, every file is scanned"))
+        return cls([])
 
     def ignored(self, rel: str) -> bool:
         if not self.rules:
             return False
-        parts = rel.split("/")
-        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]  # its folders, then itself
-        folders = prefixes[:-1]
+        names = rel.split("/")
         result = False
-        for pattern, negated, dir_only in self.rules:
-            if any(pattern.match(c) for c in (folders if dir_only else prefixes)):
+        for glob, negated, dir_only in self.rules:
+            # its folders, then (unless the rule is for folders only) itself
+            if any(glob.matches(names[:depth]) for depth in range(1, len(names) + (0 if dir_only else 1))):
                 result = not negated
         return result
-
-
-def _glob_regex(glob: str, anchored: bool) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        else:
-            out.append({"*": "[^/]*", "?": "[^/]"}.get(glob[i], re.escape(glob[i])))
-            i += 1
-    body = "".join(out)
-    return re.compile(("^" if anchored else "^(?:.*/)?") + body + "$")

@@ -1,0 +1,52 @@
+"""How much of one input apexscan agrees to analyse: every resource bound, in one place.
+
+The scanned repository is hostile, so every stage whose cost grows with its input is bounded here,
+by counts that do not depend on the machine (bytes, syntax nodes, nesting), so that two runs on
+any two machines analyse exactly the same files. A file over a bound is not analysed, and says so:
+a `Diagnostic` with the stage `LIMIT` (never a silent skip), which the gate reports as a file not
+analysed. The figures behind each bound are in the README ("Resource bounds") and are measured by
+`benchmarks/bench_shapes.py`.
+
+`LIMITS` is the one instance the pipeline uses; tests pass a smaller `Limits` where a stage takes one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LIMIT = "limit"  # the Diagnostic stage of a file (or part of the project) left out by a bound
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    # Any file larger is not read at all (metadata XML, flows, templates, markup).
+    file_bytes: int = 20_000_000
+    # Source parsed by tree-sitter (Apex, JavaScript): its tree alone takes up to 240 bytes of memory
+    # per byte of dense source (`((((`), so a larger file is not parsed.
+    parse_bytes: int = 3_000_000
+    # Syntax nodes of one parsed file (tree-sitter nodes, or XML elements): what the facts, the
+    # graph and the searches grow with (about 0.4 KB of memory per node in the densest code).
+    # MetadataService.cls (apex-mdapi, 1 MB, the largest Apex class we know of) has 277,000.
+    syntax_nodes: int = 1_500_000
+    # Expressions or blocks nested deeper than this are not lowered (Python frames; each costs
+    # stack in the big-stack thread of frontends/parsing.run_deep).
+    nesting: int = 200_000
+    # String expressions (endpoint candidates) nested deeper than this become an unknown part.
+    string_nesting: int = 64
+    # Alternatives kept in one `a ? b : c ? d : ...` string choice; more make the rest unknown.
+    string_choices: int = 32
+    # .forceignore: a larger file, or more patterns, is not honoured (everything is scanned).
+    ignore_bytes: int = 1_000_000
+    ignore_patterns: int = 10_000
+    # Folders and files one scan walks; the rest of a larger tree is not analysed.
+    walk_entries: int = 2_000_000
+    # One language-server message (a didOpen carries a whole file); a larger one is skipped.
+    lsp_message_bytes: int = 64_000_000
+    lsp_header_bytes: int = 8_192
+
+
+LIMITS = Limits()
+
+
+def megabytes(size: int) -> str:
+    """20000000 -> "20 MB", 2500000 -> "2.5 MB" (for messages)."""
+    return f"{size / 1_000_000:.1f}".removesuffix(".0") + " MB"
