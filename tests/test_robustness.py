@@ -1399,3 +1399,140 @@ def test_long_type_name_finishes(tmp_path):
                          "        EventBus.publish(x);\n    }\n}\n",
     })
     scan_in_child(tmp_path, timeout=60)
+
+
+# --- 7. denial of service and crashes from content (issue 12, items 8 and 10) ---------------------
+# Each reproducer that took minutes (or crashed) runs in a child process with a generous timeout:
+# the inputs are sized so that a linear pass needs a second, and the old code minutes or more.
+
+ESR = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<ExternalServiceRegistration xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Assistant</label>
+    <namedCredentialReference>Leak_OpenAI</namedCredentialReference>
+    <registrationProviderType>Custom</registrationProviderType>
+    <schema>{schema}</schema>
+    <schemaType>OpenApi3</schemaType>
+    <status>Complete</status>
+</ExternalServiceRegistration>
+"""
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param("x.send" + "(" * 150_000, id="unclosed-parentheses"),
+    pytest.param("{" * 150_000, id="unclosed-braces"),
+])
+def test_unclosed_brackets_in_apex_finish(tmp_path, body):
+    """The tree-sitter sink query was quadratic in a run of unclosed brackets (150 KB: 48 s)."""
+    project_at(tmp_path, {**LEAK, "classes/Open.cls": "public class Open {\n    void m() {\n        " + body + "\n"})
+    findings, diagnostics = map(int, scan_in_child(tmp_path, timeout=60).split())
+    assert findings >= 1 and diagnostics >= 1  # the leak elsewhere, and the broken file reported
+
+
+@pytest.mark.parametrize("attributes", [
+    pytest.param("a" * 60_000, id="long-name"),
+    pytest.param("a= " * 20_000, id="names-without-values"),
+    pytest.param("a='" + "x" * 60_000, id="unclosed-quote"),
+])
+def test_aura_markup_with_huge_attributes_finishes(tmp_path, attributes):
+    """The markup-attribute regex restarted inside every name it had read (60,000 characters: 45 s)."""
+    project_at(tmp_path, {"aura/big/big.cmp": f'<aura:component {attributes} controller="BigCtl">\n</aura:component>\n',
+                          "classes/BigCtl.cls": "public class BigCtl {}"})
+    scan_in_child(tmp_path, timeout=60)
+
+
+def test_external_service_yaml_with_long_runs_of_spaces_finishes(tmp_path):
+    """The YAML key regex `(.*?)\\s*$` was quadratic in trailing spaces (40,000 spaces: 7.6 s)."""
+    schema = "openapi: 3.0.0" + " " * 200_000 + "\nservers:\n  - url: https://api.openai.com/v1\n" \
+             + ("info:" + " " * 40_000 + "x\n") * 5
+    project_at(tmp_path, {**LEAK, "externalServiceRegistrations/A.externalServiceRegistration-meta.xml":
+                          ESR.format(schema=escape(schema))})
+    scan_in_child(tmp_path, timeout=60)
+    facts, diags = parse_metadata_file("A.externalServiceRegistration-meta.xml", ESR.format(schema=escape(schema)).encode())
+    assert facts.external_services[0].servers == ("https://api.openai.com/v1",) and not diags
+
+
+def test_300_term_chained_ternary_through_the_cli_and_its_cache(tmp_path):
+    """Valid Apex that made cache.encode recurse too deep in the default configuration."""
+    chain = "".join(f"n == {i} ? 'v{i}' : " for i in range(1, 300)) + "'z'"
+    endpoint = "n == 0 ? 'https://api.openai.com/v1/chat/completions' : " + chain
+    source = LEAK_SOURCE.replace("return LeakClient", f"Integer n = 0;\n        String u = {chain};\n        return LeakClient")
+    root = project_at(tmp_path / "p", {**LEAK, "classes/LeakSource.cls": source, "classes/Chain.cls": f"""\
+        public class Chain {{
+            public static void go(Integer n, Id contactId) {{
+                {SOURCE_LINE}
+                HttpRequest req = new HttpRequest();
+                req.setEndpoint({endpoint});
+                req.setBody(c.Email);
+                new Http().send(req);
+            }}
+        }}"""})
+    cold = invoke("scan", str(root), "--format", "json")
+    warm = invoke("scan", str(root), "--format", "json")  # the facts come from the cache this time
+    assert cold.exit_code == warm.exit_code == 1 and cold.stdout == warm.stdout
+    sinks = {(f["location"]["path"].rsplit("/", 1)[-1], f["rule"]) for f in json.loads(cold.stdout)["findings"]}
+    assert {("LeakClient.cls", "APX-LLM-001"), ("Chain.cls", "APX-LLM-001")} <= sinks
+
+
+@pytest.mark.parametrize("terms", [5_000, 50_000])
+def test_ternary_chains_as_endpoints_are_resolved_without_recursion(tmp_path, terms):
+    """The endpoint resolver recursed once per ternary (3,000: RecursionError); a chain is now one choice."""
+    chain = "n == 0 ? 'https://api.openai.com/v1/chat/completions' : " + "".join(
+        f"n == {i} ? 'https://h{i}.bank.eu' : " for i in range(1, terms)) + "'https://z.bank.eu'"
+    root = project_at(tmp_path, {**LEAK, "classes/Chain.cls": f"""\
+        public class Chain {{
+            public static void go(Integer n, Id contactId) {{
+                {SOURCE_LINE}
+                HttpRequest req = new HttpRequest();
+                req.setEndpoint({chain});
+                req.setBody(c.Email);
+                new Http().send(req);
+            }}
+        }}"""})
+    result = scan_project(root, POLICY)
+    assert leak_found(result, (f"{DEFAULT}/classes/Chain.cls", 7))
+
+
+def test_deep_json_in_an_external_service_schema_is_reported(tmp_path):
+    deep = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    rel = "externalServiceRegistrations/Deep.externalServiceRegistration-meta.xml"
+    result = scan_project(project_at(tmp_path, {**LEAK, rel: ESR.format(schema=deep)}), POLICY)
+    assert leak_found(result)
+    (diag,) = reported(result, f"{DEFAULT}/{rel}")
+    assert diag.stage == "limit" and "nested too deeply" in diag.message
+
+
+def test_deep_json_in_sfdx_project_json_is_reported_and_the_folder_scanned(tmp_path):
+    root = project_at(tmp_path, LEAK)
+    (root / "sfdx-project.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = scan_project(root)
+    assert leak_found(result)
+    assert "nested too deeply" in reported(result, "sfdx-project.json")[0].message
+
+
+def test_deep_json_as_a_baseline_is_a_usage_error(tmp_path):
+    root = project_at(tmp_path / "p", LEAK)
+    baseline = tmp_path / "old.sarif"
+    baseline.write_text('{"runs": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    r = CliRunner().invoke(main, ["scan", str(root), "--baseline", str(baseline)])
+    assert r.exit_code == 2 and "nested too deeply" in r.stderr, r.output
+
+
+@pytest.mark.parametrize("document", [
+    '{"version": "2.1.0", "runs": [{"tool": []}]}',
+    '{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "apexscan"}}, "results": [{"partialFingerprints": []}]}]}',
+])
+def test_baseline_of_the_wrong_shape_is_a_usage_error(tmp_path, document):
+    root = project_at(tmp_path / "p", LEAK)
+    (tmp_path / "old.sarif").write_text(document, encoding="utf-8")
+    r = CliRunner().invoke(main, ["scan", str(root), "--baseline", str(tmp_path / "old.sarif")])
+    assert r.exit_code == 2 and "not a usable baseline" in r.stderr, r.output
+
+
+def test_5000_character_package_directory_is_reported(tmp_path):
+    root = project_at(tmp_path, LEAK)
+    (root / "sfdx-project.json").write_text(json.dumps({"packageDirectories": [
+        {"path": "x" * 5000}, {"path": "force-app"}]}), encoding="utf-8")
+    result = scan_project(root)
+    assert leak_found(result)
+    assert any("cannot be read" in d.message for d in reported(result, "sfdx-project.json"))

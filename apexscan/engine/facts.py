@@ -56,7 +56,7 @@ class Assign:
 
 # A string expression, kept symbolic so endpoints can be resolved across the project:
 #   ("lit", s) | ("ref", Ref) | ("call", site_id) | ("label", name) | ("cmdt", type, record, field)
-#   | ("setting", expr_text) | ("orgurl",) | ("unknown", expr_text)
+#   | ("setting", expr_text) | ("orgurl",) | ("unknown", expr_text) | ("choice", StrExpr, StrExpr, ...)
 StrPart = tuple
 StrExpr = tuple[StrPart, ...]
 

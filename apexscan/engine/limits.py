@@ -30,10 +30,11 @@ class Limits:
     # Expressions or blocks nested deeper than this are not lowered (Python frames; each costs
     # stack in the big-stack thread of frontends/parsing.run_deep).
     nesting: int = 200_000
-    # String expressions (endpoint candidates) nested deeper than this become an unknown part.
-    string_nesting: int = 64
-    # Alternatives kept in one `a ? b : c ? d : ...` string choice; more make the rest unknown.
-    string_choices: int = 32
+    # Tuples nested in one string expression (an endpoint being built: choices, maps): a deeper
+    # part becomes unknown (about 50 ternaries in a row; an endpoint never needs more than a few).
+    string_nesting: int = 100
+    # Alternatives kept in one string choice (`a ? b : c ? d : ...` is one choice); more are one unknown.
+    string_choices: int = 64
     # .forceignore: a larger file, or more patterns, is not honoured (everything is scanned).
     ignore_bytes: int = 1_000_000
     ignore_patterns: int = 10_000

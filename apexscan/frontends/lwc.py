@@ -53,7 +53,7 @@ from apexscan.engine.facts import (
     StrExpr,
 )
 from apexscan.engine.model import Diagnostic, Location
-from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_js
+from apexscan.frontends.common import CONCAT, all_unknown, bounded, choice, get_field, unescape_js
 from apexscan.frontends.parsing import parse
 from apexscan.frontends.visitor import StrictError, TreeLowerer, descendants  # noqa: F401  (StrictError: re-exported)
 from apexscan.salesforce import lwc_models as M
@@ -1415,13 +1415,13 @@ class Lowerer(TreeLowerer):
         if op is not None and self.text(op) == "+":
             return self.strexpr(n.child_by_field_name("left")) + self.strexpr(n.child_by_field_name("right"))
         if op is not None and self.text(op) in ("||", "??"):
-            return (("choice", self.strexpr(n.child_by_field_name("left")),
-                     self.strexpr(n.child_by_field_name("right"))),)
+            return choice((self.strexpr(n.child_by_field_name("left")),
+                           self.strexpr(n.child_by_field_name("right"))), self.short(n))
         return self._str_unknown(n)
 
     def str_ternary_expression(self, n: Node) -> StrExpr:
-        return (("choice", self.strexpr(n.child_by_field_name("consequence")),
-                 self.strexpr(n.child_by_field_name("alternative"))),)
+        return choice((self.strexpr(n.child_by_field_name("consequence")),
+                       self.strexpr(n.child_by_field_name("alternative"))), self.short(n))
 
     def str_identifier(self, n: Node) -> StrExpr:
         b = self.scope.lookup(self.text(n))
@@ -1442,7 +1442,7 @@ class Lowerer(TreeLowerer):
             return (("ref", Ref(f"F:{namespace}.{self.text(prop).lower()}")),)
         base = self.place_of_value(obj)
         if base is not None and not base.path:  # CONFIG.url with CONFIG = { url: '...' }
-            return (("mapget", base, (("lit", self.text(prop)),)),)
+            return bounded((("mapget", base, (("lit", self.text(prop)),)),), self.short(n))
         return self._str_unknown(n)
 
     def str_object(self, n: Node) -> StrExpr:
@@ -1453,7 +1453,7 @@ class Lowerer(TreeLowerer):
                 name = _key_name(self, key, lower=False)
                 if name:
                     entries.append(((("lit", name),), self.strexpr(value)))
-        return (("map", tuple(entries)),) if entries else self._str_unknown(n)
+        return bounded((("map", tuple(entries)),), self.short(n)) if entries else self._str_unknown(n)
 
     def str_call_expression(self, n: Node) -> StrExpr:
         fn = n.child_by_field_name("function")

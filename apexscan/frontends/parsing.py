@@ -4,10 +4,8 @@ from __future__ import annotations
 import sys
 import threading
 from functools import lru_cache
-from importlib.resources import files
-from pathlib import Path
 
-from tree_sitter import Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Parser, Tree
 
 from apexscan.engine.model import Diagnostic
 
@@ -19,25 +17,6 @@ def parser_for(language: str) -> Parser:
     from tree_sitter_language_pack import get_parser  # grammars are bundled: no download
 
     return get_parser(language)
-
-
-@lru_cache(maxsize=None)
-def query(language: str, name: str) -> Query:
-    """A tree-sitter query shipped in apexscan/queries (the top-level queries/ folder)."""
-    from tree_sitter_language_pack import get_language
-
-    return Query(get_language(language), _query_text(name))
-
-
-def _query_text(name: str) -> str:
-    try:  # installed: queries/ ships inside the package as apexscan.queries
-        return files("apexscan.queries").joinpath(f"{name}.scm").read_text("utf-8")
-    except ModuleNotFoundError:  # running from a source checkout
-        return (Path(__file__).resolve().parents[2] / "queries" / f"{name}.scm").read_text("utf-8")
-
-
-def captures(language: str, name: str, root: Node) -> dict[str, list[Node]]:
-    return QueryCursor(query(language, name)).captures(root)
 
 
 def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tuple[Diagnostic, ...]]:

@@ -68,11 +68,23 @@ _SPEC = {cls: (tag, operator.attrgetter(*(f.name for f in dataclasses.fields(cls
 _COMPOSITE = frozenset(_SPEC) | {tuple}
 
 
-def encode(value):
-    """A facts value -> marshal-able plain data (see the module docstring)."""
+# Deepest value the codec writes (marshal refuses nesting past 2,000; Python's stack is shallower
+# still outside frontends.parsing.run_deep). Facts are shallow (string expressions are capped by
+# engine.limits.Limits.string_nesting); a deeper one is simply not cached.
+MAX_DEPTH = 400
+
+
+class TooDeep(ValueError):
+    """A facts value nested deeper than MAX_DEPTH: the file is lowered again at each scan."""
+
+
+def encode(value, depth: int = 0):
+    """A facts value -> marshal-able plain data (see the module docstring). Raises TooDeep."""
     kind = type(value)
+    if depth > MAX_DEPTH:
+        raise TooDeep(f"facts nested more than {MAX_DEPTH} deep")
     if kind is tuple:
-        items = [encode(item) if type(item) in _COMPOSITE else item for item in value]
+        items = [encode(item, depth + 1) if type(item) in _COMPOSITE else item for item in value]
         if any(type(item) is list for item in items):
             return [0, *items]
         return value
@@ -85,14 +97,22 @@ def encode(value):
     values = fields(value)
     if type(values) is not tuple:  # attrgetter of a single field
         values = (values,)
-    items = [encode(v) if type(v) in _COMPOSITE else v for v in values]
+    items = [encode(v, depth + 1) if type(v) in _COMPOSITE else v for v in values]
     if any(type(item) is list for item in items):
         return [tag, *items]
     return [-tag, *items]  # a leaf: no field needs decoding (Location, Ref, Param ... most objects)
 
 
+def encode_entry(facts_value, diagnostics) -> tuple | None:
+    """(encoded facts, encoded diagnostics), or None when they are too deep to cache."""
+    try:
+        return encode(facts_value), encode(tuple(diagnostics))
+    except (TooDeep, RecursionError):
+        return None
+
+
 def decode(data):
-    """The inverse of `encode`. Raises (IndexError, TypeError, ...) on data it did not write."""
+    """The inverse of `encode`. Raises (IndexError, TypeError, RecursionError, ...) on data it did not write."""
     if type(data) is not list:
         return data
     tag = data[0]
@@ -110,7 +130,7 @@ def analyzer_fingerprint() -> str:
     digest = hashlib.sha256(f"format {FORMAT}".encode())
     package = Path(__file__).resolve().parent.parent  # the apexscan package
     for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".toml", ".scm") and path.is_file():
+        if path.suffix in (".py", ".toml") and path.is_file():
             digest.update(path.relative_to(package).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -173,7 +193,7 @@ class FactsCache:
             else:
                 try:
                     found = decode(entry[1]), decode(entry[2])
-                except (IndexError, TypeError, ValueError, KeyError):
+                except (IndexError, TypeError, ValueError, KeyError, RecursionError):
                     found = None  # a damaged entry: parse the file again
             if found is not None:
                 self.hits += 1

@@ -23,7 +23,7 @@ from apexscan.frontends.flow import lower_flow
 from apexscan.frontends.lwc import lower_lwc
 from apexscan.frontends.metadata import parse_metadata_file
 from apexscan.frontends.prompt_template import lower_prompt_template
-from apexscan.pipeline.cache import FactsCache, decode, encode
+from apexscan.pipeline.cache import FactsCache, decode, encode_entry
 from apexscan.pipeline.project import SourceFile
 
 # Frontends whose facts join the project graph: file kind -> lower(path, bytes, strict).
@@ -112,8 +112,9 @@ def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: Fac
         facts, diagnostics = lower_bytes(f.rel, f.kind, data, strict)
         facts = _production(facts)
         done[index] = Lowered(f, facts, tuple(diagnostics))
-        if use_cache:
-            cache.put_encoded(f.rel, key, encode(facts), encode(tuple(diagnostics)), facts, diagnostics)
+        encoded = encode_entry(facts, diagnostics) if use_cache else None
+        if encoded is not None:
+            cache.put_encoded(f.rel, key, *encoded, facts, diagnostics)
     return [done[index] for index in range(len(files))]
 
 
@@ -131,6 +132,8 @@ def _lower_in_pool(files, todo, done, cache, jobs, strict):
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for (index, key, _), blob in zip(order, pool.map(_worker, tasks, chunksize=8)):
+                if not blob:
+                    continue  # too deep to send back encoded: lowered again here
                 encoded_facts, encoded_diags = marshal.loads(blob)
                 f = files[index]
                 done[index] = lowered = Lowered(f, decode(encoded_facts), decode(encoded_diags))
@@ -143,6 +146,8 @@ def _lower_in_pool(files, todo, done, cache, jobs, strict):
 
 
 def _worker(task: tuple[str, str, bytes, bool]) -> bytes:
+    """The file's facts, encoded for the cache; empty when they are too deep to encode."""
     rel, kind, data, strict = task
     facts, diagnostics = lower_bytes(rel, kind, data, strict)
-    return marshal.dumps((encode(_production(facts)), encode(tuple(diagnostics))))
+    encoded = encode_entry(_production(facts), diagnostics)
+    return b"" if encoded is None else marshal.dumps(encoded)

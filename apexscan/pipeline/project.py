@@ -130,6 +130,10 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
     except (OSError, ValueError) as exc:
         diags.append(Diagnostic("sfdx-project.json", "discover", f"unreadable ({exc}); scanning the whole folder"))
         return [target]
+    except RecursionError:
+        diags.append(Diagnostic("sfdx-project.json", "discover",
+                                "JSON nested too deeply to read; scanning the whole folder"))
+        return [target]
     entries = data.get("packageDirectories", []) if isinstance(data, dict) else None
     if not isinstance(entries, list):
         diags.append(Diagnostic("sfdx-project.json", "discover",
@@ -152,12 +156,23 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
         if not _is_within(d, root):
             diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {d} is outside the project; skipped"))
             continue
-        if not d.is_dir():
+        try:
+            exists = d.is_dir()
+        except OSError as exc:  # a name too long for the file system, ...
+            diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {_shown(entry['path'])} "
+                                    f"cannot be read ({exc.strerror or exc}); skipped"))
+            continue
+        if not exists:
             diags.append(Diagnostic("sfdx-project.json", "discover",
                                     f"package directory {d.relative_to(root)} does not exist"))
             continue
         out.append(d)
     return out or [target]
+
+
+def _shown(text: str, most: int = 80) -> str:
+    """A name from a configuration file, quoted and cut short for a message."""
+    return repr(text if len(text) <= most else text[:most] + "...")
 
 
 def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Path] = frozenset()):
