@@ -1536,3 +1536,55 @@ def test_5000_character_package_directory_is_reported(tmp_path):
     result = scan_project(root)
     assert leak_found(result)
     assert any("cannot be read" in d.message for d in reported(result, "sfdx-project.json"))
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse names that are not UTF-8")
+def test_file_name_that_is_not_utf8_reaches_every_report_exactly(tmp_path):
+    """Every SARIF and JSON output crashed on it (UnicodeEncodeError): the URI now carries the
+    name's bytes percent-encoded, the JSON a \\udcXX escape that reads back to the same name."""
+    root = project_at(tmp_path / "p", LEAK)
+    classes = os.fsencode(root / DEFAULT / "classes")
+    os.rename(classes + b"/LeakClient.cls", classes + b"/Leak\xe9Client.cls")
+    name = os.fsdecode(b"Leak\xe9Client.cls")
+    for fmt in ("sarif", "json"):
+        out = tmp_path / f"r.{fmt}"
+        r = invoke("scan", str(root), "--format", fmt, "-o", str(out))
+        assert r.exit_code == 1, r.output
+        text = out.read_bytes().decode("utf-8")  # valid UTF-8
+        doc = json.loads(text)
+        if fmt == "sarif":
+            uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+                    for res in doc["runs"][0]["results"] for loc in res["locations"]}
+            assert f"{DEFAULT}/classes/Leak%E9Client.cls" in uris
+        else:
+            paths = {f["location"]["path"] for f in doc["findings"]}
+            assert f"{DEFAULT}/classes/{name}" in paths and (root / f"{DEFAULT}/classes/{name}").is_file()
+    for fmt in ("json", "markdown", "html"):
+        out = tmp_path / f"inventory.{fmt}"
+        r = invoke("inventory", str(root), "--format", fmt, "-o", str(out))
+        assert r.exit_code == 0, r.output
+        assert "Leak\\udce9Client.cls" in out.read_bytes().decode("utf-8")
+
+
+@pytest.mark.parametrize("link", ["/", ".."])
+def test_symlink_to_the_root_or_an_enclosing_folder_is_refused(tmp_path, link):
+    """`sf -> /` committed where the workflow scans `sf/` walked the whole file system."""
+    project_at(tmp_path / "repo", LEAK)
+    (tmp_path / "repo" / "sf").symlink_to(link, target_is_directory=True)
+    r = CliRunner().invoke(main, ["scan", str(tmp_path / "repo" / "sf")])
+    assert r.exit_code == 2 and ("not a project folder" in r.stderr or "around the link itself" in r.stderr), r.output
+
+
+def test_a_symlinked_project_folder_elsewhere_is_still_scanned(tmp_path):
+    root = project_at(tmp_path / "real", LEAK)
+    (tmp_path / "link").symlink_to(root, target_is_directory=True)
+    assert leak_found(scan_project(tmp_path / "link"))
+
+
+def test_the_walk_stops_at_its_bound_and_says_so(tmp_path):
+    from apexscan.engine.limits import LIMIT, Limits
+    root = project_at(tmp_path, {**LEAK, **{f"classes/many/M{i}.cls": "public class M {}" for i in range(50)}})
+    project = discover([root], Limits(walk_entries=30))
+    (diag,) = [d for d in project.diagnostics if d.stage == LIMIT]
+    assert "more than 30 folders and files" in diag.message
+    assert len(project.files) < 53

@@ -81,12 +81,13 @@ def find_root(start: Path) -> Path:
     return cur
 
 
-def discover(targets: list[Path]) -> Project:
+def discover(targets: list[Path], limits: Limits = LIMITS) -> Project:
     if not targets:
         raise UsageError("nothing to scan: give a project folder or files")
     for t in targets:
         if not t.exists():
             raise UsageError(f"{t}: no such file or folder")
+        _refuse_enclosing_link(t)
     resolved = [t.resolve() for t in targets]
     if len(resolved) == 1 and resolved[0].is_dir():
         root = resolved[0]
@@ -95,7 +96,8 @@ def discover(targets: list[Path]) -> Project:
         if not all(_is_within(t, root) for t in resolved):
             root = Path(os.path.commonpath([str(t if t.is_dir() else t.parent) for t in resolved]))
     diags: list[Diagnostic] = []
-    ignore = ForceIgnore.load(root, diags)
+    ignore = ForceIgnore.load(root, diags, limits)
+    budget = _Budget(limits.walk_entries, diags)
     files: dict[str, SourceFile] = {}
     for target in resolved:
         if not target.is_dir():
@@ -111,14 +113,28 @@ def discover(targets: list[Path]) -> Project:
             continue
         folders = _package_dirs(target, root, diags)
         for folder in folders:
-            for path, rel, kind in _walk(folder, root, diags):
+            for path, rel, kind in _walk(folder, root, diags, budget=budget):
                 if not ignore.ignored(rel):
                     files[rel] = SourceFile(path, rel, kind)
         if folders != [target]:  # Data Loader configuration is never deployed: look outside them too
-            for path, rel, kind in _walk(target, root, [], skip=frozenset(folders)):
+            for path, rel, kind in _walk(target, root, [], skip=frozenset(folders), budget=budget):
                 if path.name.lower() in METADATA_FILE_NAMES and not ignore.ignored(rel):
                     files.setdefault(rel, SourceFile(path, rel, kind))
     return Project(root, tuple(files[k] for k in sorted(files)), tuple(diags))
+
+
+def _refuse_enclosing_link(target: Path) -> None:
+    """A folder to scan that is the file system's root, or that is, through a symbolic link, a
+    folder around the link itself (`sf -> /`, `sf -> ..`, committed by a pull request where the
+    workflow scans `sf/`), would have the scan walk far more than a project: bad usage."""
+    real = target.resolve()
+    if not real.is_dir():
+        return
+    if real == Path(real.anchor):
+        raise UsageError(f"{target}: that is the file system's root ({real}), not a project folder")
+    if real in Path(os.path.abspath(target)).parents:  # `..` removed as written, links not followed
+        raise UsageError(f"{target}: a symbolic link to {real}, a folder around the link itself; "
+                         "give the project folder instead")
 
 
 def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Path]:
@@ -175,11 +191,33 @@ def _shown(text: str, most: int = 80) -> str:
     return repr(text if len(text) <= most else text[:most] + "...")
 
 
-def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Path] = frozenset()):
+class _Budget:
+    """How many more folder entries one discovery may walk (Limits.walk_entries)."""
+
+    def __init__(self, limit: int, diags: list[Diagnostic]):
+        self.limit = self.left = limit
+        self.diags = diags  # where the stop is reported
+
+    def spend(self, entries: int, rel_dir: str) -> bool:
+        """False, once reported, when the walk has to stop here."""
+        self.left -= entries
+        if self.left >= 0:
+            return True
+        if self.left + entries >= 0:  # the first folder over the limit
+            self.diags.append(Diagnostic(rel_dir or ".", LIMIT, f"the project has more than {self.limit:,} folders "
+                                         "and files; the rest (from this folder on) was not analysed"))
+        return False
+
+
+def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Path] = frozenset(),
+          budget: _Budget | None = None):
     """(path, project-relative POSIX path, kind) of every file of a known kind under `folder`,
     leaving out the folders in `skip`."""
     prefix = len(str(root)) + 1  # root is resolved and `folder` is inside it
+    budget = budget or _Budget(LIMITS.walk_entries, diags)
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=None):
+        if not budget.spend(1 + len(dirnames) + len(filenames), dirpath[prefix:].replace(os.sep, "/")):
+            return
         base = Path(dirpath)
         if skip:
             dirnames[:] = [d for d in dirnames if base / d not in skip]

@@ -80,11 +80,11 @@ changing what a value means, bumps the version. Every key is always present.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from apexscan.interfaces.report import dumps_json, without_surrogates
 from apexscan.pipeline.inventory import ENTRY_KINDS, METADATA_KINDS, UNKNOWN
 
 Json = Mapping[str, Any]
@@ -106,7 +106,7 @@ KIND_TITLES = {
 
 
 def render_inventory_json(doc: Json) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(doc, indent=2) + "\n"
 
 
 # --- Markdown -----------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def _rule_text(f: Json) -> str:
 
 def _md(text: str) -> str:
     """A table cell: no line breaks, pipes and HTML escaped (values come from the scanned project)."""
-    return " ".join(escape(str(text), quote=False).replace("|", "\\|").split())
+    return " ".join(escape(without_surrogates(str(text)), quote=False).replace("|", "\\|").split())
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -393,7 +393,7 @@ def _plain(value: Any) -> str:
 
 def _h(text: Any) -> str:
     """Escaped text; control characters from scanned names are dropped."""
-    return escape("".join(ch for ch in str(text) if ch.isprintable() or ch == " "), quote=True)
+    return escape("".join(ch for ch in without_surrogates(str(text)) if ch.isprintable() or ch == " "), quote=True)
 
 
 def _hb(text: Any) -> str:
