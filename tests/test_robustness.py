@@ -1000,9 +1000,44 @@ def twenty_megabytes() -> str:
 
 
 @pytest.mark.slow
-def test_20_megabyte_apex_file_is_scanned(tmp_path):
+def test_20_megabyte_apex_file_is_not_analysed_and_says_so(tmp_path):
+    """Its syntax tree alone would take gigabytes: over the parse bound, it is a `limit` diagnostic
+    (the gate's "file not analysed"), and the rest of the project is scanned."""
     result = shape_scan(tmp_path, {"classes/Huge.cls": twenty_megabytes()})
-    assert leak_found(result, SHAPE_SINK)
+    (diag,) = reported(result, f"{DEFAULT}/classes/Huge.cls")
+    assert diag.stage == "limit" and "not analysed" in diag.message
+
+
+def test_source_over_the_parse_bound_is_not_analysed_and_says_so(tmp_path):
+    body = "        String s = 'padding';\n" * (3_000_000 // 30)
+    result = shape_scan(tmp_path, shape_class("Big", body + "        ShapeClient.complete(c.Email);"))
+    (diag,) = reported(result, f"{DEFAULT}/classes/Big.cls")
+    assert diag.stage == "limit" and "over the 3 MB limit for source code" in diag.message
+    assert not leak_found(result, SHAPE_SINK)
+
+
+def test_source_over_the_syntax_node_bound_is_not_analysed_and_says_so(tmp_path):
+    result = shape_scan(tmp_path, shape_class("Dense", "        " + "x;" * 600_000 + "\n        ShapeClient.complete(c.Email);"))
+    (diag,) = reported(result, f"{DEFAULT}/classes/Dense.cls")
+    assert diag.stage == "limit" and "syntax nodes, over the 1,000,000 limit" in diag.message
+
+
+def test_metadata_over_the_element_bound_is_not_analysed_and_says_so(tmp_path):
+    labels = "<labels><fullName>L</fullName><value>v</value></labels>" * 350_000
+    rel = "labels/CustomLabels.labels-meta.xml"
+    result = shape_scan(tmp_path, {rel: f"<CustomLabels>{labels}</CustomLabels>"})
+    (diag,) = reported(result, f"{DEFAULT}/{rel}")
+    assert diag.stage == "limit" and "more than 1,000,000 XML elements" in diag.message
+
+
+def test_a_file_over_the_byte_bound_is_not_read_past_it(tmp_path):
+    from apexscan.engine.limits import Limits
+    from apexscan.pipeline.lowering import read_file
+    path = tmp_path / "Big.flow-meta.xml"
+    path.write_bytes(b"<Flow>" + b" " * 5000 + b"</Flow>")
+    assert read_file(path, "Big.flow-meta.xml", Limits(file_bytes=5013))[0] is not None
+    data, diag = read_file(path, "Big.flow-meta.xml", Limits(file_bytes=5000))
+    assert data is None and diag.stage == "limit" and "over the 5,000 bytes limit" in diag.message
 
 
 # --- 4. the file system ---------------------------------------------------------------------------

@@ -24,9 +24,9 @@ class Limits:
     # per byte of dense source (`((((`), so a larger file is not parsed.
     parse_bytes: int = 3_000_000
     # Syntax nodes of one parsed file (tree-sitter nodes, or XML elements): what the facts, the
-    # graph and the searches grow with (about 0.4 KB of memory per node in the densest code).
+    # graph and the searches grow with (up to 0.6 KB of memory per node in the densest code).
     # MetadataService.cls (apex-mdapi, 1 MB, the largest Apex class we know of) has 277,000.
-    syntax_nodes: int = 1_500_000
+    syntax_nodes: int = 1_000_000
     # Expressions or blocks nested deeper than this are not lowered (Python frames; each costs
     # stack in the big-stack thread of frontends/parsing.run_deep).
     nesting: int = 200_000
@@ -49,5 +49,9 @@ LIMITS = Limits()
 
 
 def megabytes(size: int) -> str:
-    """20000000 -> "20 MB", 2500000 -> "2.5 MB" (for messages)."""
-    return f"{size / 1_000_000:.1f}".removesuffix(".0") + " MB"
+    """A size for messages: 20000000 -> "20 MB", 2500000 -> "2.5 MB", 64000 -> "64 KB", 500 -> "500 bytes"."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f}".removesuffix(".0") + " MB"
+    if size >= 10_000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size:,} bytes"

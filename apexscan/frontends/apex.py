@@ -33,6 +33,7 @@ from apexscan.engine.facts import (
     StrExpr,
     StrPart,
 )
+from apexscan.engine.limits import LIMIT
 from apexscan.engine.model import Diagnostic
 from apexscan.frontends.common import CONCAT, all_unknown, bounded, choice, get_field, unescape_apex
 from apexscan.frontends.parsing import parse, run_deep
@@ -81,7 +82,7 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
         return run_deep(lower).facts(diags)
     except RecursionError:
         return FileFacts(path=path, diagnostics=diags + (
-            Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
+            Diagnostic(path, LIMIT, "expressions or blocks nested too deeply to analyse; not analysed"),))
 
 
 # Node types without a statement handler that are lowered as expressions.

@@ -52,6 +52,7 @@ from apexscan.engine.facts import (
     StrDef,
     StrExpr,
 )
+from apexscan.engine.limits import LIMIT
 from apexscan.engine.model import Diagnostic, Location
 from apexscan.frontends.common import CONCAT, all_unknown, bounded, choice, get_field, unescape_js
 from apexscan.frontends.parsing import parse
@@ -128,7 +129,7 @@ def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool) -> Fil
         low.module(tree.root_node)
     except RecursionError:
         return FileFacts(path=path, diagnostics=diags + (
-            Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
+            Diagnostic(path, LIMIT, "expressions or blocks nested too deeply to analyse; not analysed"),))
     return low.facts(diags)
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from tree_sitter import Parser, Tree
 
+from apexscan.engine.limits import LIMIT, LIMITS, Limits, megabytes
 from apexscan.engine.model import Diagnostic
 
 BOM = b"\xef\xbb\xbf"
@@ -19,12 +20,17 @@ def parser_for(language: str) -> Parser:
     return get_parser(language)
 
 
-def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tuple[Diagnostic, ...]]:
+def parse(language: str, path: str, data: bytes,
+          limits: Limits = LIMITS) -> tuple[Tree | None, bytes, tuple[Diagnostic, ...]]:
     """Parse `data`; return (tree, the bytes parsed, diagnostics); tree is None when the file cannot be analysed at all.
 
     A syntax error elsewhere in a file still yields a tree: tree-sitter recovers, and the rest of
-    the file is analysed (the error is reported so the user knows coverage is partial).
+    the file is analysed (the error is reported so the user knows coverage is partial). A file over
+    the parse or syntax-node bound is not analysed (a LIMIT diagnostic).
     """
+    if len(data) > limits.parse_bytes:
+        return None, data, (Diagnostic(path, LIMIT, f"file is {megabytes(len(data))}, over the "
+                                       f"{megabytes(limits.parse_bytes)} limit for source code; not analysed"),)
     if data.startswith(BOM):
         data = data[len(BOM):]
     if not data.strip():
@@ -41,6 +47,9 @@ def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tu
         data = data.decode("utf-8", "replace").encode("utf-8")
     tree = parser_for(language).parse(data)
     root = tree.root_node
+    if root.descendant_count > limits.syntax_nodes:
+        return None, data, tuple(diags) + (Diagnostic(path, LIMIT, f"file has {root.descendant_count:,} syntax "
+                                           f"nodes, over the {limits.syntax_nodes:,} limit; not analysed"),)
     if root.has_error:
         bad = _first_error(root)
         line = bad.start_point[0] + 1 if bad is not None else 0
@@ -64,7 +73,7 @@ def _first_error(root):
 
 
 DEEP_STACK = 512 * 1024 * 1024  # bytes of C stack for a thread lowering very deep code
-DEEP_RECURSION = 200_000
+DEEP_RECURSION = LIMITS.nesting  # Python frames
 
 
 def run_deep(fn):
