@@ -135,6 +135,10 @@ SHAPES: dict[str, tuple[str, str, Callable[[], str]]] = {
                           f"n == {i} ? 'v{i}' : " for i in range(50_000)) + "c.Email;\n        ShapeClient.complete(p);")),
     "unclosed": ("1 MB of unclosed parentheses", "classes/Shape.cls",
                  lambda: "public class Shape {\n    void m() {\n        x.send" + "(" * 1_000_000 + "\n"),
+    "recovery-bomb": ("a phrase repeated 10,000 times in a map literal (tree-sitter's error recovery)",
+                      "classes/Shape.cls",
+                      lambda: "public class Shape {\n    void m() {\n        f(new Map<String, Object>{ 'k' => c.Tax_I"
+                              + "FROM Contact WHERE Id = :co" * 10_000 + "d__c, 'c' => text }));\n    }\n}\n"),
     "flow-50k": ("a flow of 50,000 elements", "flows/Big.flow-meta.xml", lambda: flow(50_000)),
     "lwc-3mb": ("a 3 MB Lightning web component", "lwc/big/big.js", lambda: lwc(2_990_000)),
     "lwc-2mb": ("a 2.1 MB Lightning web component (near the syntax-node bound)", "lwc/big/big.js",

@@ -1623,3 +1623,41 @@ def test_the_walk_stops_at_its_bound_and_says_so(tmp_path):
     (diag,) = [d for d in project.diagnostics if d.stage == LIMIT]
     assert "more than 30 folders and files" in diag.message
     assert len(project.files) < 53
+
+
+# A phrase repeated inside a map literal: tree-sitter's error recovery is super-linear on it (54 KB:
+# 3 s; 247 KB, found by benchmarks/fuzz.py: 109 s; 3 MB: hours).
+RECOVERY_BOMB = (b"public class Bomb {\n    void m() {\n        f(new Map<String, Object>{ 'k' => client.Tax_I"
+                 + b"FROM Contact WHERE Id = :co" * 2000 + b"d__c, 'c' => text }));\n    }\n}\n")
+
+
+def test_a_parse_that_needs_too_many_steps_is_stopped_and_reported():
+    from apexscan.frontends.parsing import parse
+    tree, _, diags = parse("apex", "Bomb.cls", RECOVERY_BOMB)
+    assert tree is None and diags[-1].stage == "limit" and "parsing needs more than 55,4" in diags[-1].message
+    tree, _, diags = parse("apex", "Bomb.cls", RECOVERY_BOMB[:3000] + b"}}")
+    assert tree is not None  # the same shape, small: parsed
+    tree, _, diags = parse("apex", "Bomb.cls", RECOVERY_BOMB)  # the parser starts afresh after a stop
+    assert tree is None and diags[-1].stage == "limit"
+
+
+def test_the_largest_real_classes_parse_well_within_the_step_bound():
+    """MetadataService.cls-like code (1 MB of generated inner classes) needs a few thousand steps."""
+    from apexscan.engine.limits import LIMITS
+    from apexscan.frontends.parsing import _parse_bounded, parser_for
+    inner = "".join(f"    public class Type{i} {{\n        public String field{i};\n        private String[] field{i}_type_info "
+                    f"= new String[]{{'field{i}','http://soap.sforce.com/2006/04/metadata',null,'1','1','false'}};\n"
+                    "    }\n" for i in range(4500))
+    source = f"public class MetadataService {{\n{inner}}}\n".encode()
+    assert len(source) > 900_000
+    steps = LIMITS.parse_steps + len(source) * LIMITS.parse_steps_per_kb // 1000
+    assert _parse_bounded(parser_for("apex"), source, steps // 10) is not None  # a tenth of the bound is enough
+
+
+@pytest.mark.slow
+def test_the_error_recovery_bomb_found_by_fuzzing_finishes(tmp_path):
+    """270 KB of it, through a whole scan: minutes without the step bound, seconds with it."""
+    project_at(tmp_path, {**LEAK, "classes/Bomb.cls": RECOVERY_BOMB.replace(
+        b"FROM Contact WHERE Id = :co" * 2000, b"FROM Contact WHERE Id = :co" * 10_000)})
+    findings, diagnostics = map(int, scan_in_child(tmp_path, timeout=120).split())
+    assert findings >= 1 and diagnostics >= 1  # the leak elsewhere; the bomb reported as not analysed

@@ -1,8 +1,8 @@
 """How much of one input apexscan agrees to analyse: every resource bound, in one place.
 
 The scanned repository is hostile, so every stage whose cost grows with its input is bounded here,
-by counts that do not depend on the machine (bytes, syntax nodes, nesting), so that two runs on
-any two machines analyse exactly the same files. A file over a bound is not analysed, and says so:
+by counts that do not depend on the machine (bytes, parser steps, syntax nodes, nesting), so that
+two runs on any two machines analyse exactly the same files. A file over a bound is not analysed, and says so:
 a `Diagnostic` with the stage `LIMIT` (never a silent skip), which the gate reports as a file not
 analysed. The figures behind each bound are in the README ("Resource bounds") and are measured by
 `benchmarks/bench_shapes.py`.
@@ -23,6 +23,12 @@ class Limits:
     # Source parsed by tree-sitter (Apex, JavaScript): its tree alone takes up to 240 bytes of memory
     # per byte of dense source (`((((`), so a larger file is not parsed.
     parse_bytes: int = 3_000_000
+    # Work tree-sitter may do on one file, in its progress reports (one per hundred parser
+    # operations): `parse_steps` plus `parse_steps_per_kb` per 1,000 bytes. Its error recovery is
+    # super-linear on some broken input; ordinary code needs about 10 reports per KB, the densest
+    # valid code 50 (MetadataService.cls: 8,300 for 1 MB), so only such input reaches the bound.
+    parse_steps: int = 50_000
+    parse_steps_per_kb: int = 100
     # Syntax nodes of one parsed file (tree-sitter nodes, or XML elements): what the facts, the
     # graph and the searches grow with (up to 0.6 KB of memory per node in the densest code).
     # MetadataService.cls (apex-mdapi, 1 MB, the largest Apex class we know of) has 277,000.

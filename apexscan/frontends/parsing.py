@@ -45,7 +45,11 @@ def parse(language: str, path: str, data: bytes,
         diags.append(Diagnostic(path, "read", f"not valid UTF-8 (byte {exc.start}); "
                                 "analysed with the bad bytes replaced", line))
         data = data.decode("utf-8", "replace").encode("utf-8")
-    tree = parser_for(language).parse(data)
+    steps = limits.parse_steps + len(data) * limits.parse_steps_per_kb // 1000
+    tree = _parse_bounded(parser_for(language), data, steps)
+    if tree is None:
+        return None, data, tuple(diags) + (Diagnostic(path, LIMIT, f"parsing needs more than {steps:,} steps "
+                                           "(tree-sitter's error recovery on this input); not analysed"),)
     root = tree.root_node
     if root.descendant_count > limits.syntax_nodes:
         return None, data, tuple(diags) + (Diagnostic(path, LIMIT, f"file has {root.descendant_count:,} syntax "
@@ -59,6 +63,31 @@ def parse(language: str, path: str, data: bytes,
         diags.append(Diagnostic(path, "parse", f"syntax error near line {line}; "
                                 "the rest of the file was analysed", line))
     return tree, data, tuple(diags)
+
+
+PARSE_CHUNK = 65536  # bytes handed to tree-sitter at a time
+
+
+def _parse_bounded(parser: Parser, data: bytes, steps: int) -> Tree | None:
+    """The tree, or None when tree-sitter needed more than `steps` progress reports (it makes one
+    every hundred parser operations, so this is a count of work, the same on every machine). Its
+    error recovery is quadratic or worse on some broken input (a phrase repeated inside a map
+    literal: 54 KB in 3 s, 3 MB in hours), and its C parser cannot be interrupted otherwise."""
+    view = memoryview(data)
+    reports = 0
+
+    def progress(_offset: int, _has_error: bool) -> bool:
+        nonlocal reports
+        reports += 1
+        return reports > steps  # True: stop
+
+    try:
+        return parser.parse(lambda offset, _point: view[offset:offset + PARSE_CHUNK], progress_callback=progress)
+    except ValueError:  # "Parsing failed": halted by `progress`
+        parser.reset()  # the next parse starts afresh instead of resuming this one
+        if reports <= steps:
+            raise
+        return None
 
 
 def _first_error(root):
