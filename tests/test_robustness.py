@@ -1487,12 +1487,9 @@ def test_external_service_yaml_with_long_runs_of_spaces_finishes(tmp_path):
     assert facts.external_services[0].servers == ("https://api.openai.com/v1",) and not diags
 
 
-def test_300_term_chained_ternary_through_the_cli_and_its_cache(tmp_path):
-    """Valid Apex that made cache.encode recurse too deep in the default configuration."""
-    chain = "".join(f"n == {i} ? 'v{i}' : " for i in range(1, 300)) + "'z'"
-    endpoint = "n == 0 ? 'https://api.openai.com/v1/chat/completions' : " + chain
-    source = LEAK_SOURCE.replace("return LeakClient", f"Integer n = 0;\n        String u = {chain};\n        return LeakClient")
-    root = project_at(tmp_path / "p", {**LEAK, "classes/LeakSource.cls": source, "classes/Chain.cls": f"""\
+def sent_to(endpoint: str) -> dict[str, str]:
+    """classes/Chain.cls, which sends a contact's e-mail (line 7) to the endpoint expression given."""
+    return {"classes/Chain.cls": f"""\
         public class Chain {{
             public static void go(Integer n, Id contactId) {{
                 {SOURCE_LINE}
@@ -1501,7 +1498,15 @@ def test_300_term_chained_ternary_through_the_cli_and_its_cache(tmp_path):
                 req.setBody(c.Email);
                 new Http().send(req);
             }}
-        }}"""})
+        }}"""}
+
+
+def test_300_term_chained_ternary_through_the_cli_and_its_cache(tmp_path):
+    """Valid Apex that made cache.encode recurse too deep in the default configuration."""
+    chain = "".join(f"n == {i} ? 'v{i}' : " for i in range(1, 300)) + "'z'"
+    endpoint = "n == 0 ? 'https://api.openai.com/v1/chat/completions' : " + chain
+    source = LEAK_SOURCE.replace("return LeakClient", f"Integer n = 0;\n        String u = {chain};\n        return LeakClient")
+    root = project_at(tmp_path / "p", {**LEAK, "classes/LeakSource.cls": source, **sent_to(endpoint)})
     cold = invoke("scan", str(root), "--format", "json")
     warm = invoke("scan", str(root), "--format", "json")  # the facts come from the cache this time
     assert cold.exit_code == warm.exit_code == 1 and cold.stdout == warm.stdout
@@ -1514,16 +1519,7 @@ def test_ternary_chains_as_endpoints_are_resolved_without_recursion(tmp_path, te
     """The endpoint resolver recursed once per ternary (3,000: RecursionError); a chain is now one choice."""
     chain = "n == 0 ? 'https://api.openai.com/v1/chat/completions' : " + "".join(
         f"n == {i} ? 'https://h{i}.bank.eu' : " for i in range(1, terms)) + "'https://z.bank.eu'"
-    root = project_at(tmp_path, {**LEAK, "classes/Chain.cls": f"""\
-        public class Chain {{
-            public static void go(Integer n, Id contactId) {{
-                {SOURCE_LINE}
-                HttpRequest req = new HttpRequest();
-                req.setEndpoint({chain});
-                req.setBody(c.Email);
-                new Http().send(req);
-            }}
-        }}"""})
+    root = project_at(tmp_path, {**LEAK, **sent_to(chain)})
     result = scan_project(root, POLICY)
     assert leak_found(result, (f"{DEFAULT}/classes/Chain.cls", 7))
 
