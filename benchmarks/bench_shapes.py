@@ -139,6 +139,10 @@ SHAPES: dict[str, tuple[str, str, Callable[[], str]]] = {
                       "classes/Shape.cls",
                       lambda: "public class Shape {\n    void m() {\n        f(new Map<String, Object>{ 'k' => c.Tax_I"
                               + "FROM Contact WHERE Id = :co" * 10_000 + "d__c, 'c' => text }));\n    }\n}\n"),
+    "recovery-bomb-3mb": ("the same phrase repeated 110,000 times (3 MB: the step bound at its largest)",
+                          "classes/Shape.cls",
+                          lambda: "public class Shape {\n    void m() {\n        f(new Map<String, Object>{ 'k' => c.Tax_I"
+                                  + "FROM Contact WHERE Id = :co" * 110_000 + "d__c, 'c' => text }));\n    }\n}\n"),
     "flow-50k": ("a flow of 50,000 elements", "flows/Big.flow-meta.xml", lambda: flow(50_000)),
     "lwc-3mb": ("a 3 MB Lightning web component", "lwc/big/big.js", lambda: lwc(2_990_000)),
     "lwc-2mb": ("a 2.1 MB Lightning web component (near the syntax-node bound)", "lwc/big/big.js",
