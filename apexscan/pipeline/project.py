@@ -268,6 +268,7 @@ class ForceIgnore:
 
     def __init__(self, rules: list[tuple[Glob, bool, bool]]):
         self.rules = rules  # (glob, negated, directory-only)
+        self._folders: dict[tuple[int, str], bool] = {}  # (rule, folder) -> matched: folders recur for every file
 
     @classmethod
     def load(cls, root: Path, diags: list[Diagnostic] | None = None, limits: Limits = LIMITS) -> ForceIgnore:
@@ -308,9 +309,17 @@ class ForceIgnore:
         if not self.rules:
             return False
         names = rel.split("/")
+        folders = ["/".join(names[:depth]) for depth in range(1, len(names))]
         result = False
-        for glob, negated, dir_only in self.rules:
+        for index, (glob, negated, dir_only) in enumerate(self.rules):
             # its folders, then (unless the rule is for folders only) itself
-            if any(glob.matches(names[:depth]) for depth in range(1, len(names) + (0 if dir_only else 1))):
+            if any(self._folder_matches(index, glob, folder) for folder in folders) \
+                    or (not dir_only and glob.matches(names)):
                 result = not negated
         return result
+
+    def _folder_matches(self, index: int, glob: Glob, folder: str) -> bool:
+        known = self._folders.get((index, folder))
+        if known is None:
+            known = self._folders[(index, folder)] = glob.matches(folder.split("/"))
+        return known
