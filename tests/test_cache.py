@@ -289,3 +289,18 @@ def test_a_pack_replaced_by_another_process_is_written_whole_not_patched(project
     third = FactsCache(folder, project)
     scan_with(project, third)
     assert third.misses == 0
+
+
+def test_every_file_of_a_mule_estate_comes_from_the_cache_the_second_time(tmp_path):
+    """A Mule flow file's facts are a pair (its code, the configs it declares): the codec must
+    take them back, or every flow file is parsed again at every scan."""
+    from apexscan.pipeline.scan import scan as run
+    from apexscan.salesforce.policy import Policy
+    project = discover([Path(__file__).resolve().parent.parent / "samples" / "mule-estate"])
+    first = FactsCache(tmp_path / "cache", project.root)
+    run(project, Policy(), cache=first)
+    first.save()
+    second = FactsCache(tmp_path / "cache", project.root)
+    again = run(project, Policy(), cache=second)
+    assert second.misses == 0 and second.hits == len(project.files) > 20
+    assert again == run(project, Policy())

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from conftest import write_project
 
 import apexscan.pipeline.cache as cache_module
+import apexscan.pipeline.cache_codec as cache_codec
 import apexscan.pipeline.lowering as lowering
 from apexscan.engine.facts import Ref, StrDef
 from apexscan.engine.model import Finding, Location
@@ -287,8 +288,11 @@ TERNARY = "public class Tern {\n    public static String go(Integer x) {\n      
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_a_300_term_ternary_is_scanned_with_the_cache_and_not_cached(tmp_path, monkeypatch, jobs):
+def test_facts_too_deep_for_the_cache_are_scanned_and_not_cached(tmp_path, monkeypatch, jobs):
+    """A 300-term ternary chain once made the codec recurse past Python's stack; chains are now one
+    choice, so the depth bound is lowered here to make its facts too deep all the same."""
     monkeypatch.setattr(lowering, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(cache_codec, "MAX_DEPTH", 5)  # Tern.cls's facts nest 7 deep, Other.cls's 4
     (tmp_path / "p").mkdir()
     root = write_project(tmp_path / "p", {"classes/Tern.cls": TERNARY, "classes/Other.cls": "public class Other {}\n"})
     r = CliRunner().invoke(main, ["scan", str(root), "--jobs", str(jobs), "--cache-dir", str(tmp_path / "c")])

@@ -81,8 +81,8 @@ def test_nesting_deeper_than_even_the_big_stack_is_a_finding_not_a_skip(tmp_path
     root = write_project(tmp_path, {**CLEAN, "lwc/leaky/leaky.js": DEEP_LWC})
     r = invoke("scan", str(root), "--no-cache")
     assert r.exit_code == 1
-    assert (f"{DEFAULT}/lwc/leaky/leaky.js:1:1: error[APX-SCAN-001] Not analysed: expression nesting too deep "
-            "to analyse; a leak in it would not be reported.") in r.stdout
+    assert (f"{DEFAULT}/lwc/leaky/leaky.js:1:1: error[APX-SCAN-001] Not analysed: expressions or blocks nested "
+            "too deeply to analyse; a leak in it would not be reported.") in r.stdout
 
 
 # --- a file that cannot be analysed fails the gate, with the reason -----------------------------------
@@ -161,13 +161,13 @@ def test_a_mode_000_folder_and_file_are_findings(tmp_path):
 def test_an_unreadable_file_is_a_finding(tmp_path, monkeypatch):
     root = write_project(tmp_path, {**CLEAN, "classes/Locked.cls": "public class Locked {}\n"})
     locked = root / DEFAULT / "classes" / "Locked.cls"
-    real = Path.read_bytes
+    real = Path.open
 
-    def read_bytes(self):
+    def open_(self, *args, **kwargs):
         if self == locked:
             raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(Path, "open", open_)
     assert scan_findings(scan_root(root)) == {f"{DEFAULT}/classes/Locked.cls": (
         "error", "Not analysed: cannot read file: Permission denied; a leak in it would not be reported.")}
 

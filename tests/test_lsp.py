@@ -453,3 +453,68 @@ def test_a_scan_that_crashes_is_logged_and_the_server_goes_on(tmp_path):
     server = asyncio.run(asyncio.wait_for(scenario(), TIMEOUT))
     assert len(server.logged) == 1 and "failed" in server.logged[0] and "boom in a stage" in server.logged[0]
     assert server.sent == [(uri, ["scan 2"])]
+# --- a hostile or broken client stream (issue 12, item 10) ------------------------------------------
+
+def framed(body: bytes, header: bytes | None = None) -> bytes:
+    return (header if header is not None else b"Content-Length: %d\r\n\r\n" % len(body)) + body
+
+
+def read_all(data: bytes, **limits) -> tuple[list[bytes], list[str]]:
+    """Every message pygls would get from `data` through a MessageReader, and what it logged."""
+    import io
+
+    from apexscan.engine.limits import Limits
+    from apexscan.interfaces.lsp import MessageReader
+    logged: list[str] = []
+    reader = MessageReader(io.BytesIO(data), Limits(**limits), logged.append)
+    bodies = []
+    while (header := reader.readline()):
+        assert header.startswith(b"Content-Length: ") and reader.readline() == b"\r\n"
+        bodies.append(reader.read(int(header.split(b":")[1])))
+    return bodies, logged
+
+
+def test_message_reader_passes_well_formed_messages_on():
+    bodies, logged = read_all(framed(b'{"a": 1}') + framed(b"{}", b"Content-Type: x\r\ncontent-length: 2\n\n"))
+    assert bodies == [b'{"a": 1}', b"{}"] and not logged
+
+
+def test_message_reader_skips_an_oversized_message_and_reads_on():
+    bodies, logged = read_all(framed(b"x" * 5000) + framed(b"{}"), lsp_message_bytes=1000)
+    assert bodies == [b"{}"] and "over the" in logged[0]
+
+
+@pytest.mark.parametrize("data", [
+    b"Content-Length: ten\r\n\r\n{}",
+    b"Content-Length: -5\r\n\r\n{}",
+    b"Content-Type: application/json\r\n\r\n{}",
+    b"Content-Length: 2" + b" " * 10_000 + b"\r\n\r\n{}",
+    b"garbage without a colon\r\n\r\n{}",
+])
+def test_message_reader_ends_the_stream_on_a_malformed_message(data):
+    bodies, logged = read_all(framed(b"{}") + data + framed(b'{"after": 1}'), lsp_header_bytes=100)
+    assert bodies == [b"{}"] and "stopping" in logged[0]
+
+
+def test_message_reader_ends_the_stream_inside_a_body():
+    assert read_all(framed(b"{}") + b"Content-Length: 10\r\n\r\n{}") == ([b"{}"], [])
+
+
+@pytest.mark.parametrize("header", [
+    b"Content-Length: 99999999999999999\r\n\r\n",  # pygls allocated that much at once
+    b"Content-Length: abc\r\n\r\n",  # pygls waited for ever for a header line
+])
+def test_server_survives_a_hostile_header_and_exits_when_the_client_goes(tmp_path, header):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "apexscan", "lsp"], cwd=tmp_path, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    initialize = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                             "params": {"processId": None, "rootUri": None, "capabilities": {}}}).encode()
+    try:
+        out, err = proc.communicate(framed(initialize) + header + b'{"jsonrpc": "2.0"}' * 1000, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the server hung on the stream")
+    assert proc.returncode == 0, err.decode(errors="replace")
+    assert b'"id": 1' in out or b'"id":1' in out  # the initialize before it was answered
+    assert b"apexscan lsp:" in err

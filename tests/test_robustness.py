@@ -1008,9 +1008,44 @@ def twenty_megabytes() -> str:
 
 
 @pytest.mark.slow
-def test_20_megabyte_apex_file_is_scanned(tmp_path):
+def test_20_megabyte_apex_file_is_not_analysed_and_says_so(tmp_path):
+    """Its syntax tree alone would take gigabytes: over the parse bound, it is a `limit` diagnostic
+    (the gate's "file not analysed"), and the rest of the project is scanned."""
     result = shape_scan(tmp_path, {"classes/Huge.cls": twenty_megabytes()})
-    assert leak_found(result, SHAPE_SINK)
+    (diag,) = reported(result, f"{DEFAULT}/classes/Huge.cls")
+    assert diag.stage == "limit" and "not analysed" in diag.message
+
+
+def test_source_over_the_parse_bound_is_not_analysed_and_says_so(tmp_path):
+    body = "        String s = 'padding';\n" * (3_000_000 // 30)
+    result = shape_scan(tmp_path, shape_class("Big", body + "        ShapeClient.complete(c.Email);"))
+    (diag,) = reported(result, f"{DEFAULT}/classes/Big.cls")
+    assert diag.stage == "limit" and "over the 3 MB limit for source code" in diag.message
+    assert not leak_found(result, SHAPE_SINK)
+
+
+def test_source_over_the_syntax_node_bound_is_not_analysed_and_says_so(tmp_path):
+    result = shape_scan(tmp_path, shape_class("Dense", "        " + "x;" * 600_000 + "\n        ShapeClient.complete(c.Email);"))
+    (diag,) = reported(result, f"{DEFAULT}/classes/Dense.cls")
+    assert diag.stage == "limit" and "syntax nodes, over the 1,000,000 limit" in diag.message
+
+
+def test_metadata_over_the_element_bound_is_not_analysed_and_says_so(tmp_path):
+    labels = "<labels><fullName>L</fullName><value>v</value></labels>" * 350_000
+    rel = "labels/CustomLabels.labels-meta.xml"
+    result = shape_scan(tmp_path, {rel: f"<CustomLabels>{labels}</CustomLabels>"})
+    (diag,) = reported(result, f"{DEFAULT}/{rel}")
+    assert diag.stage == "limit" and "more than 1,000,000 XML elements" in diag.message
+
+
+def test_a_file_over_the_byte_bound_is_not_read_past_it(tmp_path):
+    from apexscan.engine.limits import Limits
+    from apexscan.pipeline.lowering import read_file
+    path = tmp_path / "Big.flow-meta.xml"
+    path.write_bytes(b"<Flow>" + b" " * 5000 + b"</Flow>")
+    assert read_file(path, "Big.flow-meta.xml", Limits(file_bytes=5013))[0] is not None
+    data, diag = read_file(path, "Big.flow-meta.xml", Limits(file_bytes=5000))
+    assert data is None and diag.stage == "limit" and "over the 5,000 bytes limit" in diag.message
 
 
 # --- 4. the file system ---------------------------------------------------------------------------
@@ -1407,3 +1442,228 @@ def test_long_type_name_finishes(tmp_path):
                          "        EventBus.publish(x);\n    }\n}\n",
     })
     scan_in_child(tmp_path, timeout=60)
+
+
+# --- 7. denial of service and crashes from content (issue 12, items 8 and 10) ---------------------
+# Each reproducer that took minutes (or crashed) runs in a child process with a generous timeout:
+# the inputs are sized so that a linear pass needs a second, and the old code minutes or more.
+
+ESR = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<ExternalServiceRegistration xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Assistant</label>
+    <namedCredentialReference>Leak_OpenAI</namedCredentialReference>
+    <registrationProviderType>Custom</registrationProviderType>
+    <schema>{schema}</schema>
+    <schemaType>OpenApi3</schemaType>
+    <status>Complete</status>
+</ExternalServiceRegistration>
+"""
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param("x.send" + "(" * 150_000, id="unclosed-parentheses"),
+    pytest.param("{" * 150_000, id="unclosed-braces"),
+])
+def test_unclosed_brackets_in_apex_finish(tmp_path, body):
+    """The tree-sitter sink query was quadratic in a run of unclosed brackets (150 KB: 48 s)."""
+    project_at(tmp_path, {**LEAK, "classes/Open.cls": "public class Open {\n    void m() {\n        " + body + "\n"})
+    findings, diagnostics = map(int, scan_in_child(tmp_path, timeout=60).split())
+    assert findings >= 1 and diagnostics >= 1  # the leak elsewhere, and the broken file reported
+
+
+@pytest.mark.parametrize("attributes", [
+    pytest.param("a" * 60_000, id="long-name"),
+    pytest.param("a= " * 20_000, id="names-without-values"),
+    pytest.param("a='" + "x" * 60_000, id="unclosed-quote"),
+])
+def test_aura_markup_with_huge_attributes_finishes(tmp_path, attributes):
+    """The markup-attribute regex restarted inside every name it had read (60,000 characters: 45 s)."""
+    project_at(tmp_path, {"aura/big/big.cmp": f'<aura:component {attributes} controller="BigCtl">\n</aura:component>\n',
+                          "classes/BigCtl.cls": "public class BigCtl {}"})
+    scan_in_child(tmp_path, timeout=60)
+
+
+def test_external_service_yaml_with_long_runs_of_spaces_finishes(tmp_path):
+    """The YAML key regex `(.*?)\\s*$` was quadratic in trailing spaces (40,000 spaces: 7.6 s)."""
+    schema = "openapi: 3.0.0" + " " * 200_000 + "\nservers:\n  - url: https://api.openai.com/v1\n" \
+             + ("info:" + " " * 40_000 + "x\n") * 5
+    project_at(tmp_path, {**LEAK, "externalServiceRegistrations/A.externalServiceRegistration-meta.xml":
+                          ESR.format(schema=escape(schema))})
+    scan_in_child(tmp_path, timeout=60)
+    facts, diags = parse_metadata_file("A.externalServiceRegistration-meta.xml", ESR.format(schema=escape(schema)).encode())
+    assert facts.external_services[0].servers == ("https://api.openai.com/v1",) and not diags
+
+
+def sent_to(endpoint: str) -> dict[str, str]:
+    """classes/Chain.cls, which sends a contact's e-mail (line 7) to the endpoint expression given."""
+    return {"classes/Chain.cls": f"""\
+        public class Chain {{
+            public static void go(Integer n, Id contactId) {{
+                {SOURCE_LINE}
+                HttpRequest req = new HttpRequest();
+                req.setEndpoint({endpoint});
+                req.setBody(c.Email);
+                new Http().send(req);
+            }}
+        }}"""}
+
+
+def test_300_term_chained_ternary_through_the_cli_and_its_cache(tmp_path):
+    """Valid Apex that made cache.encode recurse too deep in the default configuration."""
+    chain = "".join(f"n == {i} ? 'v{i}' : " for i in range(1, 300)) + "'z'"
+    endpoint = "n == 0 ? 'https://api.openai.com/v1/chat/completions' : " + chain
+    source = LEAK_SOURCE.replace("return LeakClient", f"Integer n = 0;\n        String u = {chain};\n        return LeakClient")
+    root = project_at(tmp_path / "p", {**LEAK, "classes/LeakSource.cls": source, **sent_to(endpoint)})
+    cold = invoke("scan", str(root), "--format", "json")
+    warm = invoke("scan", str(root), "--format", "json")  # the facts come from the cache this time
+    assert cold.exit_code == warm.exit_code == 1 and cold.stdout == warm.stdout
+    sinks = {(f["location"]["path"].rsplit("/", 1)[-1], f["rule"]) for f in json.loads(cold.stdout)["findings"]}
+    assert {("LeakClient.cls", "APX-LLM-001"), ("Chain.cls", "APX-LLM-001")} <= sinks
+
+
+@pytest.mark.parametrize("terms", [5_000, 50_000])
+def test_ternary_chains_as_endpoints_are_resolved_without_recursion(tmp_path, terms):
+    """The endpoint resolver recursed once per ternary (3,000: RecursionError); a chain is now one choice."""
+    chain = "n == 0 ? 'https://api.openai.com/v1/chat/completions' : " + "".join(
+        f"n == {i} ? 'https://h{i}.bank.eu' : " for i in range(1, terms)) + "'https://z.bank.eu'"
+    root = project_at(tmp_path, {**LEAK, **sent_to(chain)})
+    result = scan_project(root, POLICY)
+    assert leak_found(result, (f"{DEFAULT}/classes/Chain.cls", 7))
+
+
+def test_deep_json_in_an_external_service_schema_is_reported(tmp_path):
+    deep = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    rel = "externalServiceRegistrations/Deep.externalServiceRegistration-meta.xml"
+    result = scan_project(project_at(tmp_path, {**LEAK, rel: ESR.format(schema=deep)}), POLICY)
+    assert leak_found(result)
+    (diag,) = reported(result, f"{DEFAULT}/{rel}")
+    assert diag.stage == "limit" and "nested too deeply" in diag.message
+
+
+def test_deep_json_in_sfdx_project_json_is_reported_and_the_folder_scanned(tmp_path):
+    root = project_at(tmp_path, LEAK)
+    (root / "sfdx-project.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    result = scan_project(root)
+    assert leak_found(result)
+    assert "nested too deeply" in reported(result, "sfdx-project.json")[0].message
+
+
+def test_deep_json_as_a_baseline_is_a_usage_error(tmp_path):
+    root = project_at(tmp_path / "p", LEAK)
+    baseline = tmp_path / "old.sarif"
+    baseline.write_text('{"runs": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    r = CliRunner().invoke(main, ["scan", str(root), "--baseline", str(baseline)])
+    assert r.exit_code == 2 and "nested too deeply" in r.stderr, r.output
+
+
+@pytest.mark.parametrize("document", [
+    '{"version": "2.1.0", "runs": [{"tool": []}]}',
+    '{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "apexscan"}}, "results": [{"partialFingerprints": []}]}]}',
+])
+def test_baseline_of_the_wrong_shape_is_a_usage_error(tmp_path, document):
+    root = project_at(tmp_path / "p", LEAK)
+    (tmp_path / "old.sarif").write_text(document, encoding="utf-8")
+    r = CliRunner().invoke(main, ["scan", str(root), "--baseline", str(tmp_path / "old.sarif")])
+    assert r.exit_code == 2 and "not a usable baseline" in r.stderr, r.output
+
+
+def test_5000_character_package_directory_is_reported(tmp_path):
+    root = project_at(tmp_path, LEAK)
+    (root / "sfdx-project.json").write_text(json.dumps({"packageDirectories": [
+        {"path": "x" * 5000}, {"path": "force-app"}]}), encoding="utf-8")
+    result = scan_project(root)
+    assert leak_found(result)
+    assert any("cannot be read" in d.message for d in reported(result, "sfdx-project.json"))
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse names that are not UTF-8")
+def test_file_name_that_is_not_utf8_reaches_every_report_exactly(tmp_path):
+    """Every SARIF and JSON output crashed on it (UnicodeEncodeError): the URI now carries the
+    name's bytes percent-encoded, the JSON a \\udcXX escape that reads back to the same name."""
+    root = project_at(tmp_path / "p", LEAK)
+    classes = os.fsencode(root / DEFAULT / "classes")
+    os.rename(classes + b"/LeakClient.cls", classes + b"/Leak\xe9Client.cls")
+    name = os.fsdecode(b"Leak\xe9Client.cls")
+    for fmt in ("sarif", "json"):
+        out = tmp_path / f"r.{fmt}"
+        r = invoke("scan", str(root), "--format", fmt, "-o", str(out))
+        assert r.exit_code == 1, r.output
+        text = out.read_bytes().decode("utf-8")  # valid UTF-8
+        doc = json.loads(text)
+        if fmt == "sarif":
+            uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+                    for res in doc["runs"][0]["results"] for loc in res["locations"]}
+            assert f"{DEFAULT}/classes/Leak%E9Client.cls" in uris
+        else:
+            paths = {f["location"]["path"] for f in doc["findings"]}
+            assert f"{DEFAULT}/classes/{name}" in paths and (root / f"{DEFAULT}/classes/{name}").is_file()
+    # JSON keeps the name exact; pages people read show the stray byte visibly (report/visible.py)
+    for fmt, shown in (("json", "Leak\\udce9Client.cls"), ("markdown", "Leak&lt;U+DCE9&gt;Client.cls"),
+                       ("html", "Leak&lt;U+DCE9&gt;Client.cls")):
+        out = tmp_path / f"inventory.{fmt}"
+        r = invoke("inventory", str(root), "--format", fmt, "-o", str(out))
+        assert r.exit_code == 0, r.output
+        assert shown in out.read_bytes().decode("utf-8"), fmt
+
+
+@pytest.mark.parametrize("link", ["/", ".."])
+def test_symlink_to_the_root_or_an_enclosing_folder_is_refused(tmp_path, link):
+    """`sf -> /` committed where the workflow scans `sf/` walked the whole file system."""
+    project_at(tmp_path / "repo", LEAK)
+    (tmp_path / "repo" / "sf").symlink_to(link, target_is_directory=True)
+    r = CliRunner().invoke(main, ["scan", str(tmp_path / "repo" / "sf")])
+    assert r.exit_code == 2 and ("not a project folder" in r.stderr or "around the link itself" in r.stderr), r.output
+
+
+def test_a_symlinked_project_folder_elsewhere_is_still_scanned(tmp_path):
+    root = project_at(tmp_path / "real", LEAK)
+    (tmp_path / "link").symlink_to(root, target_is_directory=True)
+    assert leak_found(scan_project(tmp_path / "link"))
+
+
+def test_the_walk_stops_at_its_bound_and_says_so(tmp_path):
+    from apexscan.engine.limits import LIMIT, Limits
+    root = project_at(tmp_path, {**LEAK, **{f"classes/many/M{i}.cls": "public class M {}" for i in range(50)}})
+    project = discover([root], Limits(walk_entries=30))
+    (diag,) = [d for d in project.diagnostics if d.stage == LIMIT]
+    assert "more than 30 folders and files" in diag.message
+    assert len(project.files) < 53
+
+
+# A phrase repeated inside a map literal: tree-sitter's error recovery is super-linear on it (54 KB:
+# 3 s; 247 KB, found by benchmarks/fuzz.py: 109 s; 3 MB: hours).
+RECOVERY_BOMB = (b"public class Bomb {\n    void m() {\n        f(new Map<String, Object>{ 'k' => client.Tax_I"
+                 + b"FROM Contact WHERE Id = :co" * 2000 + b"d__c, 'c' => text }));\n    }\n}\n")
+
+
+def test_a_parse_that_needs_too_many_steps_is_stopped_and_reported():
+    from apexscan.frontends.parsing import parse
+    tree, _, diags = parse("apex", "Bomb.cls", RECOVERY_BOMB)
+    assert tree is None and diags[-1].stage == "limit" and "parsing needs more than 55,4" in diags[-1].message
+    tree, _, diags = parse("apex", "Bomb.cls", RECOVERY_BOMB[:3000] + b"}}")
+    assert tree is not None  # the same shape, small: parsed
+    tree, _, diags = parse("apex", "Bomb.cls", RECOVERY_BOMB)  # the parser starts afresh after a stop
+    assert tree is None and diags[-1].stage == "limit"
+
+
+def test_the_largest_real_classes_parse_well_within_the_step_bound():
+    """MetadataService.cls-like code (1 MB of generated inner classes) needs a few thousand steps."""
+    from apexscan.engine.limits import LIMITS
+    from apexscan.frontends.parsing import _parse_bounded, parser_for
+    inner = "".join(f"    public class Type{i} {{\n        public String field{i};\n        private String[] field{i}_type_info "
+                    f"= new String[]{{'field{i}','http://soap.sforce.com/2006/04/metadata',null,'1','1','false'}};\n"
+                    "    }\n" for i in range(4500))
+    source = f"public class MetadataService {{\n{inner}}}\n".encode()
+    assert len(source) > 900_000
+    steps = LIMITS.parse_steps + len(source) * LIMITS.parse_steps_per_kb // 1000
+    assert _parse_bounded(parser_for("apex"), source, steps // 10) is not None  # a tenth of the bound is enough
+
+
+@pytest.mark.slow
+def test_the_error_recovery_bomb_found_by_fuzzing_finishes(tmp_path):
+    """270 KB of it, through a whole scan: minutes without the step bound, seconds with it."""
+    project_at(tmp_path, {**LEAK, "classes/Bomb.cls": RECOVERY_BOMB.replace(
+        b"FROM Contact WHERE Id = :co" * 2000, b"FROM Contact WHERE Id = :co" * 10_000)})
+    findings, diagnostics = map(int, scan_in_child(tmp_path, timeout=120).split())
+    assert findings >= 1 and diagnostics >= 1  # the leak elsewhere; the bomb reported as not analysed

@@ -56,7 +56,7 @@ class Assign:
 
 # A string expression, kept symbolic so endpoints can be resolved across the project:
 #   ("lit", s) | ("ref", Ref) | ("call", site_id) | ("label", name) | ("cmdt", type, record, field)
-#   | ("setting", expr_text) | ("orgurl",) | ("unknown", expr_text)
+#   | ("setting", expr_text) | ("orgurl",) | ("unknown", expr_text) | ("choice", StrExpr, StrExpr, ...)
 #   | ("config", path, key, default, what): the value of configuration key `key` (a Mule property,
 #     an environment variable) as the deployable unit holding file `path` configures it; `default`
 #     is the StrExpr used when the key is unset (() for none), `what` names the kind of key for

@@ -282,6 +282,8 @@ def _output_schema(path: str, data: bytes) -> FileFacts:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", f"not a JSON schema: {exc}"),))
+    except RecursionError:  # nested deeper than the JSON reader goes: the result is taken to reach the model
+        return FileFacts(path=path, diagnostics=(Diagnostic(path, "parse", "not a JSON schema: nested too deeply"),))
     properties = document.get("properties") if isinstance(document, dict) else None
     if not isinstance(properties, dict):
         return FileFacts(path=path)  # nothing to go by: the result is taken to reach the model

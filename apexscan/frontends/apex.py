@@ -33,9 +33,10 @@ from apexscan.engine.facts import (
     StrExpr,
     StrPart,
 )
+from apexscan.engine.limits import LIMIT
 from apexscan.engine.model import Diagnostic
-from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_apex
-from apexscan.frontends.parsing import captures, parse, run_deep
+from apexscan.frontends.common import CONCAT, all_unknown, bounded, choice, get_field, unescape_apex
+from apexscan.frontends.parsing import parse, run_deep
 from apexscan.frontends.visitor import StrictError, TreeLowerer, descendants, shorten  # noqa: F401  (StrictError: re-exported)
 from apexscan.salesforce import agent_models as A
 from apexscan.salesforce import apex_models as M
@@ -80,11 +81,9 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     tree, data, diags = parse("apex", path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
-    sink_calls = _sink_calls(tree.root_node, data)
 
     def lower() -> Lowerer:
         low = Lowerer(path, data, strict)
-        low.sink_calls = sink_calls
         low.file(tree.root_node)
         return low
     try:
@@ -95,23 +94,7 @@ def lower_apex(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
         return run_deep(lower).facts(diags)
     except RecursionError:
         return FileFacts(path=path, diagnostics=diags + (
-            Diagnostic(path, "lower", "expression nesting too deep to analyse", not_analysed=True),))
-
-
-# The method names queries/apex-sinks.scm matches, in lower case (keep the two in step). The query
-# walks the whole tree, which costs a fifth of the parse; an ASCII file that never spells one of
-# the names cannot match. (A file with other characters is always queried: the query's
-# case-insensitive match knows more case pairs than `bytes.lower()`.)
-SINK_METHOD_NAMES = (b"send", b"addhttprequest")
-
-
-def _sink_calls(root: Node, data: bytes) -> set[int]:
-    """Ids of the call nodes matched by queries/apex-sinks.scm."""
-    if data.isascii():
-        lowered = data.lower()
-        if not any(name in lowered for name in SINK_METHOD_NAMES):
-            return set()
-    return {n.id for n in captures("apex", "apex-sinks", root).get("sink", ())}
+            Diagnostic(path, LIMIT, "expressions or blocks nested too deeply to analyse; not analysed"),))
 
 
 # Node types without a statement handler that are lowered as expressions.
@@ -140,7 +123,6 @@ class Lowerer(TreeLowerer):
         self.test_classes: set[str] = set()  # names of the test classes declared so far
         self.scope: Scope | None = None
         self.fn_display = ""
-        self.sink_calls: set[int] = set()  # ids of call nodes matched by queries/apex-sinks.scm
         # Maps with literal keys, for inputs passed by name (a flow's input variables): the pairs of
         # each map literal (by node id), and the entries put into each variable's map.
         self.map_pairs: dict[int, list[tuple[str, tuple[Inflow, ...]]]] = {}
@@ -877,12 +859,12 @@ class Lowerer(TreeLowerer):
             if target is not None:
                 self.endpoints.append(EndpointSet(target, self.strexpr(args[0]), self.loc(n), self.short(n, 100)))
             return None
-        if n.id in self.sink_calls and (
+        if lname in M.HTTP_SINKS and len(args) == 1 and (
                 receiver_type in ("http", "continuation") or static_type == "continuation" or
                 (static_type == "" and receiver and self._arg_type(args[0]) == "httprequest")):
             arg = self.expr(args[0])
             ref = arg[0].ref if arg and not arg[0].ops else None
-            api = "Http.send" if lname == "send" else "Continuation.addHttpRequest"
+            api = M.HTTP_SINKS[lname]
             if ref is not None:
                 self.sinks.append(Sink(ref, "http", api, self.scope.fid, self.loc(n), self.short(n)))
             return ()
@@ -1071,7 +1053,7 @@ class Lowerer(TreeLowerer):
             return self.strexpr(branch)
         a = self.strexpr(n.child_by_field_name("consequence"))
         b = self.strexpr(n.child_by_field_name("alternative"))
-        return (("choice", a, b),)
+        return choice((a, b), self.short(n))
 
     def str_identifier(self, n: Node) -> StrExpr:
         ref = self.name_ref(self.text(n))
@@ -1118,7 +1100,7 @@ class Lowerer(TreeLowerer):
             args = args_node.named_children if args_node is not None else []
             base = self.static_ref(obj) if len(args) == 1 else None
             if base is not None:  # settings.get(Constants.ENDPOINT) on a map filled with constants
-                return (("mapget", base, self.strexpr(args[0])),)
+                return bounded((("mapget", base, self.strexpr(args[0])),), self.short(n))
         if q.endswith("__c") and lname in SETTING_METHODS:  # self.custom_setting(n), names read above
             return (("setting", self.short(n)),)
         if lname == "format" and q == "string":
@@ -1131,8 +1113,8 @@ class Lowerer(TreeLowerer):
     def str_map_creation_expression(self, n: Node) -> StrExpr:
         value = n.child_by_field_name("value")
         pairs = [p.named_children for p in value.named_children] if value is not None else []
-        return (("map", tuple((self.strexpr(k), self.strexpr(v)) for k, v in
-                              (p for p in pairs if len(p) == 2))),)
+        return bounded((("map", tuple((self.strexpr(k), self.strexpr(v)) for k, v in
+                                      (p for p in pairs if len(p) == 2))),), self.short(n))
 
     def str_query_expression(self, n: Node) -> StrExpr:
         body = n.named_children[0] if n.named_children else None

@@ -55,7 +55,9 @@ A = M.AURA
 _ROLES = ("controller", "helper", "renderer")
 _MARKUP_OPEN = re.compile(r"<\s*aura:(?:component|application)\b", re.IGNORECASE)
 _MARKUP_TAG_REST = re.compile(r"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")  # matched once, at the first opening
-_MARKUP_ATTR = re.compile(r"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+# A name, and its value when it has one. Matching the name alone too means a search never starts
+# again inside a name it already read: a long name without `=` costs one pass, not one per letter.
+_MARKUP_ATTR = re.compile(r"([\w:.-]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'))?")
 RESULT = "$result"  # where an action keeps what its Apex method returned
 
 
@@ -94,7 +96,7 @@ def lower_markup(path: str, data: bytes) -> FileFacts:
             not_analysed=True),))
     controller, where = "", opening.start()
     for attr in _MARKUP_ATTR.finditer(root.group(1)):
-        if attr.group(1).lower() == "controller":
+        if attr.group(1).lower() == "controller" and attr.lastindex and attr.lastindex > 1:
             controller = (attr.group(2) if attr.group(2) is not None else attr.group(3)).strip()
             where = root.start(1) + attr.start()
     line = text.count("\n", 0, where) + 1

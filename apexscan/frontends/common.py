@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from apexscan.engine.facts import Inflow, Ref, StrExpr
+from apexscan.engine.limits import LIMITS
 
 CONCAT = ("collapse", "concatenated")  # the second item only words the path message
 
@@ -24,6 +25,38 @@ def get_field(inflows: tuple[Inflow, ...], field_name: str, text: str) -> tuple[
         else:
             out.append(Inflow(i.ref, i.ops + (("get", field_name),), text))
     return tuple(out)
+
+
+def bounded(expr: StrExpr, text: str, limit: int = LIMITS.string_nesting) -> StrExpr:
+    """`expr`, or one unknown part when its tuples nest deeper than `limit`: a string choice or map
+    built from thousands of nested ternaries or literals (`a ? b : c ? d : ...`) stays shallow for
+    the cache, the endpoint resolver and everything else that walks it. Each call reads at most
+    `limit` levels, and a part cut here is one tuple for the callers above: linear overall."""
+    stack = [(expr, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return (("unknown", text),)
+        for item in value:
+            if type(item) is tuple:
+                stack.append((item, depth + 1))
+    return expr
+
+
+def choice(branches: tuple[StrExpr, ...], text: str, most: int = LIMITS.string_choices) -> StrExpr:
+    """`a ? b : c`, `a || b`: one ("choice", alternative, ...) part. A choice among the branches is
+    spliced in, so a chain of 300 ternaries is one part of 301 alternatives, not 300 levels deep;
+    past `most` alternatives the rest is one unknown alternative (so each level copies a bounded
+    number: linear in the chain)."""
+    alternatives: list[StrExpr] = []
+    for branch in branches:
+        if len(branch) == 1 and branch[0][0] == "choice":
+            alternatives.extend(branch[0][1:])
+        else:
+            alternatives.append(branch)
+    if len(alternatives) > most:
+        alternatives[most - 1:] = [(("unknown", f"one of more than {most} alternatives of {text}"),)]
+    return bounded((("choice", *alternatives),), text)
 
 
 def all_unknown(s: StrExpr) -> bool:

@@ -52,8 +52,9 @@ from apexscan.engine.facts import (
     StrDef,
     StrExpr,
 )
+from apexscan.engine.limits import LIMIT
 from apexscan.engine.model import Diagnostic, Location
-from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_js
+from apexscan.frontends.common import CONCAT, all_unknown, bounded, choice, get_field, unescape_js
 from apexscan.frontends.parsing import parse, run_deep
 from apexscan.frontends.visitor import StrictError, TreeLowerer, descendants  # noqa: F401  (StrictError: re-exported)
 from apexscan.salesforce import lwc_models as M
@@ -135,8 +136,8 @@ def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool) -> Fil
     try:  # code nested thousands deep: once more, with room for it
         return run_deep(lower)
     except RecursionError:
-        return FileFacts(path=path, diagnostics=diags + (Diagnostic(
-            path, "lower", "expression nesting too deep to analyse", not_analysed=True),))
+        return FileFacts(path=path, diagnostics=diags + (
+            Diagnostic(path, LIMIT, "expressions or blocks nested too deeply to analyse; not analysed"),))
 
 
 def bundle_of(path: str) -> str:
@@ -1422,13 +1423,13 @@ class Lowerer(TreeLowerer):
         if op is not None and self.text(op) == "+":
             return self.strexpr(n.child_by_field_name("left")) + self.strexpr(n.child_by_field_name("right"))
         if op is not None and self.text(op) in ("||", "??"):
-            return (("choice", self.strexpr(n.child_by_field_name("left")),
-                     self.strexpr(n.child_by_field_name("right"))),)
+            return choice((self.strexpr(n.child_by_field_name("left")),
+                           self.strexpr(n.child_by_field_name("right"))), self.short(n))
         return self._str_unknown(n)
 
     def str_ternary_expression(self, n: Node) -> StrExpr:
-        return (("choice", self.strexpr(n.child_by_field_name("consequence")),
-                 self.strexpr(n.child_by_field_name("alternative"))),)
+        return choice((self.strexpr(n.child_by_field_name("consequence")),
+                       self.strexpr(n.child_by_field_name("alternative"))), self.short(n))
 
     def str_identifier(self, n: Node) -> StrExpr:
         b = self.scope.lookup(self.text(n))
@@ -1449,7 +1450,7 @@ class Lowerer(TreeLowerer):
             return (("ref", Ref(f"F:{namespace}.{self.text(prop).lower()}")),)
         base = self.place_of_value(obj)
         if base is not None and not base.path:  # CONFIG.url with CONFIG = { url: '...' }
-            return (("mapget", base, (("lit", self.text(prop)),)),)
+            return bounded((("mapget", base, (("lit", self.text(prop)),)),), self.short(n))
         return self._str_unknown(n)
 
     def str_object(self, n: Node) -> StrExpr:
@@ -1460,7 +1461,7 @@ class Lowerer(TreeLowerer):
                 name = _key_name(self, key, lower=False)
                 if name:
                     entries.append(((("lit", name),), self.strexpr(value)))
-        return (("map", tuple(entries)),) if entries else self._str_unknown(n)
+        return bounded((("map", tuple(entries)),), self.short(n)) if entries else self._str_unknown(n)
 
     def str_call_expression(self, n: Node) -> StrExpr:
         fn = n.child_by_field_name("function")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from apexscan.engine.limits import LIMIT
 from apexscan.engine.model import CustomFieldMeta, Diagnostic, Location, NamedCredentialMeta, RemoteSiteMeta
 from apexscan.frontends.xmlsafe import Element, XmlError, parse
 
@@ -682,7 +683,9 @@ def _external_service(rel_path: str, stem: str, root: Element) -> _Result:
         credential = root.find("namedCredentialReference")
     if credential is not None and not credential.text.strip():
         credential = None
-    servers = [*_schema_servers(root.findtext("schema")), *_binding_server(root.findtext("serviceBinding"))]
+    schema_servers, problems = _schema_servers(root.findtext("schema"))
+    binding_servers, binding_problems = _binding_server(root.findtext("serviceBinding"))
+    servers = [*schema_servers, *binding_servers]
     service = ExternalServiceMeta(
         name=stem,
         named_credential="" if credential is None else credential.text.strip(),
@@ -693,34 +696,47 @@ def _external_service(rel_path: str, stem: str, root: Element) -> _Result:
             if op.findtext("name") and _flag(op, "active", True)),
         location=_loc(rel_path, root if credential is None else credential),
     )
-    return MetadataFacts(external_services=(service,)), ()
+    diagnostics = tuple(Diagnostic(rel_path, LIMIT, f"{what} is JSON nested too deeply to read; the servers "
+                                   "it names are not known", root.line) for what in (*problems, *binding_problems))
+    return MetadataFacts(external_services=(service,)), diagnostics
 
 
-_YAML_KEY = re.compile(r"^([A-Za-z_$][\w$-]*)\s*:\s*(.*?)\s*$")
+_YAML_KEY = re.compile(r"^([A-Za-z_$][\w$-]*)\s*:(.*)")  # the value is stripped after: `(.*?)\s*$` is quadratic
 _YAML_SERVER_URL = re.compile(r"^\s*(?:-\s*)?url\s*:\s*[\"']?([^\"'#\s]+)")
 
 
-def _schema_servers(schema: str) -> list[str]:
+def _json(text: str, what: str, problems: list[str]):
+    """The JSON document in `text`, or None when it is not JSON; one nested deeper than Python's
+    parser goes is None too, and named in `problems` (a diagnostic: not a silent skip)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+    except RecursionError:
+        problems.append(what)
+        return None
+
+
+def _schema_servers(schema: str) -> tuple[list[str], list[str]]:
     """Server URLs named by an OpenAPI 3 (servers[].url) or Swagger 2 (host + basePath) schema, in
-    JSON or YAML. A small reader on purpose: only top-level keys are needed, and a schema we cannot
-    read simply names no server (the registration's Named Credential is what decides the host)."""
+    JSON or YAML, and what could not be read. A small reader on purpose: only top-level keys are
+    needed, and a schema we cannot read simply names no server (the registration's Named
+    Credential is what decides the host)."""
     schema = schema.strip()
+    problems: list[str] = []
     if not schema:
-        return []
+        return [], problems
     if schema.startswith("{"):
-        try:
-            document = json.loads(schema)
-        except ValueError:
-            return []
+        document = _json(schema, "<schema>", problems)
         if not isinstance(document, dict):
-            return []
+            return [], problems
         servers = document.get("servers")
         urls = [s["url"] for s in servers if isinstance(s, dict) and isinstance(s.get("url"), str)] \
             if isinstance(servers, list) else []
         host, base = document.get("host"), document.get("basePath", "")
         if isinstance(host, str) and host:
             urls.append(f"https://{host}{base if isinstance(base, str) else ''}")
-        return urls
+        return urls, problems
     urls: list[str] = []
     top: dict[str, str] = {}
     section = ""
@@ -730,8 +746,9 @@ def _schema_servers(schema: str) -> list[str]:
         if not line[0].isspace():
             match = _YAML_KEY.match(line)
             section = match.group(1) if match else ""
-            if match and match.group(2):
-                top[section] = match.group(2).strip("\"'")
+            value = match.group(2).strip() if match else ""
+            if value:
+                top[section] = value.strip("\"'")
             continue
         if section == "servers":
             match = _YAML_SERVER_URL.match(line)
@@ -739,19 +756,18 @@ def _schema_servers(schema: str) -> list[str]:
                 urls.append(match.group(1))
     if top.get("host"):
         urls.append(f"https://{top['host']}{top.get('basePath', '')}")
-    return urls
+    return urls, problems
 
 
-def _binding_server(binding: str) -> list[str]:
-    """The host + basePath of a <serviceBinding> JSON value ({"host": "api.example.com", "basePath": "/v1"})."""
-    try:
-        document = json.loads(binding) if binding.strip() else None
-    except ValueError:
-        return []
+def _binding_server(binding: str) -> tuple[list[str], list[str]]:
+    """The host + basePath of a <serviceBinding> JSON value ({"host": "api.example.com", "basePath": "/v1"}),
+    and what could not be read."""
+    problems: list[str] = []
+    document = _json(binding, "<serviceBinding>", problems) if binding.strip() else None
     if not isinstance(document, dict) or not isinstance(document.get("host"), str) or not document["host"]:
-        return []
+        return [], problems
     base = document.get("basePath")
-    return [f"https://{document['host']}{base if isinstance(base, str) and base != '/' else ''}"]
+    return [f"https://{document['host']}{base if isinstance(base, str) and base != '/' else ''}"], problems
 
 
 def _workflow(rel_path: str, stem: str, root: Element) -> _Result:

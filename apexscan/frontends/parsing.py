@@ -4,11 +4,10 @@ from __future__ import annotations
 import sys
 import threading
 from functools import lru_cache
-from importlib.resources import files
-from pathlib import Path
 
-from tree_sitter import Node, Parser, Query, QueryCursor, Tree
+from tree_sitter import Parser, Tree
 
+from apexscan.engine.limits import LIMIT, LIMITS, Limits, megabytes
 from apexscan.engine.model import Diagnostic
 
 BOM = b"\xef\xbb\xbf"
@@ -21,31 +20,17 @@ def parser_for(language: str) -> Parser:
     return get_parser(language)
 
 
-@lru_cache(maxsize=None)
-def query(language: str, name: str) -> Query:
-    """A tree-sitter query shipped in apexscan/queries (the top-level queries/ folder)."""
-    from tree_sitter_language_pack import get_language
-
-    return Query(get_language(language), _query_text(name))
-
-
-def _query_text(name: str) -> str:
-    try:  # installed: queries/ ships inside the package as apexscan.queries
-        return files("apexscan.queries").joinpath(f"{name}.scm").read_text("utf-8")
-    except ModuleNotFoundError:  # running from a source checkout
-        return (Path(__file__).resolve().parents[2] / "queries" / f"{name}.scm").read_text("utf-8")
-
-
-def captures(language: str, name: str, root: Node) -> dict[str, list[Node]]:
-    return QueryCursor(query(language, name)).captures(root)
-
-
-def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tuple[Diagnostic, ...]]:
+def parse(language: str, path: str, data: bytes,
+          limits: Limits = LIMITS) -> tuple[Tree | None, bytes, tuple[Diagnostic, ...]]:
     """Parse `data`; return (tree, the bytes parsed, diagnostics); tree is None when the file cannot be analysed at all.
 
     A syntax error elsewhere in a file still yields a tree: tree-sitter recovers, and the rest of
-    the file is analysed (the error is reported so the user knows coverage is partial).
+    the file is analysed (the error is reported so the user knows coverage is partial). A file over
+    the parse or syntax-node bound is not analysed (a LIMIT diagnostic).
     """
+    if len(data) > limits.parse_bytes:
+        return None, data, (Diagnostic(path, LIMIT, f"file is {megabytes(len(data))}, over the "
+                                       f"{megabytes(limits.parse_bytes)} limit for source code; not analysed"),)
     if data.startswith(BOM):
         data = data[len(BOM):]
     if not data.strip():
@@ -60,8 +45,15 @@ def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tu
         diags.append(Diagnostic(path, "read", f"not valid UTF-8 (byte {exc.start}); "
                                 "analysed with the bad bytes replaced", line))
         data = data.decode("utf-8", "replace").encode("utf-8")
-    tree = parser_for(language).parse(data)
+    steps = limits.parse_steps + len(data) * limits.parse_steps_per_kb // 1000
+    tree = _parse_bounded(parser_for(language), data, steps)
+    if tree is None:
+        return None, data, tuple(diags) + (Diagnostic(path, LIMIT, f"parsing needs more than {steps:,} steps "
+                                           "(tree-sitter's error recovery on this input); not analysed"),)
     root = tree.root_node
+    if root.descendant_count > limits.syntax_nodes:
+        return None, data, tuple(diags) + (Diagnostic(path, LIMIT, f"file has {root.descendant_count:,} syntax "
+                                           f"nodes, over the {limits.syntax_nodes:,} limit; not analysed"),)
     if root.has_error:
         bad = _first_error(root)
         line = bad.start_point[0] + 1 if bad is not None else 0
@@ -73,7 +65,7 @@ def parse(language: str, path: str, data: bytes) -> tuple[Tree | None, bytes, tu
     return tree, data, tuple(diags)
 
 
-def _skipped(root: Node) -> str:
+def _skipped(root) -> str:
     """What tree-sitter's error recovery left out, for the message ("lines 4-9 were not analysed,
     the rest of the file was")."""
     spans: list[tuple[int, int]] = []
@@ -96,6 +88,29 @@ def _skipped(root: Node) -> str:
     more = f" and {len(merged) - 5} more places" if len(merged) > 5 else ""
     plural = len(merged) > 1 or merged[0][0] != merged[0][1]
     return f"line{'s' if plural else ''} {shown}{more} {'were' if plural else 'was'} not analysed, the rest of the file was"
+PARSE_CHUNK = 65536  # bytes handed to tree-sitter at a time
+
+
+def _parse_bounded(parser: Parser, data: bytes, steps: int) -> Tree | None:
+    """The tree, or None when tree-sitter needed more than `steps` progress reports (it makes one
+    every hundred parser operations, so this is a count of work, the same on every machine). Its
+    error recovery is quadratic or worse on some broken input (a phrase repeated inside a map
+    literal: 54 KB in 3 s, 3 MB in hours), and its C parser cannot be interrupted otherwise."""
+    view = memoryview(data)
+    reports = 0
+
+    def progress(_offset: int, _has_error: bool) -> bool:
+        nonlocal reports
+        reports += 1
+        return reports > steps  # True: stop
+
+    try:
+        return parser.parse(lambda offset, _point: view[offset:offset + PARSE_CHUNK], progress_callback=progress)
+    except ValueError:  # "Parsing failed": halted by `progress`
+        parser.reset()  # the next parse starts afresh instead of resuming this one
+        if reports <= steps:
+            raise
+        return None
 
 
 def _first_error(root):
@@ -110,7 +125,7 @@ def _first_error(root):
 
 
 DEEP_STACK = 512 * 1024 * 1024  # bytes of C stack for a thread lowering very deep code
-DEEP_RECURSION = 200_000
+DEEP_RECURSION = LIMITS.nesting  # Python frames
 
 
 def run_deep(fn):

@@ -11,6 +11,8 @@ used as a statement). The cache is keyed by `Node.kind_id`, which is numbered pe
 lowerer class reads one grammar."""
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from typing import Callable
 
 from tree_sitter import Node
@@ -19,6 +21,7 @@ from apexscan.engine.facts import Inflow, StrExpr
 from apexscan.engine.model import Location
 
 SHORT = 60  # characters of source text kept for a message
+_CONTINUATION = re.compile(rb"[\x80-\xbf]")  # a byte inside a UTF-8 character, not its first
 
 
 def shorten(text: str, limit: int = SHORT) -> str:
@@ -58,6 +61,7 @@ class TreeLowerer:
         self.path = path
         self.src = src
         self.ascii = src.decode("ascii") if src.isascii() else None
+        self._continuations: list[int] | None = None  # offsets of UTF-8 continuation bytes, on first use
         self.strict = strict
         self.scope = None  # the subclass's current function scope (with a `fid`)
 
@@ -94,8 +98,15 @@ class TreeLowerer:
                         l2 + 1, self._chars(n.end_byte, c2) + 1)
 
     def _chars(self, offset: int, byte_col: int) -> int:
-        prefix = self.src[offset - byte_col:offset]
-        return byte_col if prefix.isascii() else len(prefix.decode("utf-8", "replace"))
+        """The column, in characters, of byte `offset`, `byte_col` bytes into its line. Counted
+        from the positions of UTF-8 continuation bytes, not by decoding the line up to here: a
+        file can be one line of megabytes, and that would be quadratic."""
+        if self.ascii is not None or byte_col == 0:
+            return byte_col
+        if self._continuations is None:
+            self._continuations = [m.start() for m in _CONTINUATION.finditer(self.src)]
+        return byte_col - (bisect_left(self._continuations, offset)
+                           - bisect_left(self._continuations, offset - byte_col))
 
     def temp(self, n: Node, tag: str = "") -> str:
         """A node for the value of expression `n` (its span keeps nested calls apart)."""

@@ -30,9 +30,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
+from apexscan.engine.limits import LIMIT, LIMITS
 from apexscan.engine.model import Diagnostic
 
-__all__ = ["Element", "MalformedXml", "UnsafeXml", "XmlError", "load", "parse"]
+__all__ = ["Element", "MalformedXml", "TooLarge", "UnsafeXml", "XmlError", "load", "parse"]
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
@@ -58,17 +59,29 @@ class MalformedXml(ValueError):
         self.col = col
 
 
+class TooLarge(ValueError):
+    """The document has more elements than ``Limits.syntax_nodes``: not analysed."""
+
+    def __init__(self, message: str, line: int = 0, col: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+        self.col = col
+
+
 @dataclass(frozen=True, slots=True)
 class XmlError:
-    """Why a document could not be read. ``unsafe`` is True for refused DTD/entity features."""
+    """Why a document could not be read. ``unsafe`` is True for refused DTD/entity features,
+    ``too_large`` for a document over a resource bound (its diagnostic's stage is then LIMIT)."""
 
     message: str
     line: int = 0  # 1-based; 0 when unknown
     col: int = 0  # 1-based; 0 when unknown
     unsafe: bool = False
+    too_large: bool = False
 
     def diagnostic(self, path: str, stage: str = "parse", *, not_analysed: bool = False) -> Diagnostic:
-        return Diagnostic(path=path, stage=stage, message=self.message, line=self.line, not_analysed=not_analysed)
+        return Diagnostic(path=path, stage=LIMIT if self.too_large else stage, message=self.message, line=self.line,
+                          not_analysed=not_analysed or self.too_large)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -128,29 +141,32 @@ class Element:
             stack.extend(reversed(node.children))
 
 
-def parse(data: bytes | str, *, doctypes: tuple[str, ...] = ()) -> Element | XmlError:
-    """Parse a whole document; never raises for bad input. ``doctypes``: see ``load``."""
+def parse(data: bytes | str, *, doctypes: tuple[str, ...] = (), max_elements: int = LIMITS.syntax_nodes) -> Element | XmlError:
+    """Parse a whole document; never raises for bad input. ``doctypes``, ``max_elements``: see ``load``."""
     try:
-        return load(data, doctypes=doctypes)
+        return load(data, doctypes=doctypes, max_elements=max_elements)
     except UnsafeXml as exc:
         return XmlError(str(exc), exc.line, exc.col, unsafe=True)
     except MalformedXml as exc:
         return XmlError(str(exc), exc.line, exc.col)
+    except TooLarge as exc:
+        return XmlError(str(exc), exc.line, exc.col, too_large=True)
 
 
-def load(data: bytes | str, *, doctypes: tuple[str, ...] = ()) -> Element:
-    """Parse a whole document; raise ``UnsafeXml`` or ``MalformedXml`` for bad input.
+def load(data: bytes | str, *, doctypes: tuple[str, ...] = (), max_elements: int = LIMITS.syntax_nodes) -> Element:
+    """Parse a whole document; raise ``UnsafeXml`` or ``MalformedXml`` for bad input, ``TooLarge``
+    past ``max_elements`` elements (each costs a few hundred bytes here, and more in the facts).
 
     ``doctypes``: document type names (``"beans"``) whose DOCTYPE declaration is accepted when it has
     no internal subset; every other DOCTYPE is refused. Nothing the declaration names is read."""
-    builder = _Builder()
+    builder = _Builder(max_elements)
     parser = builder.parser
     try:
         parser.Parse(_without_doctype(_decoded(data), doctypes) if doctypes else _decoded(data), True)
     except expat.ExpatError as exc:
         message = expat.errors.messages.get(exc.code, str(exc))
         raise MalformedXml(f"malformed XML: {message} at line {exc.lineno}", exc.lineno, exc.offset + 1) from None
-    except (UnsafeXml, MalformedXml):
+    except (UnsafeXml, MalformedXml, TooLarge):
         raise
     except (ValueError, LookupError) as exc:  # pyexpat: "multi-byte encodings are not supported", ...
         line = parser.CurrentLineNumber
@@ -218,9 +234,10 @@ _NO_NAMESPACES: dict[str, str] = {"xml": "http://www.w3.org/XML/1998/namespace"}
 class _Builder:
     """Collects expat events into Elements; refuses every DTD/entity event."""
 
-    __slots__ = ("_done", "_stack", "parser")
+    __slots__ = ("_done", "_left", "_stack", "max_elements", "parser")
 
-    def __init__(self) -> None:
+    def __init__(self, max_elements: int = LIMITS.syntax_nodes) -> None:
+        self.max_elements = self._left = max_elements
         parser = expat.ParserCreate()
         parser.buffer_text = True
         parser.ordered_attributes = False
@@ -248,6 +265,11 @@ class _Builder:
     # --- elements -------------------------------------------------------------------------
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self._left -= 1
+        if self._left < 0:
+            p = self.parser
+            raise TooLarge(f"more than {self.max_elements:,} XML elements; not analysed",
+                           p.CurrentLineNumber, p.CurrentColumnNumber + 1)
         scope = self._stack[-1][8] if self._stack else _NO_NAMESPACES
         qattrs: tuple[tuple[str, str, str], ...] = ()
         if attrs:

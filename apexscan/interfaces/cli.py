@@ -647,9 +647,9 @@ def lsp(stdio: bool, speed: Speed) -> None:
     (see docs/vscode.md).
     """
     del stdio  # stdio is the only transport
-    from apexscan.interfaces.lsp import create_server  # pygls is loaded only by this command
+    from apexscan.interfaces.lsp import create_server, serve  # pygls is loaded only by this command
     speed = replace(speed, resident=True)  # caches written after the diagnostics are out, not before
-    create_server(speed.scan, idle=speed.between_scans).start_io()
+    serve(create_server(speed.scan, idle=speed.between_scans))
 
 
 def _project_policy(project: Project, policy_path: Path | None,

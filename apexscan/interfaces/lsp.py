@@ -22,6 +22,7 @@ result of a scan that a later save made stale is dropped.
     analyse_project(root, codec, run) -> Outcome  disk in, LSP diagnostics by file out
     Session                                       the server's state: projects, debounce, publishing
     create_server(run) -> LanguageServer          the pygls server with its handlers
+    serve(server)                                 run it over stdio, through a MessageReader
 
 `run` is how the project is scanned: `apexscan.pipeline.scan.scan`, or the CLI's scan with its parsed-facts
 cache and worker options. It is called in one place, `analyse_project`.
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +45,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace.position_codec import PositionCodec
 
 from apexscan import __version__
+from apexscan.engine.limits import LIMITS, Limits, megabytes
 from apexscan.engine.model import Diagnostic, Finding, Location
 from apexscan.interfaces.report import level_of
 from apexscan.interfaces.report.visible import visible_line
@@ -112,6 +115,15 @@ def analyse_project(root: Path, codec: PositionCodec, run: Runner = scan) -> Out
     return Outcome(files)
 
 
+def file_uri(path: Path) -> str:
+    """The file: URI of an absolute path, as pygls spells it; a name that is not UTF-8 (which pygls
+    cannot quote) gets its bytes percent-encoded."""
+    try:
+        return from_fs_path(str(path))
+    except UnicodeEncodeError:
+        return path.as_uri()
+
+
 def finding_diagnostic(finding: Finding, catalog: Catalog, root: Path, texts: _Texts,
                        codec: PositionCodec) -> types.Diagnostic:
     """A finding at its sink; each step of each path is related information."""
@@ -121,7 +133,7 @@ def finding_diagnostic(finding: Finding, catalog: Catalog, root: Path, texts: _T
         for step in path:
             if _inside(step.location.path):
                 related.append(types.DiagnosticRelatedInformation(
-                    location=types.Location(uri=from_fs_path(str(root / step.location.path)),
+                    location=types.Location(uri=file_uri(root / step.location.path),
                                             range=texts.range(step.location, codec)),
                     message=prefix + _one_line(step.message)))
     return types.Diagnostic(
@@ -352,7 +364,7 @@ class Session:
         project.touched.clear()
 
     def _uri(self, path: Path) -> str:
-        return self.uris.get(path) or from_fs_path(str(path))
+        return self.uris.get(path) or file_uri(path)
 
     def _send(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
         self.server.text_document_publish_diagnostics(
@@ -498,3 +510,105 @@ def create_server(run: Runner = scan, debounce: float = DEBOUNCE_SECONDS,
         session.shutdown()
 
     return server
+
+
+# --- the byte stream from the client ----------------------------------------------------------------
+
+
+class MessageReader:
+    """The client's stream as pygls reads it (`readline`, `read`), passing on only whole, well-formed
+    messages. pygls trusts the stream: a `Content-Length` of a terabyte is one allocation of that
+    size, and a header it cannot read (`Content-Length: ten`, no length at all) makes it read the
+    body as header lines, waiting for ever for a newline. Here each header line is at most
+    `lsp_header_bytes`; a message longer than `lsp_message_bytes` is read past in small pieces and
+    dropped (logged); a malformed header ends the stream (logged), since nothing tells where the
+    next message starts. Lines may end with CRLF (the protocol) or LF."""
+
+    MAX_HEADERS = 32
+    CHUNK = 1 << 20
+
+    def __init__(self, stream, limits: Limits = LIMITS, log: Callable[[str], None] | None = None):
+        self.stream = stream
+        self.limits = limits
+        self.log = log or (lambda text: print(f"apexscan lsp: {text}", file=sys.stderr, flush=True))
+        self._pending = b""  # the current message, re-framed for pygls, not yet handed over
+        self._ended = False
+
+    def readline(self) -> bytes:
+        if not self._pending:
+            self._pending = self._next_message()
+        end = self._pending.find(b"\n") + 1 or len(self._pending)
+        line, self._pending = self._pending[:end], self._pending[end:]
+        return line
+
+    def read(self, size: int = -1) -> bytes:
+        size = len(self._pending) if size is None or size < 0 else size
+        data, self._pending = self._pending[:size], self._pending[size:]
+        return data
+
+    def _next_message(self) -> bytes:
+        while not self._ended:
+            length = self._headers()
+            if length is None:
+                break
+            if length > self.limits.lsp_message_bytes:
+                self.log(f"a message of {megabytes(length)} is over the {megabytes(self.limits.lsp_message_bytes)} "
+                         "limit; ignored")
+                self._skip(length)
+                continue
+            body = self._exactly(length)
+            if body is None:
+                break
+            return b"Content-Length: %d\r\n\r\n" % length + body
+        self._ended = True
+        return b""  # the end of the stream, for pygls
+
+    def _headers(self) -> int | None:
+        """The Content-Length of the next message, or None at the end of the stream or on a
+        malformed header (then logged)."""
+        length = None
+        for count in range(self.MAX_HEADERS + 1):
+            line = self.stream.readline(self.limits.lsp_header_bytes + 1)
+            if not line and count == 0:
+                return None  # the client closed the stream between two messages
+            if not line.endswith(b"\n") or count == self.MAX_HEADERS:
+                return self._malformed("a header line that is too long, unterminated, or one too many")
+            text = line.rstrip(b"\r\n")
+            if not text:
+                return length if length is not None else self._malformed("a message without Content-Length")
+            name, colon, value = text.partition(b":")
+            if not colon:
+                return self._malformed(f"a header line without a colon ({text[:40]!r})")
+            if name.strip().lower() == b"content-length":
+                value = value.strip()
+                if not value.isdigit() or not value.isascii() or length is not None:
+                    return self._malformed(f"an unreadable Content-Length ({value[:40]!r})")
+                length = int(value)
+        return None  # not reached: the loop returns on its last turn
+
+    def _malformed(self, what: str) -> None:
+        self.log(f"{what} from the client; stopping (the stream cannot be read past it)")
+        return None
+
+    def _exactly(self, size: int) -> bytes | None:
+        parts, left = [], size
+        while left:
+            part = self.stream.read(min(left, self.CHUNK))
+            if not part:
+                return None
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
+
+    def _skip(self, size: int) -> None:
+        while size:
+            part = self.stream.read(min(size, self.CHUNK))
+            if not part:
+                self._ended = True
+                return
+            size -= len(part)
+
+
+def serve(server: LanguageServer, stdin=None, stdout=None, limits: Limits = LIMITS) -> None:
+    """Run the server over standard input and output, reading through a MessageReader."""
+    server.start_io(MessageReader(stdin or sys.stdin.buffer, limits), stdout or sys.stdout.buffer)

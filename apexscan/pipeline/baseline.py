@@ -69,6 +69,8 @@ def parse_baseline(text: str, name: str = "baseline") -> Baseline:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise fail(f"invalid JSON at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise fail("JSON nested too deeply to read") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
         raise fail("it is not a SARIF log (no \"runs\" list)")
     if doc.get("version") != "2.1.0":
@@ -76,7 +78,8 @@ def parse_baseline(text: str, name: str = "baseline") -> Baseline:
     counts: Counter[str] = Counter()
     runs = 0
     for run_index, run in enumerate(doc["runs"]):
-        driver = run.get("tool", {}).get("driver", {}) if isinstance(run, dict) else {}
+        tool = run.get("tool") if isinstance(run, dict) else None
+        driver = tool.get("driver") if isinstance(tool, dict) else None
         if not isinstance(driver, dict) or driver.get("name") != TOOL_NAME:
             continue
         runs += 1
@@ -88,7 +91,8 @@ def parse_baseline(text: str, name: str = "baseline") -> Baseline:
                 raise fail(f"runs[{run_index}].results[{index}] is not an object")
             if result.get("baselineState") == ABSENT:
                 continue  # listed by another tool as gone already
-            fingerprint = (result.get("partialFingerprints") or {}).get(FINGERPRINT_VERSION)
+            partial = result.get("partialFingerprints")
+            fingerprint = partial.get(FINGERPRINT_VERSION) if isinstance(partial, dict) else None
             if not isinstance(fingerprint, str) or not fingerprint:
                 raise fail(f"runs[{run_index}].results[{index}] has no \"{FINGERPRINT_VERSION}\" "
                            "partial fingerprint")

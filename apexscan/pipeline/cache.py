@@ -44,7 +44,7 @@ from pathlib import Path
 
 from apexscan.engine.facts import FileFacts
 from apexscan.engine.model import Diagnostic
-from apexscan.pipeline.cache_codec import CODE_FACTS, DIAGNOSTICS, METADATA_FACTS, Invalid, decode
+from apexscan.pipeline.cache_codec import CODE_FACTS, DIAGNOSTICS, Invalid, decode
 
 FORMAT = 3
 MAGIC = b"APXFACT3"  # then the 32-byte tag, then the marshal payload
@@ -77,7 +77,7 @@ def analyzer_fingerprint() -> str:
     digest = hashlib.sha256(f"format {FORMAT}".encode())
     package = Path(__file__).resolve().parent.parent  # the apexscan package
     for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".toml", ".scm") and path.is_file():
+        if path.suffix in (".py", ".toml") and path.is_file():
             digest.update(path.relative_to(package).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -241,15 +241,16 @@ class FactsCache:
     def key(kind: str, data: bytes) -> str:
         return f"{kind}:{hashlib.sha256(data).hexdigest()}"
 
-    def get(self, rel: str, key: str):
-        """The cached (facts, diagnostics) of this file, or None."""
+    def get(self, rel: str, key: str, root: str = CODE_FACTS):
+        """The cached (facts, diagnostics) of this file, or None; `root` is what its facts are
+        (cache_codec.CODE_FACTS for a code frontend's, METADATA_FACTS for a metadata frontend's)."""
         entry = self._entries().get(rel)
         if type(entry) is tuple and len(entry) == 3 and entry[0] == key:
             known = self._decoded.get(rel)
             if known is not None and known[0] == key:
                 found = known[1:]
             else:
-                found = _decoded_entry(rel, key, entry)
+                found = _decoded_entry(rel, entry, root)
             if found is not None:
                 self.hits += 1
                 self._new[rel] = entry
@@ -361,10 +362,10 @@ class FactsCache:
             raise
 
 
-def _decoded_entry(rel: str, key: str, entry: tuple):
+def _decoded_entry(rel: str, entry: tuple, root: str):
     """(facts, diagnostics) of an entry, checked field by field; None for one apexscan did not write."""
     try:
-        facts = decode(entry[1], METADATA_FACTS if key.startswith("metadata:") else CODE_FACTS)
+        facts = decode(entry[1], root)
         diagnostics = decode(entry[2], DIAGNOSTICS)
     except Invalid:
         return None

@@ -140,6 +140,8 @@ class _Generator:
 
     def checker(self, hint) -> str:
         """The name of the checker of `hint`, written if need be."""
+        if hint is tuple:  # any plain tuple (a string expression's part): one shared checker
+            return "_plain_tuple"
         key = repr(hint)
         if key in self.names:
             return self.names[key]
@@ -154,8 +156,6 @@ class _Generator:
                 f"or type(value[1]) is not str or value[1] not in {name}_members:",
                 f"    raise Invalid('not a {hint.__name__}')",
                 f"return {name}_members[value[1]]"])
-        elif hint is tuple:
-            return "_plain_tuple"
         elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
             self._tuple_of(name, args[0])
         elif origin is tuple:
@@ -251,6 +251,18 @@ def _build_checkers(roots: dict) -> dict:
 # What a cache entry holds: a code file's facts (or None: test classes only), a metadata file's
 # facts, and the file's diagnostics.
 CODE_FACTS, METADATA_FACTS, DIAGNOSTICS = "code facts", "metadata facts", "diagnostics"
+_PAIR = "code and metadata facts"  # a code file that also configures the project (a Mule flow file's configs)
 _generated = _build_checkers({CODE_FACTS: facts.FileFacts | None, METADATA_FACTS: metadata.MetadataFacts,
-                              DIAGNOSTICS: tuple[model.Diagnostic, ...]})
-_ROOTS = {root: _generated[root] for root in (CODE_FACTS, METADATA_FACTS, DIAGNOSTICS)}
+                              DIAGNOSTICS: tuple[model.Diagnostic, ...],
+                              _PAIR: tuple[facts.FileFacts, metadata.MetadataFacts]})
+
+
+def _code_facts(value, depth):
+    """A code file's facts: FileFacts or None, or the (FileFacts, MetadataFacts) pair of a frontend
+    whose files also hold project configuration (pipeline.lowering: `code_facts`, `metadata_of`)."""
+    if type(value) is tuple or (type(value) is list and value and value[0] == 0):
+        return _generated[_PAIR](value, depth)
+    return _generated[CODE_FACTS](value, depth)
+
+
+_ROOTS = {CODE_FACTS: _code_facts, METADATA_FACTS: _generated[METADATA_FACTS], DIAGNOSTICS: _generated[DIAGNOSTICS]}

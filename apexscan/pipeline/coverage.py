@@ -1,7 +1,8 @@
 """Fail closed: a file apexscan should have analysed and did not is a finding, not a footnote.
 
 A frontend, the file reader or discovery marks such a problem with `Diagnostic.not_analysed`
-(see its docstring in engine/model.py). Each becomes an APX-SCAN-001 finding at the file, at
+(see its docstring in engine/model.py), or gives it the stage `LIMIT` (engine/limits.py: a file
+over a resource bound). Each becomes an APX-SCAN-001 finding at the file, at
 error level when the whole file (or folder) was skipped and at warning level when tree-sitter
 recovered from a syntax error and only part of it was; the gate (`--fail-on`) then sees what a
 repository could otherwise hide by making a file unreadable, unparsable or too deep to analyse.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from apexscan.engine.limits import LIMIT
 from apexscan.engine.model import Destination, Diagnostic, Finding, Location, Verdict
 from apexscan.pipeline.fingerprints import CONTEXT_KEY
 
@@ -25,13 +27,14 @@ def not_analysed_findings(diagnostics: Iterable[Diagnostic]) -> list[Finding]:
     """One APX-SCAN-001 finding per diagnostic that says a file, or part of it, was not analysed."""
     findings = []
     for d in diagnostics:
-        if not d.not_analysed:
+        if not skipped(d):
             continue
-        message = f"Partly analysed: {d.message}." if d.partly else \
-            f"Not analysed: {d.message}; a leak in it would not be reported."
+        reason = d.message.removesuffix("; not analysed")
+        message = f"Partly analysed: {reason}." if d.partly else \
+            f"Not analysed: {reason}; a leak in it would not be reported."
         findings.append(Finding(
             rule_id=RULE_ID,
-            location=Location(d.path, max(d.line, 1), 1),
+            location=Location(d.path or ".", max(d.line, 1), 1),  # "": the project as a whole
             message=message,
             destination=NOT_SCANNED,
             level="warning" if d.partly else "",
@@ -45,4 +48,9 @@ def not_analysed_findings(diagnostics: Iterable[Diagnostic]) -> list[Finding]:
 def reported_separately(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     """The diagnostics a report lists besides its findings: those not already an APX-SCAN-001
     finding (text on stderr and the editor would otherwise say the same thing twice)."""
-    return tuple(d for d in diagnostics if not d.not_analysed)
+    return tuple(d for d in diagnostics if not skipped(d))
+
+
+def skipped(d: Diagnostic) -> bool:
+    """Whether the diagnostic says a file (or part of it, or of the project) was not analysed."""
+    return d.not_analysed or d.stage == LIMIT

@@ -24,6 +24,7 @@ import functools
 import json
 import re
 import stat
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -116,6 +117,11 @@ MAX_TRACE_NODES = 2000
 # Witness paths kept per finding: one finding can have hundreds (one per field that reaches the sink,
 # 273 on a public agent framework), which `apexscan scan` lists in full; the inventory shows a sample.
 MAX_FINDING_PATHS = 10
+# Hard-coded-endpoint findings (APX-LLM-006) attached to one channel. They are matched to channels
+# by URL; one literal used by thousands of calls in a file would otherwise attach every finding to
+# every channel (23,000 of each in a 3 MB component: 23 GB). Past this many, a channel gets the
+# ones nearest to it in its own file.
+MAX_ENDPOINT_FINDINGS = 10
 
 
 def affordable(graph, sinks: set[str]) -> tuple[set[str], set[str]]:
@@ -351,6 +357,8 @@ def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], p
             hard_coded.setdefault((f.destination.url, f.destination.how), []).append(f)
         elif f.rule_id.startswith("APX-LLM"):
             by_location.setdefault(f.location, []).append(f)
+    for group in hard_coded.values():
+        group.sort(key=lambda f: f.location)
     rows: list[Json] = []
     ids: dict[str, int] = {}
     for rec in sorted(records, key=lambda r: (r.reach.location, r.reach.api)):
@@ -362,7 +370,7 @@ def _code_channels(records: Sequence[SinkRecord], findings: Sequence[Finding], p
         ids[base] = ids.get(base, 0) + 1
         attached = [f for f in by_location.get(reach.location, ())]
         for d in reach.destinations:
-            attached.extend(hard_coded.get((d.url, d.how), ()))
+            attached.extend(_nearest(hard_coded.get((d.url, d.how), []), reach.location))
         rows.append({
             "id": base if ids[base] == 1 else f"{base}#{ids[base]}",
             "kind": kind,
@@ -769,6 +777,20 @@ def _data_of(fields: list[Json], traced: bool = True) -> Json:
             "untraced_because": "" if traced else
             f"more than {MAX_TRACE_NODES} places in the project reach this sink; data is followed only to "
             "sinks with findings there (run `apexscan scan` for those)"}
+
+
+def _nearest(findings: list[Finding], location: Location) -> list[Finding]:
+    """All of `findings` (sorted by location), or past MAX_ENDPOINT_FINDINGS the ones closest to
+    `location` in its file (else the first ones): found by bisection, so linear overall."""
+    if len(findings) <= MAX_ENDPOINT_FINDINGS:
+        return findings
+    at = bisect_left(findings, location, key=lambda f: f.location)
+    low = bisect_left(findings, location.path, key=lambda f: f.location.path)
+    high = bisect_right(findings, location.path, key=lambda f: f.location.path)
+    if low == high:
+        return findings[:MAX_ENDPOINT_FINDINGS]
+    start = max(low, min(at - MAX_ENDPOINT_FINDINGS // 2, high - MAX_ENDPOINT_FINDINGS))
+    return findings[start:min(high, start + MAX_ENDPOINT_FINDINGS)]
 
 
 def _findings(findings: Iterable[Finding], levels: Mapping[str, str]) -> list[Json]:

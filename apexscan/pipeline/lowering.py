@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apexscan.engine.facts import FileFacts
+from apexscan.engine.limits import LIMIT, LIMITS, Limits, megabytes
 from apexscan.engine.model import Diagnostic
 from apexscan.frontends.agent import lower_agent
 from apexscan.frontends.apex import lower_apex
@@ -64,11 +65,17 @@ class Lowered:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def read_file(path: Path, rel: str) -> tuple[bytes | None, Diagnostic | None]:
+def read_file(path: Path, rel: str, limits: Limits = LIMITS) -> tuple[bytes | None, Diagnostic | None]:
+    """The file's bytes, or why there are none: unreadable, or over the size bound (then only
+    that much is read)."""
     try:
-        return path.read_bytes(), None
+        with path.open("rb") as handle:
+            data = handle.read(limits.file_bytes + 1)
     except OSError as exc:
         return None, Diagnostic(rel, "read", f"cannot read file: {exc.strerror or exc}", not_analysed=True)
+    if len(data) > limits.file_bytes:
+        return None, Diagnostic(rel, LIMIT, f"file is over the {megabytes(limits.file_bytes)} limit; not analysed")
+    return data, None
 
 
 def lower_bytes(rel: str, kind: str, data: bytes, strict: bool = False):
@@ -125,7 +132,7 @@ def lower_all(files: tuple[SourceFile, ...], *, strict: bool = False, cache: Fac
             done[index] = Lowered(f, None, (problem,))
             continue
         key = FactsCache.key(f.kind, data) if use_cache else ""
-        found = cache.get(f.rel, key) if use_cache else None
+        found = cache.get(f.rel, key, CODE_FACTS if f.kind in CODE_FRONTENDS else METADATA_FACTS) if use_cache else None
         if found is not None:
             done[index] = Lowered(f, *found)
         else:

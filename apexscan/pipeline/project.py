@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from apexscan.engine.limits import LIMIT, LIMITS, Limits, megabytes
 from apexscan.engine.model import Diagnostic
 from apexscan.frontends.agent import agent_file
 from apexscan.frontends.metadata import METADATA_FILE_NAMES, METADATA_FILE_SUFFIXES
 from apexscan.frontends.mule import layout as mule_layout
+from apexscan.pipeline.globs import Glob
 
 APEX_SUFFIXES = (".cls", ".trigger")
 FLOW_SUFFIXES = (".flow-meta.xml", ".flow")
@@ -91,12 +92,13 @@ def find_root(start: Path) -> Path:
     return cur
 
 
-def discover(targets: list[Path]) -> Project:
+def discover(targets: list[Path], limits: Limits = LIMITS) -> Project:
     if not targets:
         raise UsageError("nothing to scan: give a project folder or files")
     for t in targets:
         if not t.exists():
             raise UsageError(f"{t}: no such file or folder")
+        refuse_enclosing_link(t)
     resolved = [t.resolve() for t in targets]
     if len(resolved) == 1 and resolved[0].is_dir():
         root = resolved[0]
@@ -105,7 +107,8 @@ def discover(targets: list[Path]) -> Project:
         if not all(_is_within(t, root) for t in resolved):
             root = Path(os.path.commonpath([str(t if t.is_dir() else t.parent) for t in resolved]))
     diags: list[Diagnostic] = []
-    ignore = ForceIgnore.load(root)
+    ignore = ForceIgnore.load(root, diags, limits)
+    budget = _Budget(limits.walk_entries, diags)
     files: dict[str, SourceFile] = {}
     for target in resolved:
         if not target.is_dir():
@@ -121,12 +124,12 @@ def discover(targets: list[Path]) -> Project:
             continue
         folders = _package_dirs(target, root, diags)
         for folder in folders:
-            for path, rel, kind in _walk(folder, root, diags):
+            for path, rel, kind in _walk(folder, root, diags, budget=budget):
                 if not ignore.ignored(rel):
                     files[rel] = SourceFile(path, rel, kind)
         if folders != [target]:  # Data Loader configuration is never deployed: look outside them too
             outside: list[Diagnostic] = []
-            for path, rel, kind in _walk(target, root, outside, skip=frozenset(folders)):
+            for path, rel, kind in _walk(target, root, outside, skip=frozenset(folders), budget=budget):
                 if path.name.lower() in METADATA_FILE_NAMES and not ignore.ignored(rel):
                     files.setdefault(rel, SourceFile(path, rel, kind))
             # only a folder nobody can list matters here: it may hold a process-conf.xml
@@ -152,6 +155,18 @@ def _mule_kind(path: Path) -> str | None:
         if mule_layout.is_app_root(folder):
             return mule_layout.kind_in_app(path.relative_to(folder).as_posix())
     return None
+def refuse_enclosing_link(target: Path) -> None:
+    """A folder to scan that is the file system's root, or that is, through a symbolic link, a
+    folder around the link itself (`sf -> /`, `sf -> ..`, committed by a pull request where the
+    workflow scans `sf/`), would have the scan walk far more than a project: bad usage."""
+    real = target.resolve()
+    if not real.is_dir():
+        return
+    if real == Path(real.anchor):
+        raise UsageError(f"{target}: that is the file system's root ({real}), not a project folder")
+    if real in Path(os.path.abspath(target)).parents:  # `..` removed as written, links not followed
+        raise UsageError(f"{target}: a symbolic link to {real}, a folder around the link itself; "
+                         "give the project folder instead")
 
 
 def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Path]:
@@ -162,6 +177,10 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
         data = json.loads(config.read_text("utf-8-sig"))
     except (OSError, ValueError) as exc:
         diags.append(Diagnostic("sfdx-project.json", "discover", f"unreadable ({exc}); scanning the whole folder"))
+        return [target]
+    except RecursionError:
+        diags.append(Diagnostic("sfdx-project.json", "discover",
+                                "JSON nested too deeply to read; scanning the whole folder"))
         return [target]
     entries = data.get("packageDirectories", []) if isinstance(data, dict) else None
     if not isinstance(entries, list):
@@ -186,7 +205,13 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
             diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {entry['path']!r} is outside "
                                     "the project: scan the folder that holds both", not_analysed=True))
             continue
-        if not d.is_dir():
+        try:
+            exists = d.is_dir()
+        except OSError as exc:  # a name too long for the file system, ...
+            diags.append(Diagnostic("sfdx-project.json", "discover", f"package directory {_shown(entry['path'])} "
+                                    f"cannot be read ({exc.strerror or exc}); skipped"))
+            continue
+        if not exists:
             diags.append(Diagnostic("sfdx-project.json", "discover",
                                     f"package directory {d.relative_to(root)} does not exist"))
             continue
@@ -194,7 +219,31 @@ def _package_dirs(target: Path, root: Path, diags: list[Diagnostic]) -> list[Pat
     return out or [target]
 
 
-def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Path] = frozenset()):
+def _shown(text: str, most: int = 80) -> str:
+    """A name from a configuration file, quoted and cut short for a message."""
+    return repr(text if len(text) <= most else text[:most] + "...")
+
+
+class _Budget:
+    """How many more folder entries one discovery may walk (Limits.walk_entries)."""
+
+    def __init__(self, limit: int, diags: list[Diagnostic]):
+        self.limit = self.left = limit
+        self.diags = diags  # where the stop is reported
+
+    def spend(self, entries: int, rel_dir: str) -> bool:
+        """False, once reported, when the walk has to stop here."""
+        self.left -= entries
+        if self.left >= 0:
+            return True
+        if self.left + entries >= 0:  # the first folder over the limit
+            self.diags.append(Diagnostic(rel_dir or ".", LIMIT, f"the project has more than {self.limit:,} folders "
+                                         "and files; the rest (from this folder on) was not analysed"))
+        return False
+
+
+def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Path] = frozenset(),
+          budget: _Budget | None = None):
     """(path, project-relative POSIX path, kind) of every file of a known kind under `folder`,
     leaving out the folders in `skip`."""
     prefix = len(str(root)) + 1  # root is resolved and `folder` is inside it
@@ -206,7 +255,10 @@ def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Pat
         diags.append(Diagnostic(rel or ".", "discover", f"cannot read folder: {error.strerror or error}",
                                 not_analysed=True))
 
+    budget = budget or _Budget(LIMITS.walk_entries, diags)
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False, onerror=unreadable):
+        if not budget.spend(1 + len(dirnames) + len(filenames), dirpath[prefix:].replace(os.sep, "/")):
+            return
         base = Path(dirpath)
         if skip:
             dirnames[:] = [d for d in dirnames if base / d not in skip]
@@ -256,26 +308,34 @@ def _is_within(path: Path, root: Path) -> bool:
 
 
 class ForceIgnore:
-    """The .forceignore file: .gitignore syntax (globs, `**`, trailing `/`, `!` negation)."""
+    """The .forceignore file: .gitignore syntax (globs, `**`, trailing `/`, `!` negation), matched
+    in linear time (globs.py). A glob with a `/` at its start or in its middle is anchored at the
+    project root; one without matches at any depth."""
 
-    def __init__(self, rules: list[tuple[re.Pattern[str], bool, bool]]):
-        self.rules = rules  # (pattern, negated, directory-only)
+    def __init__(self, rules: list[tuple[Glob, bool, bool]]):
+        self.rules = rules  # (glob, negated, directory-only)
+        self._folders: dict[tuple[int, str], bool] = {}  # (rule, folder) -> matched: folders recur for every file
 
     @classmethod
-    def load(cls, root: Path) -> ForceIgnore:
+    def load(cls, root: Path, diags: list[Diagnostic] | None = None, limits: Limits = LIMITS) -> ForceIgnore:
+        """The rules of root/.forceignore. One too large to honour is reported in `diags` and
+        ignored as a whole: everything is scanned (ignoring less never hides a finding)."""
         path = root / ".forceignore"
-        lines: list[str] = []
-        if path.is_file():
-            try:
-                lines = path.read_text("utf-8-sig", errors="replace").splitlines()
-            except OSError:
-                lines = []
-        return cls.parse(lines)
+        try:
+            if not path.is_file():
+                return cls([])
+            size = path.stat().st_size
+            if size > limits.ignore_bytes:
+                return cls._refused(diags, f"{megabytes(size)}, over the {megabytes(limits.ignore_bytes)} limit")
+            lines = path.read_text("utf-8-sig", errors="replace").splitlines()
+        except OSError:
+            return cls([])
+        return cls.parse(lines, diags, limits)
 
     @classmethod
-    def parse(cls, lines: list[str]) -> ForceIgnore:
+    def parse(cls, lines: list[str], diags: list[Diagnostic] | None = None, limits: Limits = LIMITS) -> ForceIgnore:
         """Patterns in .gitignore syntax, one a line (also the policy's and --exclude's globs)."""
-        rules = []
+        rules: list[tuple[Glob, bool, bool]] = []
         for line in lines:
             line = line.strip()
             if not line or line.startswith("#"):
@@ -283,34 +343,35 @@ class ForceIgnore:
             negated = line.startswith("!")
             line = line[1:] if negated else line
             dir_only = line.endswith("/")
-            rules.append((_glob_regex(line.strip("/"), anchored="/" in line.strip("/")), negated, dir_only))
+            glob = line.rstrip("/")
+            anchored = "/" in glob
+            rules.append((Glob.compile(glob.lstrip("/"), anchored), negated, dir_only))
+            if len(rules) > limits.ignore_patterns:
+                return cls._refused(diags, f"more than {limits.ignore_patterns:,} patterns")
         return cls(rules)
+
+    @classmethod
+    def _refused(cls, diags: list[Diagnostic] | None, why: str) -> ForceIgnore:
+        if diags is not None:
+            # not a skip: ignoring less never hides a finding, so a plain diagnostic, not APX-SCAN-001
+            diags.append(Diagnostic(".forceignore", "discover", f"{why}; not honoured, every file is scanned"))
+        return cls([])
 
     def ignored(self, rel: str) -> bool:
         if not self.rules:
             return False
-        parts = rel.split("/")
-        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]  # its folders, then itself
-        folders = prefixes[:-1]
+        names = rel.split("/")
+        folders = ["/".join(names[:depth]) for depth in range(1, len(names))]
         result = False
-        for pattern, negated, dir_only in self.rules:
-            if any(pattern.match(c) for c in (folders if dir_only else prefixes)):
+        for index, (glob, negated, dir_only) in enumerate(self.rules):
+            # its folders, then (unless the rule is for folders only) itself
+            if any(self._folder_matches(index, glob, folder) for folder in folders) \
+                    or (not dir_only and glob.matches(names)):
                 result = not negated
         return result
 
-
-def _glob_regex(glob: str, anchored: bool) -> re.Pattern[str]:
-    out = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif glob.startswith("**", i):
-            out.append(".*")
-            i += 2
-        else:
-            out.append({"*": "[^/]*", "?": "[^/]"}.get(glob[i], re.escape(glob[i])))
-            i += 1
-    body = "".join(out)
-    return re.compile(("^" if anchored else "^(?:.*/)?") + body + "$")
+    def _folder_matches(self, index: int, glob: Glob, folder: str) -> bool:
+        known = self._folders.get((index, folder))
+        if known is None:
+            known = self._folders[(index, folder)] = glob.matches(folder.split("/"))
+        return known

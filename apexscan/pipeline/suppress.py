@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from apexscan.engine.limits import LIMITS
 from apexscan.engine.model import Destination, Finding, Location, Verdict, finding_order
 from apexscan.pipeline import coverage
 from apexscan.pipeline.fingerprints import CONTEXT_KEY
@@ -86,9 +87,12 @@ def collect(root: Path, rels: Iterable[str]) -> tuple[Suppression, ...]:
         if not rel or PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).is_absolute():
             continue  # outside the project (a policy file given on the command line)
         try:
-            data = (root / rel).read_bytes()
+            with (root / rel).open("rb") as handle:
+                data = handle.read(LIMITS.file_bytes + 1)
         except OSError:
             continue
+        if len(data) > LIMITS.file_bytes:
+            continue  # not analysed either: reported by the scan
         if MARKER.encode("ascii") in data:
             found.extend(read_suppressions(rel, data.decode("utf-8", errors="replace")))
     return tuple(found)

@@ -30,7 +30,7 @@ from pathlib import Path
 from apexscan.engine.model import Diagnostic, Finding, Location, Step
 from apexscan.pipeline.fingerprints import PROJECT_KEY
 from apexscan.pipeline.policyref import TrustedPolicy, policy_from_ref
-from apexscan.pipeline.project import SKIP_DIRS, ForceIgnore, Project, UsageError, discover
+from apexscan.pipeline.project import SKIP_DIRS, ForceIgnore, Project, UsageError, discover, refuse_enclosing_link
 from apexscan.pipeline.suppress import SUPPRESSED_AT
 from apexscan.salesforce import hosts
 from apexscan.salesforce.policy import POLICY_FILE_NAME, Policy, check_codes, load_policy
@@ -167,6 +167,7 @@ def open_workspace(targets: Sequence[Path], *, policy_path: Path | None = None, 
     for t in targets:
         if not t.exists():
             raise UsageError(f"{t}: no such file or folder")
+        refuse_enclosing_link(t)  # before anything resolves the link away
     projects = _projects(targets)
     anchor = projects[0].root
     repo = repository_root(anchor)

@@ -24,6 +24,7 @@ CONFIG_OBJECTS = frozenset(_DATA["sources"]["config_objects"])
 PARAMETER_SOURCES = {k.lower(): v for k, v in _DATA["sources"]["parameters"].items()}
 MODELS_API_TYPES = frozenset(_DATA["models_api"]["types"])
 MODELS_API_METHODS = frozenset(_DATA["models_api"]["methods"])
+HTTP_SINKS = {k.lower(): v for k, v in _DATA["http_sinks"].items() if k != "source"}
 CALL_SOURCES = {k.lower(): tuple(v.split(".", 1)) for k, v in _DATA["sources"]["calls"].items()}
 
 

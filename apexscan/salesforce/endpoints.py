@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from itertools import product
+from itertools import islice, product
 
 from apexscan.engine.facts import Ref, StrExpr
 from apexscan.engine.model import Destination, Verdict
@@ -86,8 +86,8 @@ class Resolver:
         kind = part[0]
         if kind == "lit":
             return (StrValue(part[1], (), ()),)
-        if kind == "choice":
-            return (self.evaluate(part[1], context, depth) + self.evaluate(part[2], context, depth))[:MAX_VALUES]
+        if kind == "choice":  # ("choice", alternative, ...)
+            return tuple(islice((v for branch in part[1:] for v in self.evaluate(branch, context, depth)), MAX_VALUES))
         if kind == "label":
             label = self.metadata.label(part[1])
             if label is None:

@@ -126,11 +126,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Mapping
 from html import escape
 from typing import Any
 
+from apexscan.interfaces.report import dumps_json
 from apexscan.interfaces.report.inventory_html import render_inventory_html  # noqa: F401  (re-exported)
 from apexscan.interfaces.report.inventory_labels import (
     LEVELS,
@@ -150,7 +150,7 @@ Json = Mapping[str, Any]
 
 
 def render_inventory_json(doc: Json) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(doc, indent=2) + "\n"
 
 
 # --- Markdown -----------------------------------------------------------------------------------

@@ -43,13 +43,12 @@ findings come in the same order as in the SARIF and text reports (file, line, co
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
 
 from apexscan.engine.model import Diagnostic, Finding, Location
-from apexscan.interfaces.report import level_of, rule_of, sorted_findings
+from apexscan.interfaces.report import dumps_json, level_of, rule_of, sorted_findings
 from apexscan.pipeline.baseline import ABSENT, NEW, UNCHANGED, Comparison
 from apexscan.pipeline.fingerprints import finding_fingerprint
 from apexscan.pipeline.suppress import SUPPRESSED_AT, suppression_location
@@ -97,7 +96,7 @@ def render_json(findings: Sequence[Finding], catalog: Catalog, diagnostics: Sequ
             for d in sorted(diagnostics, key=lambda d: (d.path, d.line, d.stage, d.message))
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(doc, indent=2) + "\n"
 
 
 def _location(location: Location) -> dict[str, Any]:

@@ -17,14 +17,14 @@ bytes: every list is built in a defined order and nothing reads the clock or the
 """
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
 from apexscan.engine.model import Diagnostic, Finding, Location, Step
-from apexscan.interfaces.report import LEVEL_RANK, level_of, rule_of, sorted_findings
+from apexscan.interfaces.report import LEVEL_RANK, dumps_json, level_of, rule_of, sorted_findings
 from apexscan.pipeline.baseline import Comparison
 from apexscan.pipeline.fingerprints import FINGERPRINT_VERSION, finding_fingerprint, line_hashes
 from apexscan.pipeline.suppress import SUPPRESSED_AT, suppression_location
@@ -98,7 +98,7 @@ def automation_id(category: str) -> str:
 
 def dumps_sarif(doc: Mapping[str, Any]) -> str:
     """The document as UTF-8-ready JSON text: keys in build order, two-space indent, final newline."""
-    return json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return dumps_json(doc, indent=2, sort_keys=False) + "\n"
 
 
 # --- rules and taxonomy --------------------------------------------------------------------------
@@ -281,11 +281,12 @@ def _properties(finding: Finding) -> Json:
 
 
 def _artifact(path: str) -> Json:
+    """The path's URI: its bytes percent-encoded (exact even for a name that is not UTF-8)."""
     if path.startswith("/"):  # outside the project (a policy file given on the command line)
-        return {"uri": "file://" + quote(path, safe="/")}
+        return {"uri": "file://" + quote(os.fsencode(path), safe="/")}
     if PureWindowsPath(path).is_absolute():
         return {"uri": PureWindowsPath(path).as_uri()}
-    return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
+    return {"uri": quote(os.fsencode(path), safe="/"), "uriBaseId": SRCROOT}
 
 
 def _region(location: Location) -> Json:
