@@ -76,3 +76,13 @@ def test_a_key_nobody_configures_is_unknown_and_named():
     assert v.unknown == ("environment variable LLM_URL has no value in this repository",)
     dest = r.destination(v)
     assert dest.verdict == Verdict.UNKNOWN and "LLM_URL" in dest.how
+
+
+def test_many_harmless_alternatives_in_front_do_not_hide_the_last_endpoint():
+    """A ternary chain of sixteen placeholders before api.openai.com: past the candidates the
+    resolver follows, the rest is a hole, never silently dropped (the endpoint is then unknown)."""
+    dummies = [(("lit", f"https://h{i}.example.com"),) for i in range(20)]
+    expr = (("choice", *dummies, (("lit", "https://api.openai.com"),)), ("lit", "/v1/chat/completions"))
+    values = resolver().evaluate(expr, "")
+    assert len(values) == 16 and values[-1].text == HOLE + "/v1/chat/completions"
+    assert "more than 16 possible values" in values[-1].unknown[0]

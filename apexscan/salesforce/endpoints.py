@@ -34,7 +34,7 @@ GENERIC_NAME_WORDS = frozenset({
     "send", "hook", "hooks", "webhook", "http", "https", "callout", "service", "services", "named",
     "credential", "credentials", "external", "integration", "api", "request", "action", "invoke",
     "post", "flow", "registration", "endpoint", "call", "data", "connector", "connection", "client"})
-MAX_VALUES = 8  # candidate strings kept per expression (a union, e.g. a ternary or several callers)
+MAX_VALUES = 16  # candidate strings kept per expression (a union, e.g. a ternary or several callers)
 MAX_DEPTH = 12
 ANY: tuple[tuple[str, ...], ...] = ((),)  # holds whoever called: the empty call string
 
@@ -79,7 +79,7 @@ class Resolver:
                 if both:  # two parameters bound at different call sites never meet
                     combined.append(StrValue(a.text + b.text, _merge(a.how, b.how),
                                              _merge(a.unknown, b.unknown), both))
-            values = _dedupe_values(combined)[:MAX_VALUES]
+            values = _capped(_dedupe_values(combined))
         return values
 
     def _part(self, part: tuple, context: str, depth: int) -> tuple[StrValue, ...]:
@@ -87,7 +87,8 @@ class Resolver:
         if kind == "lit":
             return (StrValue(part[1], (), ()),)
         if kind == "choice":  # ("choice", alternative, ...)
-            return tuple(islice((v for branch in part[1:] for v in self.evaluate(branch, context, depth)), MAX_VALUES))
+            return _capped(tuple(islice((v for branch in part[1:] for v in self.evaluate(branch, context, depth)),
+                                        MAX_VALUES + 1)))
         if kind == "label":
             label = self.metadata.label(part[1])
             if label is None:
@@ -129,7 +130,7 @@ class Resolver:
                 for part, def_ctx in self._single_parts(node, context, "cmdtrec"):
                     out.extend(self._cmdt(part[1], part[2], rest[0], def_ctx, depth))
             if out:
-                return tuple(_dedupe(out)[:MAX_VALUES])
+                return _capped(tuple(_dedupe(out)))
             settings = [p[1] for p, _ in self._single_parts(node, context, "setting")]
             field_name = ".".join(rest)
             if settings:
@@ -173,7 +174,7 @@ class Resolver:
                 if keys & wanted:
                     out.extend(self.evaluate(v, ctx, depth + 1))
         if out:
-            return tuple(_dedupe(out)[:MAX_VALUES])
+            return _capped(tuple(_dedupe(out)))
         shown = ", ".join(sorted(wanted)) or "a key computed at run time"
         return (StrValue(HOLE, (), (f"map value for {shown} filled at run time",)),)
 
@@ -189,7 +190,7 @@ class Resolver:
                     back = _pop(v.contexts, site)
                     if back:  # values the callee returns only when called from elsewhere are dropped
                         out.append(replace(v, contexts=back))
-            return tuple(_dedupe_values(out)[:MAX_VALUES])
+            return _capped(tuple(_dedupe_values(out)))
         if node in self._memo:
             return self._memo[node]
         if depth > MAX_DEPTH:
@@ -209,7 +210,7 @@ class Resolver:
             const = self._field_display(node)
             out = [replace(v, how=_merge((f"constant {const}",), v.how)) if HOLE not in v.text else v
                    for v in out]
-        result = tuple(_dedupe_values(out)[:MAX_VALUES])
+        result = _capped(tuple(_dedupe_values(out)))
         self._memo[node] = result
         return result
 
@@ -234,8 +235,7 @@ class Resolver:
         found = lookup(path, key) if lookup is not None and key else ()
         real = [v for v in found if v.confidence == "high"]
         if real:
-            return tuple(StrValue(v.value, (f"{CONFIGURED}{what} {key} in {v.origin}",), ())
-                         for v in real[:MAX_VALUES])
+            return _capped(tuple(StrValue(v.value, (f"{CONFIGURED}{what} {key} in {v.origin}",), ()) for v in real))
         out: list[StrValue] = []
         if default:
             # no key: the value is written in the unit's own configuration (a Mule global element)
@@ -245,7 +245,7 @@ class Resolver:
                    for v in found)
         if not out:
             return (StrValue(HOLE, (), (f"{what} {key} has no value in this repository",)),)
-        return _dedupe_values(out)[:MAX_VALUES]
+        return _capped(_dedupe_values(out))
 
     def _field_display(self, node: str) -> str:
         """F:complainttriageservice.url -> ComplaintTriageService.URL (as the code spells them)."""
@@ -275,7 +275,7 @@ class Resolver:
         if not records:
             where = f"{type_name}__mdt.{'/'.join(names) or '*'}.{field_name}"
             return (StrValue(HOLE, (), (f"Custom Metadata {where} is not in this project",)),)
-        return tuple(StrValue(v, (f"Custom Metadata {name}",), ()) for name, v in records[:MAX_VALUES])
+        return _capped(tuple(StrValue(v, (f"Custom Metadata {name}",), ()) for name, v in records))
 
     # --- destinations ---------------------------------------------------------------------------
 
@@ -491,6 +491,16 @@ def _dedupe(items):
             seen.add(i)
             out.append(i)
     return out
+
+
+def _capped(values: tuple[StrValue, ...]) -> tuple[StrValue, ...]:
+    """At most MAX_VALUES candidates; past that, the last is a hole saying so. Dropping the rest
+    silently would let eight harmless alternatives in front of `'https://api.openai.com'` hide it:
+    the hole makes the endpoint unknown, reported when the request shows it is an LLM call."""
+    if len(values) <= MAX_VALUES:
+        return tuple(values)
+    more = StrValue(HOLE, (), (f"one of more than {MAX_VALUES} possible values, not all followed",))
+    return tuple(values[:MAX_VALUES - 1]) + (more,)
 
 
 def _dedupe_values(values) -> tuple[StrValue, ...]:
