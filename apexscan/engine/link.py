@@ -156,11 +156,19 @@ class Linker:
             return node
         qual, _, name = node[2:].rpartition(".")
         cls = qual if qual in self.table.classes and self.table.same_realm(qual, context) \
-            else self.table.resolve(qual, context)
+            else self.table.resolve(qual, context) or self._held(qual, context)
         if cls is None:
             return node
         owner = self.table.field_owner(cls, name)
         return f"F:{owner[0]}.{name}" if owner else f"F:{cls}.{name}"
+
+    def _held(self, qual: str, context: str) -> str | None:
+        """The class of the object a typed static field holds, for `F:<class>.<field>.<name>`
+        (a module's `settings = Settings()` read as `settings.url` from another module)."""
+        head, _, tail = qual.rpartition(".")
+        owner_cls = self.table.resolve(head, context) if head else None
+        owner = self.table.field_owner(owner_cls, tail) if owner_cls else None
+        return self.table.resolve(owner[1], owner[0]) if owner and owner[1] else None
 
     def place(self, ref: Ref, context: str) -> tuple[str, str | None, list[str]]:
         """(node, project class of its value or None, field names left over) for a Ref."""
