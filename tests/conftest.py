@@ -11,7 +11,9 @@ from apexscan.pipeline.project import discover
 from apexscan.pipeline.scan import scan
 from apexscan.salesforce.policy import load_policy, policy_from_dict
 
-MARKER = re.compile(r"(?://|<!--)\s*expect:\s*([A-Z0-9, -]+?)\s*(?:-->|$)")
+MARKER = re.compile(r"(?://|<!--|#)\s*expect:\s*([A-Z0-9, -]+?)\s*(?:-->|$)")
+# Files whose markers `expected` reads: Salesforce source and metadata, and services' code and configuration.
+MARKED_SUFFIXES = (".cls", ".trigger", ".xml", ".js", ".html", ".py", ".ts", ".tsx", ".mjs", ".cjs", ".tf")
 
 # The OpenAI Named Credential most tests call out through (itself an APX-CFG-002 finding).
 OPENAI_NC = """
@@ -66,10 +68,10 @@ def found(result) -> set[tuple[str, int, str]]:
 
 
 def expected(root: Path) -> set[tuple[str, int, str]]:
-    """Every `// expect: RULE[, RULE]` (or `<!-- expect: RULE -->`) marker under `root`."""
+    """Every `// expect: RULE[, RULE]` (or `<!-- expect: RULE -->`, `# expect: RULE`) marker under `root`."""
     out = set()
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.suffix not in (".cls", ".trigger", ".xml", ".js", ".html"):
+        if not path.is_file() or path.suffix not in MARKED_SUFFIXES:
             continue
         for number, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1):
             m = MARKER.search(line)

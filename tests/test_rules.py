@@ -1,6 +1,7 @@
 """The rule catalog: complete metadata for every rule, help pages with every section, one id per rule."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -31,11 +32,15 @@ EXPECTED = {
     "APX-CFG-006": ("outbound-message-to-foreign-llm", "error", "7.5", {359, 201}),
     "APX-CFG-007": ("outbound-message-sensitive-data-to-external-host", "warning", "5.0", {201, 359}),
     "APX-CFG-008": ("dataloader-extract-of-sensitive-fields", "warning", "5.0", {200, 359, 538}),
+    "APX-HRK-001": ("heroku-connect-sync-outside-allowed-regions", "warning", "5.5", {200, 359}),
+    "APX-HRK-002": ("heroku-connect-sync-beside-llm-credentials", "warning", "5.0", {200, 359}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
 CODE_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-LLM-", "APX-SUP-")))
 CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-CFG-"))
+# Rules on the configuration of services outside the org, whose examples are JSON files.
+SERVICE_CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-HRK-"))
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -106,7 +111,7 @@ def test_help_has_every_section_in_order(catalog: Catalog, rule_id: str) -> None
     headings = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
     assert headings == list(help_sections(rule.example_language))
     assert "What it does" in HELP_SECTIONS and "References" == HELP_SECTIONS[-1]
-    fence = "```apex" if rule_id in CODE_RULES else "```xml"
+    fence = "```apex" if rule_id in CODE_RULES else "```json" if rule_id in SERVICE_CONFIG_RULES else "```xml"
     assert markdown.count(fence) == 2
     assert "apexscan.toml" in markdown
 
@@ -116,6 +121,8 @@ def test_code_rules_show_apex_and_config_rules_show_metadata(catalog: Catalog) -
     assert help_sections("xml")[2:4] == ("Example (non-compliant metadata)", "Use instead (compliant metadata)")
     assert {catalog[r].example_language for r in CODE_RULES} == {"apex"}
     assert {catalog[r].example_language for r in CONFIG_RULES} == {"xml"}
+    assert {catalog[r].example_language for r in SERVICE_CONFIG_RULES} == {"json"}
+    assert help_sections("json")[2:4] == ("Example (non-compliant configuration)", "Use instead (compliant configuration)")
 
 
 @pytest.mark.parametrize("rule_id", CODE_RULES)
@@ -143,6 +150,34 @@ def test_config_examples_are_well_formed_metadata_and_differ(catalog: Catalog, r
         assert not re.search(r"consumerKey|consumerSecret|<certificate>", example)
     assert rule.bad_example != rule.good_example
     assert "configuration" in rule.tags
+
+
+@pytest.mark.parametrize("rule_id", SERVICE_CONFIG_RULES)
+def test_service_config_examples_are_json_and_only_the_bad_one_is_reported(tmp_path, catalog: Catalog,
+                                                                          rule_id: str) -> None:
+    """The examples are the files the rule reads (a Heroku Connect export, an app.json); scanned
+    with the rule's other file, the bad one gives the finding and the good one does not."""
+    from apexscan.pipeline.project import discover
+    from apexscan.pipeline.scan import scan
+    from apexscan.salesforce.policy import Policy
+
+    rule = catalog[rule_id]
+    export = json.loads(catalog["APX-HRK-001"].bad_example)
+    for example, reported in ((rule.bad_example, True), (rule.good_example, False)):
+        doc = json.loads(example)
+        assert example in rule.help_markdown
+        root = tmp_path / ("bad" if reported else "good")
+        root.mkdir()
+        is_export = "mappings" in doc
+        (root / ("mapping.json" if is_export else "app.json")).write_text(example, encoding="utf-8")
+        if not is_export:  # the app of APX-HRK-002's examples holds the copy of APX-HRK-001's export
+            (root / "mapping.json").write_text(json.dumps(export), encoding="utf-8")
+        else:
+            (root / "app.json").write_text(catalog["APX-HRK-002"].bad_example, encoding="utf-8")
+        result = scan(discover([root]), Policy(), strict=True)
+        assert (rule_id in {f.rule_id for f in result.findings}) == reported, result.findings
+    assert rule.bad_example != rule.good_example
+    assert "configuration" in rule.tags and "heroku" in rule.tags
 
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))

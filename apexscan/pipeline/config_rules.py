@@ -54,6 +54,7 @@ from apexscan.frontends.metadata import (
     OutboundMessageMeta,
     ProjectMetadata,
 )
+from apexscan.pipeline.heroku import heroku_findings
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import RANK, describe
 from apexscan.salesforce.policy import Policy
@@ -110,6 +111,7 @@ def config_findings(metadata: ProjectMetadata, policy: Policy, registry: hosts.R
         findings.extend(_outbound_message(message, classify, catalog))
     for job in metadata.dataloader_jobs.values():
         findings.extend(_dataloader_extract(job, metadata, classify, catalog))
+    findings.extend(heroku_findings(metadata, policy, registry, catalog))  # APX-HRK-*: pipeline/heroku.py
     return sorted(findings, key=_order)
 
 

@@ -33,6 +33,7 @@ from apexscan.engine.model import Destination, FieldRef, Finding, Location, Sens
 from apexscan.engine.taint import relevant_nodes
 from apexscan.frontends.metadata import ProjectMetadata
 from apexscan.pipeline.config_rules import dataloader_destination, dataloader_fields
+from apexscan.pipeline.heroku import connect_channels
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import SinkReach
 from apexscan.salesforce.policy import Policy
@@ -65,12 +66,15 @@ ENTRY_KINDS = {
     "remote-action": "@RemoteAction method",
     "rest": "Apex REST method",
     "schedule": "Schedulable job",
+    "http-route": "HTTP route of a service (a FastAPI, Flask or Express handler)",
+    "service-module": "module code of a service (runs when it starts, as a script or a worker)",
     "job": "Queueable or Batch job nobody in the project starts",
     "no-caller": "method nobody in the project calls (Visualforce, another package, anonymous Apex)",
 }
 _ANNOTATION_KINDS = (("auraenabled", "aura-enabled"), ("invocablemethod", "invocable"),
                      ("remoteaction", "remote-action"), ("httpget", "rest"), ("httppost", "rest"),
-                     ("httpput", "rest"), ("httppatch", "rest"), ("httpdelete", "rest"))
+                     ("httpput", "rest"), ("httppatch", "rest"), ("httpdelete", "rest"),
+                     ("route", "http-route"), ("module", "service-module"))
 _CLASS_KINDS = {"flow": "flow", "lwc": "component", "template": "prompt-template"}
 _JOB_INTERFACES = ("queueable", "database.batchable", "batchable")
 MAX_WALK = 5000  # functions visited backwards from one sink before giving up
@@ -246,13 +250,15 @@ CODE_KINDS = {
     "aura": "aura-request",
     "flow": "flow-action",
     "template": "prompt-template",
+    "python": "python-request",
+    "node": "node-request",
 }
 METADATA_KINDS = ("named-credential", "remote-site", "csp-trusted-site", "external-service",
-                  "connected-app", "outbound-message", "dataloader-extract")
+                  "connected-app", "outbound-message", "dataloader-extract", "heroku-connect")
 _CONTEXT_KIND = {"NamedCredential": "named-credential", "RemoteSiteSetting": "remote-site",
                  "CspTrustedSite": "csp-trusted-site", "ExternalServiceRegistration": "external-service",
                  "ConnectedApp": "connected-app", "OutboundMessage": "outbound-message",
-                 "DataLoaderProcess": "dataloader-extract"}
+                 "DataLoaderProcess": "dataloader-extract", "HerokuConnect": "heroku-connect"}
 UNKNOWN = "unknown"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -399,6 +405,8 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
                          "data_access_type": job.data_access_type, "data_access_name": job.data_access_name,
                          "org_endpoint": job.endpoint},
                         dataloader_fields(job, catalog)))
+    for name, location, dest, details, data in connect_channels(metadata, policy, registry, catalog):
+        rows.append(row("heroku-connect", name, location, [dest], details, data))
     return rows
 
 
@@ -481,7 +489,8 @@ def configured(how: str) -> list[str]:
                              ("csp trusted site", "csp-trusted-site"), ("outbound message", "outbound-message"),
                              ("connected app", "connected-app"), ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
-                             ("constant", "constant"), ("relative url", "relative"))
+                             ("constant", "constant"), ("relative url", "relative"),
+                             ("environment variable", "environment-variable"))
             if key in text]
     if text.startswith("model"):
         tags.insert(0, "model-name")

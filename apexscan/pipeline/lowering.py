@@ -22,7 +22,10 @@ from apexscan.frontends.aura import lower_aura
 from apexscan.frontends.flow import lower_flow
 from apexscan.frontends.lwc import lower_lwc
 from apexscan.frontends.metadata import parse_metadata_file
+from apexscan.frontends.node import lower_node
 from apexscan.frontends.prompt_template import lower_prompt_template
+from apexscan.frontends.python import lower_python
+from apexscan.frontends.service_config import parse_app_json, parse_env_file, parse_json, parse_terraform
 from apexscan.pipeline.cache import FactsCache, decode, encode
 from apexscan.pipeline.project import SourceFile
 
@@ -33,12 +36,18 @@ CODE_FRONTENDS = {
     "template": lambda path, data, strict: lower_prompt_template(path, data),
     "lwc": lambda path, data, strict: lower_lwc(path, data, strict=strict),
     "aura": lambda path, data, strict: lower_aura(path, data, strict=strict),
+    "python": lambda path, data, strict: lower_python(path, data, strict=strict),
+    "node": lambda path, data, strict: lower_node(path, data, strict=strict),
 }
 
 # Frontends whose facts are project metadata (merged into ProjectMetadata, never linked): file
 # kind -> parse(path, bytes) -> (MetadataFacts, diagnostics).
 METADATA_FRONTENDS = {
     "metadata": parse_metadata_file,
+    "env-file": parse_env_file,  # services' configuration (frontends/service_config.py)
+    "app-json": parse_app_json,
+    "json": parse_json,
+    "terraform": parse_terraform,
 }
 
 # Worker processes pay for themselves only on large projects: starting one costs about 0.2 s.

@@ -32,7 +32,7 @@ HELP_SECTIONS = (
 # What the examples of a rule are written in: rules.toml key `example_language` (default "apex").
 # Code rules show Apex; configuration rules (APX-CFG-*) show the metadata XML an admin deploys.
 # Value: (the word that replaces "Apex" in the example headings, the markdown fence language).
-EXAMPLE_LANGUAGES = {"apex": ("Apex", "apex"), "xml": ("metadata", "xml")}
+EXAMPLE_LANGUAGES = {"apex": ("Apex", "apex"), "xml": ("metadata", "xml"), "json": ("configuration", "json")}
 
 _ID = re.compile(r"^APX-[A-Z]+-[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")

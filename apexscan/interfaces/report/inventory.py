@@ -26,11 +26,14 @@ changing what a value means, bumps the version. Every key is always present.
           "id": "apex-callout:LlmClient.complete:Http.send",  # stable across edits that move lines;
                                                    # "#2", "#3" for further sinks of one function
           "kind": "apex-callout",                  # apex-callout, models-api, flow-action, lwc-request,
-                                                   # aura-request, prompt-template | named-credential,
+                                                   # aura-request, prompt-template, python-request,
+                                                   # node-request (services) | named-credential,
                                                    # remote-site, csp-trusted-site, external-service,
                                                    # connected-app (inbound: an outside client pulls
                                                    # data), outbound-message, dataloader-extract
-                                                   # (a Data Loader process that exports records)
+                                                   # (a Data Loader process that exports records),
+                                                   # heroku-connect (an object a Heroku Connect
+                                                   # mapping copies into Postgres)
           "name": "LlmClient.complete (Http.send)",
           "location": {"path": "force-app/...", "line": 31, "col": 28},
           "api": "Http.send",                      # "" for metadata channels
@@ -94,7 +97,8 @@ VERDICT_COLOR = {"foreign": "#c62828", "unknown": "#ef6c00", "sovereign": "#2e7d
                  "in-org": "#1565c0"}
 SHORT_KINDS = {"named-credential": "Named Credential", "remote-site": "Remote Site", "csp-trusted-site": "CSP site",
                "external-service": "External Service", "connected-app": "Connected App",
-               "outbound-message": "Outbound msg", "dataloader-extract": "Data Loader"}
+               "outbound-message": "Outbound msg", "dataloader-extract": "Data Loader",
+               "heroku-connect": "Heroku Connect"}
 KIND_TITLES = {
     "apex-callout": "Apex callout", "models-api": "Models API call", "flow-action": "Flow action",
     "lwc-request": "LWC request", "aura-request": "Aura component request", "prompt-template": "Prompt template",
@@ -102,6 +106,8 @@ KIND_TITLES = {
     "csp-trusted-site": "CSP Trusted Site", "external-service": "External Service",
     "connected-app": "Connected App (inbound)", "outbound-message": "Outbound message",
     "dataloader-extract": "Data Loader extract",
+    "python-request": "Python service request", "node-request": "Node.js service request",
+    "heroku-connect": "Heroku Connect mapping",
 }
 
 
