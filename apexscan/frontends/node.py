@@ -695,6 +695,29 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
             return ()
         return self.rest_read(n, self.strexpr(args[spec.url_arg]), spec.api, S.REST.records)
 
+    # --- switched-off code ------------------------------------------------------------------------
+
+    def stmt_if_statement(self, n: Node) -> None:
+        """`if (false) { ... }` and `if (DEBUG)` with `const DEBUG = false`: the branch never runs."""
+        if self.constant_false(n.child_by_field_name("condition")):
+            self.stmt(n.child_by_field_name("alternative"))
+            return
+        self._walk(n)
+
+    def constant_false(self, n: Node | None) -> bool:
+        if n is None:
+            return False
+        if n.type == "parenthesized_expression" and n.named_children:
+            return self.constant_false(n.named_children[0])
+        if n.type in ("false", "null", "undefined") or (n.type == "number" and self.text(n) == "0"):
+            return True
+        if n.type == "identifier" and self.scope.lookup(self.text(n)) is self.module_scope.names.get(self.text(n)):
+            value = self.module_values.get(self.text(n))
+            declaration = value.parent.parent if value is not None and value.parent is not None else None
+            return value is not None and value.type == "false" and declaration is not None and \
+                declaration.type == "lexical_declaration" and self.text(declaration).startswith("const")
+        return False
+
     # --- TypeScript expressions ---------------------------------------------------------------------
 
     def _first_value(self, n: Node) -> tuple[Inflow, ...]:
@@ -769,6 +792,16 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         if http is not None:
             found = self.find_arg(n, http.base_url)
             return self.strexpr(found) if found is not None else (("lit", ""),)
+        if fn is not None and fn.type == "identifier" and self.dotted(fn) in S.NODE.string_passthrough:
+            args = _args(n)
+            return self.strexpr(args[0]) if args else self._str_unknown(n)
+        if fn is not None and fn.type == "member_expression":
+            prop = fn.child_by_field_name("property")
+            if prop is not None and self.text(prop) == "pipe":  # LangChain `prompt.pipe(model)`: the model's value
+                for side in [fn.child_by_field_name("object")] + _args(n):
+                    kind = self.kind_of(side)
+                    if kind is not None and kind.what == "llm":
+                        return self.base_value(side)
         if fn is not None and fn.type == "identifier":
             b = self.scope.lookup(self.text(fn))
             if b is not None and b.kind == "value" and self.kinds.get(b.node) is not None:

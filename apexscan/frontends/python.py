@@ -284,7 +284,8 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
                     name = self.text(left)
                     counts[name] = counts.get(name, 0) + 1
                     right = n.child_by_field_name("right")
-                    if n.parent is root and right is not None and right.type in FALSE_LITERALS:
+                    if n.parent is not None and n.parent.id == root.id and right is not None \
+                            and right.type in FALSE_LITERALS:
                         false.add(name)
             elif n.type in ("global_statement", "nonlocal_statement"):
                 for c in n.named_children:
@@ -965,6 +966,9 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
             value = self.expr(right)
             self.bind_pattern(left, value, "unpacked into", n)
             return value
+        if right.type == "lambda" and left.type == "identifier" and self.scope is not self.module_scope:
+            self.scope.names[self.text(left)] = Binding("nested", "", (self.nested(right),))  # fmt = lambda r: ...
+            return ()
         target = self.place(left)
         if left.type == "subscript":
             for index in left.children_by_field_name("subscript"):
@@ -1291,12 +1295,42 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         return self.expr(fn) + self.call_values(n)
 
     def builtin_call(self, n: Node, name: str) -> tuple[Inflow, ...]:
+        positional, _, _ = self.arguments(n)
+        if name in ("map", "filter", "sorted", "max", "min") and positional:
+            return self.callback_builtin(n, name, positional)
         if name in M.no_flow:
             self.call_values(n)
             return ()
         if name in M.serializers:
             return tuple(Inflow(i.ref, i.ops + (SERIALIZED,), self.short(n)) for i in self.call_values(n))
         return self.call_values(n)
+
+    def callback_builtin(self, n: Node, name: str, positional: list[Node]) -> tuple[Inflow, ...]:
+        """`map(f, xs)` is what f returns for xs' elements; filter, sorted, min and max give xs' own."""
+        function, items = (positional[0], positional[1:]) if name in ("map", "filter") else (None, positional)
+        values = tuple(i for a in items for i in self.arg_value(a))
+        _, keywords, _ = self.arguments(n)
+        for value in keywords.values():
+            self.arg_value(value)
+        if name != "map" or function is None:
+            if function is not None:
+                self.arg_value(function)
+            return values
+        target = self.callable_value(function)
+        if target is None:
+            return self.arg_value(function) + values
+        for param in target.params[:1]:
+            self.add_assign(Ref(param), values, f"handed to {self.short(function, 40)} by map", n)
+        return (Inflow(Ref(target.ret), (), self.short(n)),)
+
+    def callable_value(self, n: Node) -> Callable | None:
+        if n.type == "lambda":
+            return self.nested(n)
+        if n.type == "identifier":
+            b = self.scope.lookup(self.text(n))
+            if b is not None and b.kind == "nested":
+                return b.detail[0]
+        return None
 
     def library_call(self, n: Node, q: str) -> tuple[Inflow, ...] | None:
         """A call of a library function or constructor named by `q`; None when the model has nothing."""
@@ -1600,6 +1634,11 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
         if op is not None and self.text(op) == "+":
             return self.strexpr(left) + self.strexpr(right)
+        if op is not None and self.text(op) == "|":  # a LangChain chain: the value of its model
+            for side in (left, right):
+                kind = self.kind_of(side)
+                if kind is not None and kind.what == "llm":
+                    return self.strexpr(side) if side.type != "identifier" else self.base_value(side)
         if op is not None and self.text(op) == "%" and left is not None and left.type == "string":
             values = right.named_children if right is not None and right.type == "tuple" else [right]
             return _percent(self.strexpr(left), [self.strexpr(v) for v in values if v is not None])

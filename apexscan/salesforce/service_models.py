@@ -295,11 +295,13 @@ PYTHON = PythonModel(frozenset(_PY["serializers"]), frozenset(_PY["serializer_me
 
 @dataclass(frozen=True, slots=True)
 class NodeModel:
+    string_passthrough: frozenset[str]
     route_methods: frozenset[str]
     route_receivers: frozenset[str]
 
 
-NODE = NodeModel(frozenset(_DATA["node"]["route_methods"]), frozenset(_DATA["node"]["route_receivers"]))
+NODE = NodeModel(frozenset(_DATA["node"]["string_passthrough"]), frozenset(_DATA["node"]["route_methods"]),
+                 frozenset(_DATA["node"]["route_receivers"]))
 
 
 def is_secret_key(key: str) -> bool:
