@@ -344,3 +344,8 @@ def test_suppression_comments_in_typescript(tmp_path):
     '''})
     (finding,) = apply_in_project(discover([tmp_path]), result.findings, load_catalog())
     assert finding.suppression.startswith("OpenAI EU data residency")
+
+
+def test_one_long_literal_line_in_source_is_no_bundle():
+    source = b"const fixture = '" + b"x" * 8000 + b"';\n" + b"export const a = 1;\n" * 40
+    assert lower_node("examples/fixture.ts", source).diagnostics == ()

@@ -594,3 +594,46 @@ def test_suppression_comments_with_hash(tmp_path):
     '''})
     (finding,) = apply_in_project(discover([tmp_path]), result.findings, load_catalog())
     assert finding.suppression.startswith("DPA signed")
+
+
+def test_module_level_loops_and_pandas_renames(tmp_path):
+    """A Streamlit-style script: module code, a DataFrame whose columns are renamed, a loop."""
+    result = service(tmp_path, {"app.py": SF + '''
+        import pandas as pd
+        from openai import OpenAI
+
+        client = OpenAI()
+        records = sf.query("SELECT Id, Account.Name, Notes__c FROM Visit__c")["records"]
+        df = pd.json_normalize(records)
+        df.rename(columns={"Notes__c": "Note"}, inplace=True)
+        for note in df["Note"]:
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": f"Summarise {note}"}])  # expect: APX-LLM-001
+    '''})
+    assert_exact(tmp_path, result)
+    assert fields(findings(result)[0]) == ["Visit__c.Notes__c"]
+    assert any("renamed in df" in step.message for step in findings(result)[0].paths[0])
+
+
+def test_applink_data_api_passed_as_a_parameter_and_a_model_in_a_field(tmp_path):
+    result = service(tmp_path, {"app/routers/accounts.py": '''
+        from langchain_openai import ChatOpenAI
+
+
+        async def _accounts(data_api):
+            result = await data_api.query("SELECT Id, Name, Phone FROM Account")
+            return result.records
+
+
+        class Assistant:
+            def __init__(self, llm):
+                self.llm = llm
+
+            def answer(self, text):
+                return self.llm.invoke(text)  # expect: APX-LLM-001
+
+
+        async def route(context):
+            records = await _accounts(context.org.data_api)
+            return Assistant(ChatOpenAI(model="gpt-4o")).answer(records[0].fields["Phone"])
+    '''})
+    assert_exact(tmp_path, result)

@@ -291,3 +291,9 @@ def test_services_facts_are_cached_and_reused(tmp_path):
     second = CliRunner().invoke(main, ["scan", str(root), "--cache-dir", str(cache), "--format", "json"])
     assert first.output == second.output and first.exit_code == second.exit_code == 1
     assert any(os.scandir(cache))
+
+
+def test_static_resource_sources_and_robot_suites_are_not_services():
+    assert file_kind("StaticResourceSources/Bootstrap/js/bootstrap.js") is None
+    assert file_kind("robot/Cumulus/resources/NPSP.py") is None
+    assert file_kind("tasks/generate_data.py") == "python"

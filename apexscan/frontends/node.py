@@ -44,7 +44,8 @@ REALM = "js"
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
 CLASS_TYPES = ("class_declaration", "abstract_class_declaration", "class")
 NODE_ROWS = ("rows",)  # node-postgres: `(await pool.query(sql)).rows`
-MINIFIED_LINE = 5000  # characters: a line this long in the first 64 KB is a bundle, not source
+MINIFIED_LINE = 5000  # characters: a line this long in the first 64 KB ...
+MINIFIED_AVERAGE = 400  # ... in lines this long on average is a bundle, not source
 
 
 def module_name(path: str) -> str:
@@ -64,10 +65,9 @@ def lower_node(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     """Parse and lower one JavaScript or TypeScript file of a service. Never raises except in strict mode."""
     if not data.strip():
         return FileFacts(path=path)
-    head = data[:65536]
-    if any(len(line) > MINIFIED_LINE for line in head.split(b"\n")):
+    if _minified(data):
         return FileFacts(path=path, diagnostics=(Diagnostic(
-            path, "parse", "minified or generated JavaScript (a line of over 5,000 characters); not analysed"),))
+            path, "parse", "minified or generated JavaScript (lines of thousands of characters); not analysed"),))
     lower = path.lower()
     grammar, lowerer = ("tsx", TsxLowerer) if lower.endswith(".tsx") else \
         ("typescript", TsLowerer) if lower.endswith((".ts", ".mts", ".cts")) else ("javascript", NodeLowerer)
@@ -575,8 +575,8 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
             if handled is not None:
                 return handled
             break
-        if obj.type == "member_expression":
-            holder = obj.child_by_field_name("property")
+        if obj.type in ("member_expression", "identifier"):  # `org.dataApi.query`, `dataApi.query`
+            holder = obj.child_by_field_name("property") if obj.type == "member_expression" else obj
             sf = S.SALESFORCE_RECEIVERS.get(self.text(holder)) if holder is not None else None
             method = sf.soql_method(name) if sf is not None else None
             if method is not None:
@@ -762,9 +762,11 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
     def str_binary_expression(self, n: Node) -> StrExpr:
         op = n.child_by_field_name("operator")
         if op is not None and self.text(op) in ("??", "||"):
-            left = self.strexpr(n.child_by_field_name("left"))
+            left = self.strexpr(n.child_by_field_name("left"))  # once: `a || b || c ...` nests deep
+            right = self.strexpr(n.child_by_field_name("right"))
             if len(left) == 1 and left[0][0] == "config" and not left[0][3]:  # process.env.X ?? "default"
-                return (left[0][:3] + (self.strexpr(n.child_by_field_name("right")),) + left[0][4:],)
+                return (left[0][:3] + (right,) + left[0][4:],)
+            return (("choice", left, right),)
         return super().str_binary_expression(n)
 
     def str_new_expression(self, n: Node) -> StrExpr:
@@ -836,6 +838,14 @@ FIELD_VALUE_TYPES = ("field_definition", "public_field_definition")
 
 
 # --- small pure helpers ---------------------------------------------------------------------------
+
+
+def _minified(data: bytes) -> bool:
+    """A bundle or minified file: a line of thousands of characters in a file of few lines (source
+    with one long literal among ordinary lines is analysed)."""
+    head = data[:65536]
+    lines = head.split(b"\n")
+    return any(len(line) > MINIFIED_LINE for line in lines) and len(head) / len(lines) > MINIFIED_AVERAGE
 
 
 def _required(low: NodeLowerer, n: Node | None) -> str | None:

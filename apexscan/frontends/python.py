@@ -312,7 +312,12 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
                     scope.names[self.text(name)] = Binding("class", "", (f"{cls}.{self.text(name).lower()}",))
             elif node.type in ("assignment", "augmented_assignment"):
                 self.declare_targets(node, scope, cls)
-            elif node.type in ("if_statement", "try_statement", "with_statement", "for_statement", "while_statement"):
+            if node.type in ("if_statement", "try_statement", "with_statement", "for_statement", "while_statement"):
+                loop = node.child_by_field_name("left") if node.type == "for_statement" else None
+                aliases = [_with_value(i)[1] for i in _with_items(node)] if node.type == "with_statement" else []
+                for target in [loop, *aliases]:
+                    for ident in _target_names(target):
+                        self.declare_name(scope, cls, self.text(ident))
                 for inner in _blocks(node):  # `try: import x except ImportError: x = None`
                     self.declare_block(inner, scope, cls)
 
@@ -320,12 +325,14 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         left = n.child_by_field_name("left")
         right = n.child_by_field_name("right")
         for ident in _target_names(left):
-            name = self.text(ident)
-            if scope.names.get(name) is None or scope.names[name].kind == "value":
-                scope.names[name] = Binding("value", self.field_node(cls, name))
-                self.declare_field(cls, name)
+            self.declare_name(scope, cls, self.text(ident))
         if right is not None and right.type == "assignment":
             self.declare_targets(right, scope, cls)
+
+    def declare_name(self, scope: Scope, cls: str, name: str) -> None:
+        if scope.names.get(name) is None or scope.names[name].kind == "value":
+            scope.names[name] = Binding("value", self.field_node(cls, name))
+            self.declare_field(cls, name)
 
     def bind_import(self, n: Node, scope: Scope) -> None:
         if n.type == "import_statement":
@@ -1443,9 +1450,9 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
             if name[:1].isupper():
                 return self.project_call(n, q.lower(), "<init>", None, kind="new")
             return self.project_call(n, module.lower(), name.lower(), None)
-        # Salesforce reads on receivers named like the library's (`org.data_api.query`).
-        if obj.type == "attribute":
-            holder = obj.child_by_field_name("attribute")
+        # Salesforce reads on receivers named like the library's (`org.data_api.query`, `data_api.query`).
+        if obj.type in ("attribute", "identifier"):
+            holder = obj.child_by_field_name("attribute") if obj.type == "attribute" else obj
             sf = S.SALESFORCE_RECEIVERS.get(self.text(holder)) if holder is not None else None
             method = sf.soql_method(name) if sf is not None else None
             if method is not None:
@@ -1475,6 +1482,10 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         kind = self.kind_of(obj)
         if kind is not None and kind.what == "instance" and len(receiver) == 1:
             return self.project_call(n, "", name.lower(), None, receiver=receiver, receiver_type=kind.detail[0])
+        if name in M.rename_methods:
+            renamed = self.renamed(n, receiver, M.rename_methods[name])
+            if renamed:
+                return receiver + renamed
         if name in M.mutators:
             target = self.place_of_value(obj)
             values = self.call_values(n)
@@ -1495,6 +1506,26 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         if name in M.serializer_methods:
             return tuple(Inflow(i.ref, i.ops + (SERIALIZED,), self.short(n)) for i in receiver + values)
         return receiver + values
+
+    def renamed(self, n: Node, receiver: tuple[Inflow, ...], keyword: str) -> tuple[Inflow, ...]:
+        """`df.rename(columns={"Old": "New"}, inplace=True)`: what was under Old is under New."""
+        mapping = self.find_arg(n, (keyword, "0"))
+        if mapping is None or mapping.type != "dictionary":
+            return ()
+        out: tuple[Inflow, ...] = ()
+        for c in mapping.named_children:
+            key, value = c.child_by_field_name("key"), c.child_by_field_name("value")
+            old = self.string_value(key) if c.type == "pair" and key is not None else None
+            new = self.string_value(value) if value is not None and value.type == "string" else None
+            if old and new:
+                out += tuple(Inflow(i.ref, i.ops + (("get", old.lower()), ("put", new.lower())), self.short(n))
+                             for i in receiver)
+        inplace = self.find_arg(n, ("inplace",))
+        obj = n.child_by_field_name("function").child_by_field_name("object")
+        target = self.place_of_value(obj) if inplace is not None and inplace.type == "true" else None
+        if target is not None:
+            self.add_assign(target, out, f"renamed in {self.short(obj, 40)}", n)
+        return out
 
     def base_value(self, base: Node) -> StrExpr:
         """The string value of a client expression: its base URL, wherever it was made."""

@@ -490,7 +490,8 @@ def configured(how: str) -> list[str]:
                              ("connected app", "connected-app"), ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
                              ("constant", "constant"), ("relative url", "relative"),
-                             ("environment variable", "environment-variable"))
+                             ("environment variable", "environment-variable"),
+                             ("heroku connect mapping", "heroku-connect"))
             if key in text]
     if text.startswith("model"):
         tags.insert(0, "model-name")

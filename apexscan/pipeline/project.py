@@ -32,11 +32,12 @@ SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".ide
 SERVICE_KINDS = ("python", "node", "env-file", "app-json", "json", "terraform")
 PYTHON_SUFFIXES = (".py",)
 NODE_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx")
-# Folders of installed, built or copied code, and of tests (tests never send production data).
+# Folders of installed, built or copied code, and of tests (tests never send production data; `robot`
+# holds Robot Framework suites of CumulusCI projects).
 SERVICE_SKIP_DIRS = frozenset({"venv", "virtualenv", "env", "dist", "build", "out", "vendor", "vendors",
                                "vendored", "third_party", "third-party", "external", "staticresources",
                                "target", "htmlcov", "lib64", "tests", "test", "__tests__", "__mocks__", "spec",
-                               "specs", "testing", "e2e", "cypress", "fixtures", "migrations"})
+                               "specs", "testing", "e2e", "cypress", "fixtures", "migrations", "robot"})
 # Files that are tests, builds or tool configuration, not service code (lower-case names).
 SERVICE_SKIP_FILES = re.compile(
     r"^(?:test_.*\.py|.*_test\.py|tests?\.py|conftest\.py|setup\.py|noxfile\.py|"
@@ -108,7 +109,7 @@ def service_kind(name: str, folders: list[str]) -> str | None:
         return "terraform" if not any(f in SERVICE_SKIP_DIRS for f in folders) else ""
     if not code and not is_json and not ENV_FILE.match(name):
         return None
-    if any(f in SERVICE_SKIP_DIRS for f in folders):
+    if any(f in SERVICE_SKIP_DIRS or "staticresource" in f for f in folders):  # (browser libraries too)
         return ""
     if code:
         if SERVICE_SKIP_FILES.match(name) or "aura" in folders or "lwc" in folders:

@@ -284,13 +284,14 @@ class PythonModel:
     mutators: dict[str, str]
     route_decorators: frozenset[str]
     false_guards: frozenset[str]
+    rename_methods: dict[str, str]  # method -> keyword of its {old: new} mapping
 
 
 _PY = _DATA["python"]
 PYTHON = PythonModel(frozenset(_PY["serializers"]), frozenset(_PY["serializer_methods"]),
                      frozenset(_PY["string_passthrough"]), frozenset(_PY["no_flow"]),
                      frozenset(_PY["no_flow_methods"]), dict(_PY["mutators"]), frozenset(_PY["route_decorators"]),
-                     frozenset(_PY["false_guards"]))
+                     frozenset(_PY["false_guards"]), dict(_PY["rename_methods"]))
 
 
 @dataclass(frozen=True, slots=True)
