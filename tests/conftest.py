@@ -92,6 +92,19 @@ def assert_exact(root: Path, result) -> None:
     assert not missing and not extra, details
 
 
+def scan_tree(root: Path, files: dict[str, str], policy: dict | None = None):
+    """Write `files` (paths relative to `root`, no sfdx-project.json: a repository of services)
+    and scan it strictly with `policy` (the default policy when None)."""
+    from apexscan.salesforce.policy import Policy
+
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    pol = policy_from_dict(policy, "test policy") if policy is not None else Policy()
+    return scan(discover([root]), pol, strict=True)
+
+
 @pytest.fixture
 def project(tmp_path):
     def make(files: dict[str, str | bytes]) -> Path:

@@ -7,13 +7,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import assert_exact
+from conftest import assert_exact, scan_tree
 
 from apexscan.frontends.lwc import StrictError
 from apexscan.frontends.node import lower_node, module_name
 from apexscan.pipeline.project import discover
-from apexscan.pipeline.scan import scan
-from apexscan.salesforce.policy import Policy, policy_from_dict
 
 JSFORCE = '''
 import jsforce from "jsforce";
@@ -23,12 +21,7 @@ const conn = new jsforce.Connection({ loginUrl: process.env.SF_LOGIN_URL });
 
 
 def service(root: Path, files: dict[str, str], policy: dict | None = None):
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    pol = policy_from_dict(policy, "test policy") if policy is not None else Policy()
-    return scan(discover([root]), pol, strict=True)
+    return scan_tree(root, files, policy)
 
 
 def fields(finding) -> list[str]:

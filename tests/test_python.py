@@ -9,13 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import assert_exact
+from conftest import assert_exact, scan_tree
 
 from apexscan.engine.model import Verdict
 from apexscan.frontends.python import StrictError, lower_python, module_name
 from apexscan.pipeline.project import discover
-from apexscan.pipeline.scan import scan
-from apexscan.salesforce.policy import Policy, policy_from_dict
 
 SF = '''
 import os
@@ -26,12 +24,7 @@ sf = Salesforce(username=os.environ["SF_USERNAME"], password=os.environ["SF_PASS
 
 
 def service(root: Path, files: dict[str, str], policy: dict | None = None):
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    pol = policy_from_dict(policy, "test policy") if policy is not None else Policy()
-    return scan(discover([root]), pol, strict=True)
+    return scan_tree(root, files, policy)
 
 
 def code_only(result):

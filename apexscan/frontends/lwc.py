@@ -121,9 +121,9 @@ def lower_lwc(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     return lower_javascript(Lowerer, path, data, strict)
 
 
-def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool) -> FileFacts:
-    """Parse one JavaScript file and lower it with `lowerer` (LWC's, or Aura's subclass)."""
-    tree, data, diags = parse("javascript", path, data)
+def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool, grammar: str = "javascript") -> FileFacts:
+    """Parse one JavaScript (or TypeScript) file and lower it with `lowerer` (LWC's, or a subclass)."""
+    tree, data, diags = parse(grammar, path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
     low = lowerer(path, data, strict)

@@ -35,9 +35,9 @@ from apexscan.frontends.lwc import (
     _args,
     _key_name,
     _string_value,
+    lower_javascript,
 )
-from apexscan.frontends.parsing import parse
-from apexscan.frontends.python import Kind
+from apexscan.frontends.service_calls import Kind
 from apexscan.salesforce import service_models as S
 
 REALM = "js"
@@ -71,20 +71,13 @@ def lower_node(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     lower = path.lower()
     grammar, lowerer = ("tsx", TsxLowerer) if lower.endswith(".tsx") else \
         ("typescript", TsLowerer) if lower.endswith((".ts", ".mts", ".cts")) else ("javascript", NodeLowerer)
-    tree, data, diags = parse(grammar, path, data)
-    if tree is None:
-        return FileFacts(path=path, diagnostics=diags)
-    low = lowerer(path, data, strict)
-    try:
-        low.module(tree.root_node)
-    except RecursionError:
-        return FileFacts(path=path, diagnostics=diags + (
-            Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
-    return low.facts(diags)
+    return lower_javascript(lowerer, path, data, strict, grammar)
 
 
 class NodeLowerer(SC.ServiceFacts, Lowerer):
     """The LWC lowering of one server module, with modules, classes and libraries (see the docstring)."""
+
+    FALSE_TYPES = ("false", "null", "undefined")
 
     def __init__(self, path: str, src: bytes, strict: bool):
         super().__init__(path, src, strict)
@@ -395,29 +388,6 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
             return f"{base}.{self.text(prop)}" if base and prop is not None else ""
         return ""
 
-    @staticmethod
-    def lookup(table: dict, q: str):
-        """A library table entry for a dotted name, a member of a default import also by its
-        plain name (`jsforce.default.Connection` is `jsforce.Connection`)."""
-        if not q:
-            return None
-        found = table.get(q)
-        if found is None and ".default." in q:
-            found = table.get(q.replace(".default.", ".", 1))
-        return found
-
-    def library_kind(self, q: str) -> Kind | None:
-        client = self.lookup(S.CLIENT_IMPORTS, q)
-        if client is not None:
-            return Kind("llm", (client,))
-        sf = self.lookup(S.SALESFORCE_IMPORTS, q)
-        if sf is not None:
-            return Kind("sf", (sf,))
-        http = self.lookup(S.HTTP_CLIENTS, q)
-        if http is not None:
-            return Kind("http", (http,))
-        return None
-
     def kind_of(self, n: Node | None) -> Kind | None:
         if n is None:
             return None
@@ -501,9 +471,8 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         found = _object_value(self, n, key)
         return self.strexpr(found) if found is not None else None
 
-    def given(self, call: Node, where: S.Args) -> bool:
-        found = self.find_arg(call, where)
-        return found is not None and found.type not in ("false", "null", "undefined")
+    def literal(self, n: Node) -> str | None:
+        return _string_value(self, n)
 
     # --- calls ----------------------------------------------------------------------------------
 
@@ -546,18 +515,7 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         url = self.lookup(S.HTTP_CALLS, q)
         if url is not None:
             return self.http_call(n, q.replace(".default", ""), url, ())
-        kind = self.library_kind(q)
-        if kind is not None:
-            return self.client_construction(n, kind.detail[0].provider if kind.what == "llm" and kind.detail[0].llm
-                                            else "")
-        if q in S.GLOBALS:
-            name, where = S.GLOBALS[q]
-            found = self.find_arg(n, where)
-            if found is not None:
-                self.strdefs.append(StrDef(Ref(SC.global_node(name)), self.strexpr(found), self.scope.fid))
-            self.call_values(n)
-            return ()
-        return None
+        return self.library_construction(n, q)
 
     def service_method(self, n: Node, fn: Node) -> tuple[Inflow, ...] | None:
         """A method call the service model knows: of a library object, a Salesforce read, an LLM
@@ -581,10 +539,9 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
             method = sf.soql_method(name) if sf is not None else None
             if method is not None:
                 return self.soql_call(n, method, f"{sf.provider} {name}") + self.expr(obj)
-        for base, rest in reversed(steps):  # the longest method chain first
-            call = S.FALLBACK_CALLS.get(rest)
-            if call is not None and self.namespace_of(base) == "":
-                return self.llm_call(n, call, None, self.base_value(base), self.expr(base), rest)
+        fallback = self.fallback_llm_call(n, [(b, r) for b, r in steps if self.namespace_of(b) == ""])
+        if fallback is not None:
+            return fallback
         if name in S.SQL.methods:
             found = self.find_arg(n, ("0", "text"))
             text = self.strexpr(found) if found is not None else ()
@@ -602,16 +559,8 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         return (("ref", place),) if place is not None else self.strexpr(base)
 
     def kind_call(self, n: Node, base: Node, rest: str, kind: Kind) -> tuple[Inflow, ...] | None:
-        if kind.what == "llm":
-            client = kind.detail[0]
-            call = S.LLM_CALLS.get(client.id, {}).get(rest)
-            if call is None:
-                return None
-            return self.llm_call(n, call, client, self.base_value(base), self.expr(base), rest)
-        if kind.what == "http":
-            if rest in kind.detail[0].methods:
-                return self.http_call(n, rest, kind.detail[0].url, self.base_value(base)) + self.expr(base)
-            return None
+        if kind.what in ("llm", "http"):
+            return self.library_method(n, base, rest, kind)
         if kind.what == "sf":
             sf = kind.detail[0]
             parts = rest.split(".")
@@ -667,10 +616,9 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         ctor = n.child_by_field_name("constructor")
         q = self.qualified(ctor)
         if q:
-            kind = self.library_kind(q)
-            if kind is not None:
-                return self.client_construction(n, kind.detail[0].provider if kind.what == "llm" and kind.detail[0].llm
-                                                else "")
+            made = self.library_construction(n, q)
+            if made is not None:
+                return made
             if self.lookup(S.COMMANDS, q) is not None:
                 return self.call_values(n)
         if ctor is not None and ctor.type == "identifier":
@@ -772,28 +720,18 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
     def str_new_expression(self, n: Node) -> StrExpr:
         ctor = n.child_by_field_name("constructor")
         q = self.qualified(ctor)
-        client = self.lookup(S.CLIENT_IMPORTS, q)
-        if client is not None:
-            return SC.client_url(client, self.path, self.finder(n), lambda where: self.given(n, where))
         command = self.lookup(S.COMMANDS, q)
         if command is not None:
             return SC.call_path(command.args, command.path, self.finder(n))
-        http = self.lookup(S.HTTP_CLIENTS, q)
-        if http is not None:
-            found = self.find_arg(n, http.base_url)
-            return self.strexpr(found) if found is not None else (("lit", ""),)
-        return self._str_unknown(n)
+        made = self.library_strexpr(n, q) if q else None
+        return made if made is not None else self._str_unknown(n)
 
     def str_call_expression(self, n: Node) -> StrExpr:
         fn = n.child_by_field_name("function")
         q = self.qualified(fn)
-        client = self.lookup(S.CLIENT_IMPORTS, q)
-        if client is not None:  # createOpenAI({ baseURL }), and a provider's model openai("gpt-4o")
-            return SC.client_url(client, self.path, self.finder(n), lambda where: self.given(n, where))
-        http = self.lookup(S.HTTP_CLIENTS, q)
-        if http is not None:
-            found = self.find_arg(n, http.base_url)
-            return self.strexpr(found) if found is not None else (("lit", ""),)
+        made = self.library_strexpr(n, q) if q else None  # createOpenAI({ baseURL }), a model openai("gpt-4o")
+        if made is not None:
+            return made
         if fn is not None and fn.type == "identifier" and self.dotted(fn) in S.NODE.string_passthrough:
             args = _args(n)
             return self.strexpr(args[0]) if args else self._str_unknown(n)

@@ -56,6 +56,7 @@ from apexscan.engine.model import Diagnostic, Location
 from apexscan.frontends import service_calls as SC
 from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_js
 from apexscan.frontends.parsing import parse
+from apexscan.frontends.service_calls import Kind
 from apexscan.frontends.visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
 from apexscan.salesforce import service_models as S
 from apexscan.salesforce.apex_models import LLM_BODY_KEYS, LLM_BODY_LITERAL
@@ -142,21 +143,8 @@ class Scope:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """What library object (or project class instance) a value is.
-
-    what  llm        an LLM client (or a chain of one): detail = (Client,)
-          sf         a Salesforce client: detail = (SalesforceClient,)
-          http       an HTTP client with a base URL: detail = (HttpClient,)
-          instance   an instance of a project class: detail = (class name as the code resolves it,)
-    """
-
-    what: str
-    detail: tuple = ()
-
-
 class PyLowerer(SC.ServiceFacts, TreeLowerer):
+    FALSE_TYPES = FALSE_LITERALS
     _walk, _skip = TreeLowerer._walk, TreeLowerer._skip
     _no_value, _children = TreeLowerer._no_value, TreeLowerer._children
 
@@ -520,26 +508,6 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
             if q and q.rpartition(".")[2][:1].isupper():  # module.Class(...) of the project
                 return Kind("instance", (q.lower(),))
         return None
-
-    def library_kind(self, q: str, call: Node) -> Kind | None:
-        client = S.CLIENT_IMPORTS.get(q)
-        if client is not None and self.selected(client, call):
-            return Kind("llm", (client,))
-        sf = S.SALESFORCE_IMPORTS.get(q)
-        if sf is not None:
-            return Kind("sf", (sf,))
-        http = S.HTTP_CLIENTS.get(q)
-        if http is not None:
-            return Kind("http", (http,))
-        return None
-
-    def selected(self, client: S.Client, call: Node) -> bool:
-        """Whether a factory call makes this client (`boto3.client("bedrock-runtime")`)."""
-        where, accepted = client.select
-        if not where:
-            return True
-        found = self.find_arg(call, where)
-        return found is not None and found.type == "string" and self.string_value(found) in accepted
 
     # --- functions and parameters ---------------------------------------------------------------
 
@@ -1252,10 +1220,6 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
                 return keywords[name]
         return None
 
-    def given(self, call: Node, where: S.Args) -> bool:
-        found = self.find_arg(call, where)
-        return found is not None and found.type not in FALSE_LITERALS
-
     def call_values(self, call: Node) -> tuple[Inflow, ...]:
         positional, keywords, splats = self.arguments(call)
         out: tuple[Inflow, ...] = ()
@@ -1344,18 +1308,9 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         if q in S.ENV_READS:
             self.call_values(n)
             return ()
-        client = S.CLIENT_IMPORTS.get(q)
-        if client is not None and self.selected(client, n):
-            return self.client_construction(n, client.provider if client.llm else "")
-        if q in S.SALESFORCE_IMPORTS or q in S.HTTP_CLIENTS:
-            return self.client_construction(n, "")
-        if q in S.GLOBALS:
-            name, where = S.GLOBALS[q]
-            found = self.find_arg(n, where)
-            if found is not None:
-                self.strdefs.append(StrDef(Ref(SC.global_node(name)), self.strexpr(found), self.scope.fid))
-            self.call_values(n)
-            return ()
+        made = self.library_construction(n, q)
+        if made is not None:
+            return made
         if q in S.LLM_FUNCTIONS:
             return self.llm_function(n, S.LLM_FUNCTIONS[q], q.rsplit(".", 1)[-1])
         if q in S.HTTP_CALLS:
@@ -1464,10 +1419,9 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
             if method is not None:
                 self.expr(obj)
                 return self.soql_call(n, method, f"{sf.provider} {name}")
-        for base, rest in reversed(steps):  # the longest method chain first
-            call = S.FALLBACK_CALLS.get(rest)
-            if call is not None:
-                return self.llm_call(n, call, None, self.base_value(base), self.expr(base), rest)
+        fallback = self.fallback_llm_call(n, steps)
+        if fallback is not None:
+            return fallback
         sql = self.sql_method(n, obj, name)
         if sql is not None:
             return sql
@@ -1536,20 +1490,10 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
 
     def kind_call(self, n: Node, base: Node, rest: str, kind: Kind) -> tuple[Inflow, ...] | None:
         """A method of a library object the code is known to hold; None when the model has nothing."""
-        if kind.what == "llm":
-            client = kind.detail[0]
-            call = S.LLM_CALLS.get(client.id, {}).get(rest)
-            if call is not None:
-                return self.llm_call(n, call, client, self.base_value(base), self.expr(base), rest)
-            return None
+        if kind.what in ("llm", "http"):
+            return self.library_method(n, base, rest, kind)
         if kind.what == "sf":
             return self.salesforce_call(n, base, rest, kind.detail[0])
-        if kind.what == "http":
-            http = kind.detail[0]
-            if rest in http.methods:
-                receiver = self.expr(base)
-                return self.http_call(n, rest, http.url, self.base_value(base)) + receiver
-            return None
         if kind.what == "instance" and "." not in rest:
             receiver = self.expr(base)
             if len(receiver) == 1:
@@ -1616,6 +1560,9 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         return rows + receiver + values
 
     # --- string expressions (for endpoints and queries) -----------------------------------------
+
+    def literal(self, n: Node) -> str | None:
+        return self.string_value(n)
 
     def string_value(self, n: Node) -> str | None:
         """The text of a plain string literal (no interpolation), None otherwise."""
@@ -1739,13 +1686,9 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
                 return self._str_unknown(n)
             default = self.find_arg(n, where_default) if where_default else None
             return (SC.config_part(self.path, name, self.strexpr(default) if default is not None else ()),)
-        client = S.CLIENT_IMPORTS.get(q) if q else None
-        if client is not None and self.selected(client, n):
-            return SC.client_url(client, self.path, self.finder(n), lambda where: self.given(n, where))
-        http = S.HTTP_CLIENTS.get(q) if q else None
-        if http is not None:
-            found = self.find_arg(n, http.base_url)
-            return self.strexpr(found) if found is not None else (("lit", ""),)
+        made = self.library_strexpr(n, q) if q else None
+        if made is not None:
+            return made
         if q and (q in M.string_passthrough or q in S.SQL.functions):
             positional, _, _ = self.arguments(n)
             return self.strexpr(positional[0]) if positional else self._str_unknown(n)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from apexscan.engine.facts import DynamicQuery, EndpointSet, Evidence, Inflow, Ref, Sink, Source, StrExpr
+from apexscan.engine.facts import DynamicQuery, EndpointSet, Evidence, Inflow, Ref, Sink, Source, StrDef, StrExpr
 from apexscan.salesforce import service_models as S
 
 ENV = "environment variable"  # what a config part of an environment variable is called in messages
@@ -204,12 +205,116 @@ def kept_value(key: str, value: str) -> str | None:
 
 # --- facts of library calls, for both frontends ------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """What library object (or project class instance) a value is.
+
+    what  llm        an LLM client (or a chain of one): detail = (Client,)
+          sf         a Salesforce client: detail = (SalesforceClient,)
+          sobject    an object of a Salesforce client (`conn.sobject("Contact")`): detail = (client, object)
+          http       an HTTP client with a base URL: detail = (HttpClient,)
+          instance   an instance of a project class: detail = (class name as the code resolves it,)
+    """
+
+    what: str
+    detail: tuple = ()
+
+
 class ServiceFacts:
     """The facts a service frontend emits for the library calls of data/service_models.toml: LLM
     requests, HTTP requests, Salesforce and SQL reads. A lowerer that mixes this in provides
     `find_arg(call, args)` (the argument node `args` names), `call_values(call)` (the value of every
-    argument), `strexpr`, `map_value(node, key)` (a key of a dict or object literal), and the fact
-    lists and position helpers of visitor.TreeLowerer."""
+    argument), `strexpr`, `literal(node)` (a plain string literal's text, or None), `base_value`
+    (the string value of a receiver), `map_value(node, key)` (a key of a dict or object literal),
+    FALSE_TYPES (the grammar's false and null literals), and the fact lists and position helpers of
+    visitor.TreeLowerer."""
+
+    FALSE_TYPES: tuple[str, ...] = ()
+
+    @staticmethod
+    def lookup(table: dict, q: str):
+        """A library table entry for a dotted name; a member of a Node default import also by its
+        plain name (`jsforce.default.Connection` is `jsforce.Connection`)."""
+        if not q:
+            return None
+        found = table.get(q)
+        if found is None and ".default." in q:
+            found = table.get(q.replace(".default.", ".", 1))
+        return found
+
+    def given(self, call, where: S.Args) -> bool:
+        """Whether the call passes the argument at all (and not as False or null)."""
+        found = self.find_arg(call, where)
+        return found is not None and found.type not in self.FALSE_TYPES
+
+    def selected(self, client: S.Client, call) -> bool:
+        """Whether a factory call makes this client (`boto3.client("bedrock-runtime")`)."""
+        where, accepted = client.select
+        if not where:
+            return True
+        found = self.find_arg(call, where)
+        return found is not None and self.literal(found) in accepted
+
+    def library_kind(self, q: str, call=None) -> Kind | None:
+        """The library object a constructor or factory named `q` makes."""
+        client = self.lookup(S.CLIENT_IMPORTS, q)
+        if client is not None and (call is None or self.selected(client, call)):
+            return Kind("llm", (client,))
+        sf = self.lookup(S.SALESFORCE_IMPORTS, q)
+        if sf is not None:
+            return Kind("sf", (sf,))
+        http = self.lookup(S.HTTP_CLIENTS, q)
+        if http is not None:
+            return Kind("http", (http,))
+        return None
+
+    def library_construction(self, n, q: str) -> tuple[Inflow, ...] | None:
+        """A library constructor or setting call: a client (its configuration is its value), or
+        a library-wide setting (`vertexai.init(location=...)`); None for any other name."""
+        kind = self.library_kind(q, n)
+        if kind is not None:
+            llm = kind.what == "llm" and kind.detail[0].llm
+            return self.client_construction(n, kind.detail[0].provider if llm else "")
+        if q in S.GLOBALS:
+            name, where = S.GLOBALS[q]
+            found = self.find_arg(n, where)
+            if found is not None:
+                self.strdefs.append(StrDef(Ref(global_node(name)), self.strexpr(found), self.scope.fid))
+            self.call_values(n)
+            return ()
+        return None
+
+    def library_strexpr(self, n, q: str) -> StrExpr | None:
+        """The string value of a library object made by a call: a client's base URL, an HTTP
+        client's base URL (or ""); None for any other call."""
+        client = self.lookup(S.CLIENT_IMPORTS, q)
+        if client is not None and self.selected(client, n):
+            return client_url(client, self.path, self.finder(n), lambda where: self.given(n, where))
+        http = self.lookup(S.HTTP_CLIENTS, q)
+        if http is not None:
+            found = self.find_arg(n, http.base_url)
+            return self.strexpr(found) if found is not None else (("lit", ""),)
+        return None
+
+    def library_method(self, n, base, rest: str, kind: Kind) -> tuple[Inflow, ...] | None:
+        """A request by an LLM or HTTP client the receiver is known to be; None for other methods."""
+        if kind.what == "llm":
+            call = S.LLM_CALLS.get(kind.detail[0].id, {}).get(rest)
+            if call is None:
+                return None
+            return self.llm_call(n, call, kind.detail[0], self.base_value(base), self.expr(base), rest)
+        if kind.what == "http" and rest in kind.detail[0].methods:
+            return self.http_call(n, rest, kind.detail[0].url, self.base_value(base)) + self.expr(base)
+        return None
+
+    def fallback_llm_call(self, n, steps) -> tuple[Inflow, ...] | None:
+        """A distinctive LLM method chain on any receiver (`x.chat.completions.create`), the
+        longest chain first; its URL is the receiver's value."""
+        for base, rest in reversed(steps):
+            call = S.FALLBACK_CALLS.get(rest)
+            if call is not None:
+                return self.llm_call(n, call, None, self.base_value(base), self.expr(base), rest)
+        return None
 
     def finder(self, call) -> Find:
         def find(where: S.Args):

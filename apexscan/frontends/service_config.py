@@ -80,15 +80,9 @@ def _env_value(raw: str) -> str:
 
 def parse_app_json(rel: str, data: bytes) -> _Result:
     """A Heroku app manifest: its env defaults, LLM credential keys and add-ons."""
-    text, diags = _text(rel, data)
+    text, doc, diags = _json(rel, data, "app.json is not valid JSON ({}); its add-ons and environment were not read")
     if text is None:
         return _EMPTY, diags
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        line = getattr(exc, "lineno", 0)
-        return _EMPTY, diags + (Diagnostic(rel, "parse", f"app.json is not valid JSON ({exc}); its add-ons "
-                                                          "and environment were not read", line),)
     if not isinstance(doc, dict):
         return _EMPTY, diags + (Diagnostic(rel, "parse", "app.json is not a JSON object; not read"),)
     folder = _folder(rel)
@@ -121,14 +115,10 @@ def parse_json(rel: str, data: bytes) -> _Result:
     if len(data) > MAX_JSON_BYTES:
         return _EMPTY, (Diagnostic(rel, "parse", "looks like a Heroku Connect mapping export but is larger than "
                                                  f"{MAX_JSON_BYTES // 1_000_000} MB; not read"),)
-    text, diags = _text(rel, data)
+    text, doc, diags = _json(rel, data, "looks like a Heroku Connect mapping export but is not valid JSON ({}); "
+                                        "not read")
     if text is None:
         return _EMPTY, diags
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        return _EMPTY, diags + (Diagnostic(rel, "parse", f"looks like a Heroku Connect mapping export but is not "
-                                                          f"valid JSON ({exc}); not read", getattr(exc, "lineno", 0)),)
     if not _is_mapping_export(doc):
         return _EMPTY, diags
     connection = doc.get("connection") if isinstance(doc.get("connection"), dict) else {}
@@ -148,6 +138,18 @@ def parse_json(rel: str, data: bytes) -> _Result:
         mappings.append(HerokuConnectMapping(entry["object_name"], schema.lower(), access, names, app,
                                              _folder(rel), where))
     return MetadataFacts(heroku_connect=tuple(mappings)), diags
+
+
+def _json(rel: str, data: bytes, problem: str):
+    """(text, document, diagnostics); text is None when the file cannot be read as JSON (`problem`
+    is the diagnostic's message, "{}" standing for the parser's)."""
+    text, diags = _text(rel, data)
+    if text is None:
+        return None, None, diags
+    try:
+        return text, json.loads(text), diags
+    except ValueError as exc:
+        return None, None, diags + (Diagnostic(rel, "parse", problem.format(exc), getattr(exc, "lineno", 0)),)
 
 
 def _is_mapping_export(doc) -> bool:
