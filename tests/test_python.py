@@ -630,3 +630,19 @@ def test_applink_data_api_passed_as_a_parameter_and_a_model_in_a_field(tmp_path)
             return Assistant(ChatOpenAI(model="gpt-4o")).answer(records[0].fields["Phone"])
     '''})
     assert_exact(tmp_path, result)
+
+
+@pytest.mark.parametrize("source", [
+    "x = " + " + ".join(f"'{i}'" for i in range(3000)) + "\n",  # a long concatenation (SQL, prompts)
+    "x = q" + ".a()" * 3000 + "\n",  # a builder chain
+    "class A:\n    def m(self):\n        return self" + ".x" * 5000 + "\n",  # an attribute chain
+    "x = " + " or ".join(f"os.getenv('K{i}')" for i in range(3000)) + "\n",
+])
+def test_deep_and_long_expressions_are_analysed(source):
+    assert lower_python("deep.py", source.encode()).diagnostics == ()
+
+
+def test_odd_files_are_diagnostics_not_crashes():
+    assert [d.stage for d in lower_python("bin.py", b"\x00\x01\x02" * 100).diagnostics] == ["parse"]
+    latin = lower_python("latin.py", "x = 'caf\xe9'\n".encode("latin-1"))
+    assert [d.stage for d in latin.diagnostics] == ["read"]

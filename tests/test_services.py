@@ -297,3 +297,10 @@ def test_static_resource_sources_and_robot_suites_are_not_services():
     assert file_kind("StaticResourceSources/Bootstrap/js/bootstrap.js") is None
     assert file_kind("robot/Cumulus/resources/NPSP.py") is None
     assert file_kind("tasks/generate_data.py") == "python"
+
+
+def test_a_huge_json_that_looks_like_a_mapping_export_is_a_diagnostic():
+    data = b'{"mappings": [' + b'{"object_name": "Contact", "config": {}},' * 250_000 + b'{}]}'
+    facts, diags = parse_json("dump.json", data)
+    assert not facts.heroku_connect and [d.stage for d in diags] == ["parse"]
+    assert parse_json("other.json", b'{"rows": [' + b"1," * 5_000_000 + b"1]}") == (parse_json("x.json", b"{}")[0], ())

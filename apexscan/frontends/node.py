@@ -89,6 +89,7 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         self.scope = self.module_scope
         self.queries = []
         self.kinds: dict[str, Kind] = {}
+        self.kind_memo: dict[int, Kind | None] = {}  # call node id -> its kind
         self.class_members: dict[str, tuple[dict, dict, str, str]] = {}  # class -> (methods, fields, display, base)
         self.class_infos: list[ClassInfo] = []
 
@@ -389,8 +390,17 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         return ""
 
     def kind_of(self, n: Node | None) -> Kind | None:
+        """What library object (or project class instance) `n` is; calls are memoised, as a
+        builder chain `q.a().b()...` asks again for every link."""
         if n is None:
             return None
+        if n.type in ("call_expression", "new_expression"):
+            if n.id not in self.kind_memo:
+                self.kind_memo[n.id] = self._kind_of(n)
+            return self.kind_memo[n.id]
+        return self._kind_of(n)
+
+    def _kind_of(self, n: Node) -> Kind | None:
         t = n.type
         if t in ("await_expression", "parenthesized_expression", "as_expression", "non_null_expression",
                  "satisfies_expression") and n.named_children:
@@ -524,7 +534,7 @@ class NodeLowerer(SC.ServiceFacts, Lowerer):
         if obj is None or prop is None or obj.type in ("this", "super"):
             return None
         name = self.text(prop)
-        steps = _chain(self, fn)
+        steps = SC.method_chain(self, fn, "member_expression", "object", "property")
         for base, rest in steps:
             kind = self.kind_of(base)
             if kind is None:
@@ -813,19 +823,5 @@ def _object_value(low: NodeLowerer, n: Node, key: str) -> Node | None:
         if c.type == "shorthand_property_identifier" and low.text(c) == key:
             return c
     return None
-
-
-def _chain(low: NodeLowerer, fn: Node) -> list[tuple[Node, str]]:
-    """`a.b.c.d` as [(a.b.c, "d"), (a.b, "c.d"), (a, "b.c.d")]."""
-    out = []
-    rest: list[str] = []
-    cur = fn
-    while cur is not None and cur.type == "member_expression":
-        prop = cur.child_by_field_name("property")
-        rest.insert(0, low.text(prop) if prop is not None else "")
-        cur = cur.child_by_field_name("object")
-        if cur is not None:
-            out.append((cur, ".".join(rest)))
-    return out
 
 

@@ -55,7 +55,7 @@ from apexscan.engine.facts import (
 from apexscan.engine.model import Diagnostic, Location
 from apexscan.frontends import service_calls as SC
 from apexscan.frontends.common import CONCAT, all_unknown, get_field, unescape_js
-from apexscan.frontends.parsing import parse
+from apexscan.frontends.parsing import parse, run_deep
 from apexscan.frontends.service_calls import Kind
 from apexscan.frontends.visitor import StrictError, TreeLowerer  # noqa: F401  (StrictError: re-exported)
 from apexscan.salesforce import service_models as S
@@ -69,6 +69,7 @@ SCOPE_TYPES = ("list_comprehension", "set_comprehension", "dictionary_comprehens
 PATTERN_TYPES = ("pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "list_splat_pattern",
                  "parenthesized_expression")
 FALSE_LITERALS = ("false", "none")
+MAX_PATH = 8  # fields of a place told apart (the taint search keeps fewer: engine/taint.MAX_REL)
 
 
 def module_name(path: str) -> str:
@@ -87,13 +88,20 @@ def lower_python(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     tree, data, diags = parse("python", path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
-    low = PyLowerer(path, data, strict)
-    try:
+
+    def lower() -> PyLowerer:
+        low = PyLowerer(path, data, strict)
         low.module(tree.root_node)
+        return low
+    try:
+        return lower().facts(diags)
+    except RecursionError:
+        pass
+    try:  # code nested hundreds deep (a long SQL concatenation): once more, with room for it
+        return run_deep(lower).facts(diags)
     except RecursionError:
         return FileFacts(path=path, diagnostics=diags + (
             Diagnostic(path, "lower", "expression nesting too deep to analyse; file skipped"),))
-    return low.facts(diags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +177,7 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         self.returns: dict[str, Kind] = {}  # fid -> what it returns
         self.false_names: set[str] = set()  # module names that are a constant False
         self.scopes: dict[int, Scope] = {}  # function node id -> its scope (made before bodies are lowered)
+        self.kind_memo: dict[int, Kind | None] | None = None  # call node id -> its kind, once kinds are known
         self.module_scope = Scope(f"{self.module_cls}.<module>/0", "", "", self.display)
         self.scope = self.module_scope
 
@@ -256,6 +265,7 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         self.false_names = self.constant_false_names(root)
         self.declare_block(root, self.module_scope, self.module_cls)
         self.prepare_kinds(root)
+        self.kind_memo = {}
         for child in root.named_children:
             self.stmt(child)
 
@@ -458,9 +468,18 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         return None
 
     def kind_of(self, n: Node | None) -> Kind | None:
-        """The library object (or project class instance) expression `n` evaluates to, if known."""
+        """The library object (or project class instance) expression `n` evaluates to, if known.
+        Calls are memoised once every kind is known: a builder chain `q.a().b()...` asks again for
+        every link."""
         if n is None:
             return None
+        if n.type == "call" and self.kind_memo is not None:
+            if n.id not in self.kind_memo:
+                self.kind_memo[n.id] = self._kind_of(n)
+            return self.kind_memo[n.id]
+        return self._kind_of(n)
+
+    def _kind_of(self, n: Node) -> Kind | None:
         t = n.type
         if t in ("await", "parenthesized_expression") and n.named_children:
             return self.kind_of(n.named_children[-1])
@@ -994,6 +1013,8 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
             base = self.place_of_value(obj)
             if base is None:
                 return None
+            if len(base.path) >= MAX_PATH:  # a.b.c.d.e.f.g.h...: deeper fields are not told apart
+                return base
             kind = self.kinds.get(base.node) if not base.path else None
             if kind is not None and kind.what == "instance":
                 return Ref(base.node, kind.detail[0], base.path + (name,))
@@ -1003,7 +1024,7 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
             base = self.place_of_value(obj) if obj is not None else None
             indexes = n.children_by_field_name("subscript")
             key = self.string_value(indexes[0]) if len(indexes) == 1 and indexes[0].type == "string" else None
-            if base is not None and key is not None:
+            if base is not None and key is not None and len(base.path) < MAX_PATH:
                 return Ref(base.node, base.type, base.path + (key.lower(),))
             return base
         if t == "parenthesized_expression" and n.named_children:
@@ -1093,9 +1114,7 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
         if obj is None or attr is None:
             return ()
         place = self.place(n)
-        if place is not None and (place.node.startswith("F:") and not place.path):
-            return (Inflow(place, (), self.short(n)),)
-        if place is not None and place.type:
+        if place is not None:  # (what get_field would make of the base's value, without recursing)
             return (Inflow(place, (), self.short(n)),)
         base = self.expr(obj)
         return get_field(base, self.text(attr).lower(), self.short(n))
@@ -1367,25 +1386,12 @@ class PyLowerer(SC.ServiceFacts, TreeLowerer):
             self.expr(splat)
         return (Inflow(Ref(c.ret), (), self.short(n)),)
 
-    def chain(self, fn: Node) -> list[tuple[Node, str]]:
-        """`a.b.c.d` as [(a.b.c, "d"), (a.b, "c.d"), (a, "b.c.d")]: each base and the method chain after it."""
-        out = []
-        rest: list[str] = []
-        cur = fn
-        while cur is not None and cur.type == "attribute":
-            attr = cur.child_by_field_name("attribute")
-            rest.insert(0, self.text(attr) if attr is not None else "")
-            cur = cur.child_by_field_name("object")
-            if cur is not None:
-                out.append((cur, ".".join(rest)))
-        return out
-
     def method_call(self, n: Node, fn: Node, q: str) -> tuple[Inflow, ...]:
         obj, attr = fn.child_by_field_name("object"), fn.child_by_field_name("attribute")
         if obj is None or attr is None:
             return self.call_values(n)
         name = self.text(attr)
-        steps = self.chain(fn)
+        steps = SC.method_chain(self, fn, "attribute", "object", "attribute")
         # A library object the receiver (or a prefix of it) is known to be.
         for base, rest in steps:
             kind = self.kind_of(base)

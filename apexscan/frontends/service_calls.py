@@ -205,6 +205,24 @@ def kept_value(key: str, value: str) -> str | None:
 
 # --- facts of library calls, for both frontends ------------------------------------------------------
 
+MAX_CHAIN = 6  # links of a method chain looked at: the model's longest is four ("beta.chat.completions.parse")
+
+
+def method_chain(low, fn, member: str, object_field: str, name_field: str) -> list[tuple[object, str]]:
+    """`a.b.c.d` as [(a.b.c, "d"), (a.b, "c.d"), (a, "b.c.d")]: each receiver and the method chain
+    after it, at most MAX_CHAIN links (tree-sitter node type and field names of the grammar)."""
+    out = []
+    rest: list[str] = []
+    cur = fn
+    while cur is not None and cur.type == member and len(rest) < MAX_CHAIN:
+        name = cur.child_by_field_name(name_field)
+        rest.insert(0, low.text(name) if name is not None else "")
+        cur = cur.child_by_field_name(object_field)
+        if cur is not None:
+            out.append((cur, ".".join(rest)))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Kind:
     """What library object (or project class instance) a value is.
