@@ -88,3 +88,9 @@ def test_the_heroku_worker_reads_salesforce_fields_from_the_connect_tables(resul
         assert {str(ref) for ref, _ in f.fields} == {"Account.AnnualRevenue", "Account.Name", "Contact.Birthdate"}
         assert f.destination.region == "US"  # the us. inference profile, whichever region the client is in
         assert any("Heroku Connect table salesforce.account" in path[0].message for path in f.paths)
+
+
+def test_two_scans_give_the_same_report(result: ScanResult):
+    project = discover([SAMPLE])
+    again = scan(project, load_policy(None, project.root), strict=True)
+    assert again.findings == result.findings
