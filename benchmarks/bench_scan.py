@@ -2,10 +2,10 @@
 
     python benchmarks/bench_scan.py PATH [PATH ...]
 
-PATH is any SFDX project on this machine (for example a public repository you fetched yourself;
-none is shipped). For each, it prints the files and lines scanned, then one row per way of running:
+PATH is any SFDX project, or repository of Python or Node services, on this machine (for example a
+public repository you fetched yourself; none is shipped). For each, it prints the files and lines scanned, then one row per way of running:
 
-  parse only    tree-sitter alone over every Apex and JavaScript file, in this process
+  parse only    tree-sitter alone over every Apex, JavaScript, TypeScript and Python file, in this process
   cold, N job   `apexscan scan --no-cache --jobs N`: every file parsed and lowered
   cold + cache  the first run with an empty cache folder (parses, and writes the cache)
   warm          the same project again: every file's facts come from the cache
@@ -51,13 +51,21 @@ def run_scan(project: Path, *options: str) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024  # KiB on Linux
 
 
+def grammar(f) -> str:
+    """The tree-sitter grammar of an Apex, LWC, Python or Node file."""
+    if f.kind == "node":
+        name = f.rel.lower()
+        return "tsx" if name.endswith(".tsx") else "typescript" if name.endswith((".ts", ".mts", ".cts")) else "javascript"
+    return {"apex": "apex", "lwc": "javascript", "python": "python"}[f.kind]
+
+
 def parse_only(project: Path) -> tuple[float, int, int]:
-    """Seconds to parse every Apex and LWC file with tree-sitter alone, files, lines."""
-    sources = [(f.kind, f.path.read_bytes()) for f in discover([project]).files if f.kind in ("apex", "lwc")]
-    parsers = {"apex": parser_for("apex"), "lwc": parser_for("javascript")}
+    """Seconds to parse every Apex, LWC, Python and Node file with tree-sitter alone, files, lines."""
+    sources = [(grammar(f), f.path.read_bytes()) for f in discover([project]).files
+               if f.kind in ("apex", "lwc", "python", "node")]
     start = time.perf_counter()
-    for kind, data in sources:
-        parsers[kind].parse(data)
+    for language, data in sources:
+        parser_for(language).parse(data)
     return time.perf_counter() - start, len(sources), sum(data.count(b"\n") for _, data in sources)
 
 
@@ -68,7 +76,7 @@ def bench(path: Path) -> None:
         cache = Path(temp) / "cache"
         files = discover([project]).files
         seconds, code_files, lines = parse_only(project)
-        print(f"{path.name}: {len(files):,} files scanned ({code_files:,} Apex/JS, {lines:,} lines)")
+        print(f"{path.name}: {len(files):,} files scanned ({code_files:,} Apex/JS/TS/Python, {lines:,} lines)")
         print(f"  {'parse only (tree-sitter, 1 process)':38} {seconds:6.2f} s")
         rows = [
             ("cold, 1 job", ("--no-cache", "--jobs", "1")),
@@ -78,7 +86,7 @@ def bench(path: Path) -> None:
         ]
         for label, options in rows:
             wall, rss = run_scan(project, *options)
-            print(f"  {label:38} {wall:6.2f} s   peak RSS {rss:6,.0f} MB")
+            print(f"  {label:38} {wall:6.2f} s   peak RSS {rss:6,.0f} MB   {len(files) / wall:7,.0f} files/s")
         apex = [f for f in files if f.kind == "apex"]
         if apex:
             # A production class (tests drop out of the analysis): the largest, to be fair.

@@ -12,7 +12,9 @@ from apexscan.pipeline.project import discover
 from apexscan.pipeline.scan import scan
 from apexscan.salesforce.policy import load_policy, policy_from_dict
 
-MARKER = re.compile(r"(?://|<!--)\s*expect:\s*([A-Z0-9, -]+?)\s*(?:-->|$)")
+MARKER = re.compile(r"(?://|<!--|#)\s*expect:\s*([A-Z0-9, -]+?)\s*(?:-->|$)")
+# Files whose markers `expected` reads: Salesforce source and metadata, and services' code and configuration.
+MARKED_SUFFIXES = (".cls", ".trigger", ".xml", ".js", ".html", ".genAiPlannerBundle", ".py", ".ts", ".tsx", ".mjs", ".cjs", ".tf")
 
 # The OpenAI Named Credential most tests call out through (itself an APX-CFG-002 finding).
 OPENAI_NC = """
@@ -87,10 +89,10 @@ def found(result) -> set[tuple[str, int, str]]:
 
 
 def expected(root: Path) -> set[tuple[str, int, str]]:
-    """Every `// expect: RULE[, RULE]` (or `<!-- expect: RULE -->`) marker under `root`."""
+    """Every `// expect: RULE[, RULE]` (or `<!-- expect: RULE -->`, `# expect: RULE`) marker under `root`."""
     out = set()
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.suffix not in (".cls", ".trigger", ".xml", ".js", ".html", ".genAiPlannerBundle"):
+        if not path.is_file() or path.suffix not in MARKED_SUFFIXES:
             continue
         for number, line in enumerate(path.read_text("utf-8", errors="replace").splitlines(), 1):
             m = MARKER.search(line)
@@ -109,6 +111,19 @@ def assert_exact(root: Path, result) -> None:
         [f"unexpected: {e} {next(f.message for f in result.findings if (f.location.path, f.location.line, f.rule_id) == e)}"
          for e in extra])
     assert not missing and not extra, details
+
+
+def scan_tree(root: Path, files: dict[str, str], policy: dict | None = None):
+    """Write `files` (paths relative to `root`, no sfdx-project.json: a repository of services)
+    and scan it strictly with `policy` (the default policy when None)."""
+    from apexscan.salesforce.policy import Policy
+
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    pol = policy_from_dict(policy, "test policy") if policy is not None else Policy()
+    return scan(discover([root]), pol, strict=True)
 
 
 @pytest.fixture

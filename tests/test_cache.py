@@ -65,11 +65,11 @@ def test_every_sample_file_survives_encoding_unchanged():
         facts, diagnostics = lower_file(f)
         blob = marshal.dumps((encode(facts), encode(tuple(diagnostics))))
         encoded_facts, encoded_diagnostics = marshal.loads(blob)
-        root = METADATA_FACTS if f.kind == "metadata" else CODE_FACTS
+        root = CODE_FACTS if f.kind in lowering.CODE_FRONTENDS else METADATA_FACTS
         assert decode(encoded_facts, root) == facts, f.rel
         assert decode(encoded_diagnostics, DIAGNOSTICS) == tuple(diagnostics)
         kinds.add(f.kind)
-    assert kinds == {"apex", "flow", "lwc", "aura", "template", "agent", "metadata"}
+    assert kinds == {"apex", "flow", "lwc", "aura", "template", "agent", "metadata", "json"}
 
 
 def test_a_warm_scan_reuses_every_file_and_finds_the_same(project, tmp_path):

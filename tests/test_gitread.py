@@ -407,7 +407,7 @@ def test_policy_ref_scans_with_the_trusted_policy_and_reports_the_change(policy_
 
 
 def test_the_policy_change_cannot_be_suppressed_by_the_pull_request(policy_repo):
-    (policy_repo / "apexscan.toml").write_text("# // apexscan:ignore APX-SCAN-002 approved by nobody\n" + LAX,
+    (policy_repo / "apexscan.toml").write_text("# apexscan:ignore APX-SCAN-002 approved by nobody\n" + LAX,
                                                encoding="utf-8")
     res = invoke("scan", str(policy_repo), "--policy-ref", "main", "--format", "json")
     assert res.exit_code == 1

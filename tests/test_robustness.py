@@ -1241,8 +1241,8 @@ def test_empty_project_is_a_usage_error(tmp_path, layout):
             (root / DEFAULT / name).write_text("<x/>", encoding="utf-8")
     if layout == "readme":
         (root / "README.md").write_text("# Not a Salesforce project\n", encoding="utf-8")  # any repository
-        (root / "src").mkdir()
-        (root / "src" / "main.py").write_text("print('hello')\n", encoding="utf-8")
+        (root / "docs").mkdir()  # (Python or Node code would be a service to scan: tests/test_services.py)
+        (root / "docs" / "notes.txt").write_text("hello\n", encoding="utf-8")
     if layout == "all-ignored":
         project_at(root, LEAK)
         (root / ".forceignore").write_text("**/classes/**\n**/namedCredentials/**\n", encoding="utf-8")

@@ -1,6 +1,7 @@
 """The rule catalog: complete metadata for every rule, help pages with every section, one id per rule."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -46,6 +47,8 @@ EXPECTED = {
     "APX-CFG-011": ("external-client-app-consumer-secret-committed", "error", "7.5", {798, 540}),
     "APX-MULE-001": ("mule-ai-config-to-foreign-llm", "warning", "5.5", {359}),
     "APX-MULE-002": ("mule-app-with-client-data-outside-allowed-regions", "warning", "5.0", {359}),
+    "APX-HRK-001": ("heroku-connect-sync-outside-allowed-regions", "warning", "5.5", {200, 359}),
+    "APX-HRK-002": ("heroku-connect-sync-beside-llm-credentials", "warning", "5.0", {200, 359}),
     "APX-SUP-001": ("invalid-suppression", "warning", "4.0", {710}),
 }
 # Rules whose examples are Apex: the code rules, and the suppression rule (its examples are comments in Apex).
@@ -54,11 +57,14 @@ CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith(("APX-CFG-", "APX-MULE
 # Runtime evidence rules show event log rows; those about inbound API clients are not about LLMs.
 RUNTIME_RULES = sorted(r for r in EXPECTED if r.startswith("APX-RUN-"))
 NOT_LLM_RULES = {"APX-RUN-004", "APX-RUN-005", "APX-RUN-007"}
-FENCES = {"apex": "```apex", "xml": "```xml", "csv": "```csv", "toml": "```toml", "text": "```text"}
+FENCES = {"apex": "```apex", "xml": "```xml", "csv": "```csv", "toml": "```toml", "text": "```text",
+          "json": "```json"}
 # Rules about the policy file: their examples are apexscan.toml.
 POLICY_RULES = ["APX-SCAN-002"]
 # Rules about files apexscan could not analyse: their examples are a terminal session.
 SCAN_RULES = ["APX-SCAN-001"]
+# Rules on the configuration of services outside the org, whose examples are JSON files.
+SERVICE_CONFIG_RULES = sorted(r for r in EXPECTED if r.startswith("APX-HRK-"))
 # The metadata type each configuration rule's examples are written in (their root element).
 CONFIG_ROOTS = {
     "APX-CFG-001": "RemoteSiteSetting",
@@ -173,6 +179,11 @@ def test_scan_rule_examples_show_the_finding_and_how_it_goes_away(catalog: Catal
     assert rule.good_example.rstrip().endswith("0") and rule_id not in rule.good_example.split("$ apexscan scan .")[-1]
 
 
+def test_heroku_rules_show_json_configuration(catalog: Catalog) -> None:
+    assert {catalog[r].example_language for r in SERVICE_CONFIG_RULES} == {"json"}
+    assert help_sections("json")[2:4] == ("Example (non-compliant configuration)", "Use instead (compliant configuration)")
+
+
 @pytest.mark.parametrize("rule_id", CODE_RULES)
 def test_examples_are_apex_and_differ(catalog: Catalog, rule_id: str) -> None:
     rule = catalog[rule_id]
@@ -210,6 +221,32 @@ def test_policy_examples_are_valid_policies_and_differ(catalog: Catalog, rule_id
     policies = [policy_from_text(example, f"{rule_id} example") for example in (rule.bad_example, rule.good_example)]
     assert policy_changes(policies[1], policies[0])  # the bad one is a change of the good one
     assert all(example in rule.help_markdown for example in (rule.bad_example, rule.good_example))
+@pytest.mark.parametrize("rule_id", SERVICE_CONFIG_RULES)
+def test_service_config_examples_are_json_and_only_the_bad_one_is_reported(tmp_path, catalog: Catalog,
+                                                                          rule_id: str) -> None:
+    """The examples are the files the rule reads (a Heroku Connect export, an app.json); scanned
+    with the rule's other file, the bad one gives the finding and the good one does not."""
+    from apexscan.pipeline.project import discover
+    from apexscan.pipeline.scan import scan
+    from apexscan.salesforce.policy import Policy
+
+    rule = catalog[rule_id]
+    export = json.loads(catalog["APX-HRK-001"].bad_example)
+    for example, reported in ((rule.bad_example, True), (rule.good_example, False)):
+        doc = json.loads(example)
+        assert example in rule.help_markdown
+        root = tmp_path / ("bad" if reported else "good")
+        root.mkdir()
+        is_export = "mappings" in doc
+        (root / ("mapping.json" if is_export else "app.json")).write_text(example, encoding="utf-8")
+        if not is_export:  # the app of APX-HRK-002's examples holds the copy of APX-HRK-001's export
+            (root / "mapping.json").write_text(json.dumps(export), encoding="utf-8")
+        else:
+            (root / "app.json").write_text(catalog["APX-HRK-002"].bad_example, encoding="utf-8")
+        result = scan(discover([root]), Policy(), strict=True)
+        assert (rule_id in {f.rule_id for f in result.findings}) == reported, result.findings
+    assert rule.bad_example != rule.good_example
+    assert "configuration" in rule.tags and "heroku" in rule.tags
 
 
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED))

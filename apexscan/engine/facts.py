@@ -99,7 +99,9 @@ class Call:
     library: str = "tito"  # when no project method matches: "tito" (args and receiver flow to the
     #                        result) or "none" (the result carries nothing: sizes, booleans)
     arg_names: tuple[str, ...] = ()  # lower-case parameter names when arguments are passed by name
-    #                                  (LWC `{recordId: id}`, Flow inputParameters), else positional
+    #                                  (LWC `{recordId: id}`, Flow inputParameters), else positional;
+    #                                  with names, "" binds the argument by position (Python
+    #                                  `f(x, key=y)` is ("", "key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ class DynamicQuery:
     how: str
     location: Location
     text: str
+    language: str = "soql"  # the query's language: "soql", or "sql" (a service reading a database)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,13 @@ class ClassInfo:
     trigger_object: str = ""  # for triggers: the SObject
     location: Location | None = None
     field_names: tuple[str, ...] = ()  # the fields as declared (case kept), for messages
+    # Calls of its methods and constructors bind as many arguments as they pass, whatever the
+    # parameter count (JavaScript, Python: defaults, rest parameters): no overloads by arity.
+    any_arity: bool = False
+    # Type names written in a class resolve only to classes of the same realm: "" for the org's
+    # code (Apex, Flow, components, which call each other), a service language's own realm for the
+    # modules of services ("py", "js"), whose import of `utils` never means an Apex class Utils.
+    realm: str = ""
 
 
 @dataclass(frozen=True, slots=True)

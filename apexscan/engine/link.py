@@ -64,16 +64,23 @@ class ClassTable:
         t = type_name.split("<", 1)[0].strip()
         if not t or t.endswith(SOBJECT_SUFFIXES):
             return None
+        owner = self.classes.get(context)
+        realm = owner.realm if owner is not None else ""
         ctx = context
         while ctx:
             candidate = f"{ctx}.{t}"
-            if candidate in self.classes:
+            if candidate in self.classes and self.classes[candidate].realm == realm:
                 return candidate
             ctx = ctx.rpartition(".")[0]
-        if t in self.classes:
+        if t in self.classes and self.classes[t].realm == realm:
             return t
-        matches = self.by_simple.get(t, [])
+        matches = [m for m in self.by_simple.get(t, []) if self.classes[m].realm == realm]
         return matches[0] if len(matches) == 1 else None
+
+    def same_realm(self, name: str, context: str) -> bool:
+        """Whether class `name` may be meant by a name written in class `context`."""
+        owner = self.classes.get(context)
+        return self.classes[name].realm == (owner.realm if owner is not None else "")
 
     def ancestors(self, cls: str) -> list[str]:
         """cls, its superclasses and the outer classes' chain are not mixed: superclasses only."""
@@ -148,11 +155,20 @@ class Linker:
         if not node.startswith("F:"):
             return node
         qual, _, name = node[2:].rpartition(".")
-        cls = qual if qual in self.table.classes else self.table.resolve(qual, context)
+        cls = qual if qual in self.table.classes and self.table.same_realm(qual, context) \
+            else self.table.resolve(qual, context) or self._held(qual, context)
         if cls is None:
             return node
         owner = self.table.field_owner(cls, name)
         return f"F:{owner[0]}.{name}" if owner else f"F:{cls}.{name}"
+
+    def _held(self, qual: str, context: str) -> str | None:
+        """The class of the object a typed static field holds, for `F:<class>.<field>.<name>`
+        (a module's `settings = Settings()` read as `settings.url` from another module)."""
+        head, _, tail = qual.rpartition(".")
+        owner_cls = self.table.resolve(head, context) if head else None
+        owner = self.table.field_owner(owner_cls, tail) if owner_cls else None
+        return self.table.resolve(owner[1], owner[0]) if owner and owner[1] else None
 
     def place(self, ref: Ref, context: str) -> tuple[str, str | None, list[str]]:
         """(node, project class of its value or None, field names left over) for a Ref."""
@@ -376,7 +392,11 @@ class Linker:
             return
         by_name = {p.name: p for p in fn.params}
         for i, (name, values) in enumerate(zip(c.arg_names, c.args)):
-            if name == "*":  # one value for every parameter (ConnectApi's map of template inputs)
+            if name == "":  # passed by position among arguments passed by name
+                if i < len(fn.params):
+                    param = fn.params[i]
+                    yield i, values, param, Ref(f"{fn.fid}#{param.name}", param.type)
+            elif name == "*":  # one value for every parameter (ConnectApi's map of template inputs)
                 for param in fn.params:
                     yield i, values, param, Ref(f"{fn.fid}#{param.name}", param.type)
             elif name in by_name:
@@ -417,6 +437,8 @@ class Linker:
             else:
                 sup = self.table.classes.get(context)
                 cls = self.table.resolve(sup.superclass, context) if sup and sup.superclass else None
+            if cls and self.table.classes[cls].any_arity:
+                return self._any_arity(cls, "<init>")
             return self._by_arity(self.methods.get(cls, {}).get("<init>", []), arity) if cls else []
         if c.kind == "async":
             cls = self.table.resolve(c.receiver_type, context)
@@ -424,7 +446,7 @@ class Linker:
                     for fn in self.methods.get(k, {}).get(c.name, [])]
         if c.static_type:
             cls = self.table.resolve(c.static_type, context)
-            if cls and cls.startswith(("lwc:", "aura:")):  # JavaScript passes as many arguments as it likes
+            if cls and self.table.classes[cls].any_arity:  # JavaScript, Python: no overloads by arity
                 return self._any_arity(cls, c.name)
             return self._lookup(cls, c.name, arity, virtual=False) if cls else []
         if c.receiver:
@@ -448,12 +470,12 @@ class Linker:
     def _lookup(self, cls: str, name: str, arity: int, *, virtual: bool) -> list[Function]:
         found: list[Function] = []
         for k in self.table.ancestors(cls):
-            found = self._by_arity(self.methods.get(k, {}).get(name, []), arity)
+            found = self._arity_match(k, name, arity)
             if found:
                 break
         if virtual:
             for sub in self.table.descendants(cls):
-                found += self._by_arity(self.methods.get(sub, {}).get(name, []), arity)
+                found += self._arity_match(sub, name, arity)
         seen, out = set(), []
         for fn in found:
             if fn.fid not in seen:
@@ -469,6 +491,10 @@ class Linker:
             if self.methods.get(k, {}).get(name):
                 return list(self.methods[k][name])
         return []
+
+    def _arity_match(self, cls: str, name: str, arity: int) -> list[Function]:
+        fns = self.methods.get(cls, {}).get(name, [])
+        return list(fns) if fns and self.table.classes[cls].any_arity else self._by_arity(fns, arity)
 
     @staticmethod
     def _by_arity(fns: list[Function], arity: int) -> list[Function]:

@@ -103,7 +103,7 @@ def lower_markup(path: str, data: bytes) -> FileFacts:
     col = where - (text.rfind("\n", 0, where) + 1) + 1
     info = ClassInfo(name=f"aura:{bundle.lower()}", display=bundle, kind="aura",
                      superclass=controller.rsplit(".", 1)[-1].lower(),  # ns.Cls: the project's class has no namespace
-                     interfaces=(), fields=(), is_test=False, location=Location(path, line, col))
+                     interfaces=(), fields=(), is_test=False, location=Location(path, line, col), any_arity=True)
     return FileFacts(path=path, classes=(info,))
 
 

@@ -63,6 +63,9 @@ from apexscan.salesforce.apex_models import LLM_BODY_KEYS, LLM_BODY_LITERAL
 SERIALIZED = ("collapse", "serialized")
 FUNCTION_TYPES = ("arrow_function", "function_expression", "generator_function")
 PATTERN_TYPES = ("object_pattern", "array_pattern", "assignment_pattern", "rest_pattern")
+# Class fields (TypeScript names them public_field_definition), and TypeScript members without a body.
+FIELD_TYPES = ("field_definition", "public_field_definition")
+SIGNATURE_TYPES = ("method_signature", "abstract_method_signature", "index_signature")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +122,9 @@ def lower_lwc(path: str, data: bytes, *, strict: bool = False) -> FileFacts:
     return lower_javascript(Lowerer, path, data, strict)
 
 
-def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool) -> FileFacts:
-    """Parse one JavaScript file and lower it with `lowerer` (LWC's, or Aura's subclass)."""
-    tree, data, diags = parse("javascript", path, data)
+def lower_javascript(lowerer: type, path: str, data: bytes, strict: bool, grammar: str = "javascript") -> FileFacts:
+    """Parse one JavaScript (or TypeScript) file and lower it with `lowerer` (LWC's, or a subclass)."""
+    tree, data, diags = parse(grammar, path, data)
     if tree is None:
         return FileFacts(path=path, diagnostics=diags)
 
@@ -184,7 +187,7 @@ class Lowerer(TreeLowerer):
     def facts(self, diags: tuple[Diagnostic, ...]) -> FileFacts:
         info = ClassInfo(name=self.cls, display=self.display, kind="lwc", superclass="", interfaces=(),
                          fields=tuple(sorted(self.fields.items())), is_test=False,
-                         location=Location(self.path, 1, 1))
+                         location=Location(self.path, 1, 1), any_arity=True)
         return FileFacts(
             path=self.path, classes=(info,), functions=tuple(self.functions),
             assigns=tuple(self.assigns), strdefs=tuple(self.strdefs), calls=tuple(self.calls),
@@ -327,7 +330,7 @@ class Lowerer(TreeLowerer):
             if m.type == "method_definition":
                 if _accessor_kind(m) == "":
                     self.methods[mname] = self.param_names(m.child_by_field_name("parameters"))
-            elif m.type == "field_definition":
+            elif m.type in FIELD_TYPES:
                 value = m.child_by_field_name("value")
                 if value is not None and value.type in FUNCTION_TYPES:
                     self.methods[mname] = self.param_names(_params_node(value))
@@ -341,8 +344,7 @@ class Lowerer(TreeLowerer):
             return (self.text(params).lower(),)
         out = []
         for i, p in enumerate(c for c in params.named_children if c.type != "comment"):
-            if p.type == "assignment_pattern":
-                p = p.child_by_field_name("left") or p
+            p, _ = _parameter(p)
             if p.type == "rest_pattern" and p.named_children and p.named_children[0].type == "identifier":
                 p = p.named_children[0]
             out.append(self.text(p).lower() if p.type == "identifier" else f"${i}")
@@ -401,10 +403,7 @@ class Lowerer(TreeLowerer):
             if funcs and i in funcs and p.type == "identifier":
                 scope.names[self.text(p)] = Binding("func", "", (funcs[i],))
                 continue
-            default = None
-            if p.type == "assignment_pattern":
-                default = p.child_by_field_name("right")
-                p = p.child_by_field_name("left") or p
+            p, default = _parameter(p)
             if p.type == "rest_pattern" and p.named_children:
                 p = p.named_children[0]
             if p.type == "identifier":
@@ -515,7 +514,7 @@ class Lowerer(TreeLowerer):
         for m in body.named_children:
             if m.type == "method_definition":
                 self.method(m, init)
-            elif m.type == "field_definition":
+            elif m.type in FIELD_TYPES:
                 self.field(m, init)
             elif m.type == "class_static_block":
                 with self.entered(init):
@@ -523,7 +522,7 @@ class Lowerer(TreeLowerer):
                     if block is not None:
                         self.predeclare(block)
                         self.stmt(block)
-            elif m.type in ("comment", "ERROR"):
+            elif m.type in ("comment", "ERROR") or m.type in SIGNATURE_TYPES:
                 continue
             else:
                 self.unknown(m)
@@ -569,7 +568,7 @@ class Lowerer(TreeLowerer):
                 self.wire(wire, target, name)
 
     def field(self, m: Node, init: Scope) -> None:
-        prop = m.child_by_field_name("property")
+        prop = m.child_by_field_name("property") or m.child_by_field_name("name")
         if prop is None:
             return
         name = self.text(prop)
@@ -1564,6 +1563,15 @@ def _params_node(fn: Node) -> Node | None:
     return fn.child_by_field_name("parameters") or fn.child_by_field_name("parameter")
 
 
+def _parameter(p: Node) -> tuple[Node, Node | None]:
+    """A parameter's pattern and default value: `x = 1` in JavaScript, `x: T = 1` in TypeScript."""
+    if p.type in ("required_parameter", "optional_parameter"):
+        return p.child_by_field_name("pattern") or p, p.child_by_field_name("value")
+    if p.type == "assignment_pattern":
+        return p.child_by_field_name("left") or p, p.child_by_field_name("right")
+    return p, None
+
+
 def _accessor_kind(m: Node) -> str:
     """"get" or "set" for accessors, "" for ordinary methods."""
     for c in m.children:
@@ -1602,8 +1610,8 @@ def _holder_name(low: Lowerer, new: Node) -> str:
     if parent.type == "variable_declarator":
         name = parent.child_by_field_name("name")
         return low.text(name).lower() if name is not None and name.type == "identifier" else ""
-    if parent.type == "field_definition":
-        prop = parent.child_by_field_name("property")
+    if parent.type in FIELD_TYPES:
+        prop = parent.child_by_field_name("property") or parent.child_by_field_name("name")
         return low.text(prop).lower() if prop is not None else ""
     if parent.type == "assignment_expression":
         left = parent.child_by_field_name("left")

@@ -56,6 +56,8 @@ __all__ = [
     "ExternalServiceMeta",
     "NetworkConnectionMeta",
     "InboundMeta",
+    "HerokuAppMeta",
+    "HerokuConnectMapping",
     "LabelMeta",
     "MetadataFacts",
     "OutboundMessageMeta",
@@ -414,6 +416,34 @@ class EinsteinSettingsMeta:
 
 
 @dataclass(frozen=True, slots=True)
+class HerokuConnectMapping:
+    """One object a Heroku Connect mapping export (`heroku connect:export`) copies into Postgres:
+    its fields land in table `<schema>.<lower-case object>` of the app's database."""
+
+    object: str  # object_name as written: "Contact", "Loan__c"
+    schema: str  # Postgres schema of the table, lower-case ("salesforce" unless the connection says otherwise)
+    access: str  # "read_only", or "read_write" (changes in Postgres are written back to the org)
+    fields: tuple[str, ...]  # config.fields, as written
+    app_name: str  # connection.app_name ("" when the export does not say)
+    folder: str  # project-relative folder of the export file ("" at the root)
+    location: Location  # the mapping's "object_name" (the file's first line when it cannot be placed)
+
+
+@dataclass(frozen=True, slots=True)
+class HerokuAppMeta:
+    """A Heroku app as the repository describes it (app.json, a Terraform heroku_app): what it is
+    deployed with and where. Never a config var's value."""
+
+    name: str  # the app's name as written ("" when absent)
+    folder: str  # project-relative folder of the file: the service it deploys
+    addons: tuple[str, ...]  # add-on plans as written ("heroku-postgresql:essential-0", "herokuconnect")
+    llm_credentials: tuple[str, ...]  # `env` keys that hold an LLM API key (OPENAI_API_KEY, INFERENCE_KEY ...)
+    location: Location  # the file's root object, or the Terraform resource
+    region: str = ""  # Heroku region name ("eu", "frankfurt"); "" when the file does not say (app.json never does)
+    origin: str = "app.json"  # "app.json", or "Terraform heroku_app <label>"
+
+
+@dataclass(frozen=True, slots=True)
 class MetadataFacts:
     """What one metadata file says."""
 
@@ -441,6 +471,8 @@ class MetadataFacts:
     connector_uses: tuple[ConnectorUseMeta, ...] = ()
     inbounds: tuple[InboundMeta, ...] = ()
     requests: tuple[RequestMeta, ...] = ()
+    heroku_connect: tuple[HerokuConnectMapping, ...] = ()
+    heroku_apps: tuple[HerokuAppMeta, ...] = ()
 
 
 _EMPTY = MetadataFacts()
@@ -1162,6 +1194,9 @@ class ProjectMetadata:
     connector_uses: tuple[ConnectorUseMeta, ...] = ()
     inbounds: tuple[InboundMeta, ...] = ()
     requests: tuple[RequestMeta, ...] = ()
+    # Heroku: every object a Heroku Connect export maps, and every app.json, in location order
+    heroku_connect: tuple[HerokuConnectMapping, ...] = ()
+    heroku_apps: tuple[HerokuAppMeta, ...] = ()
 
     # Lookups take names as code spells them; `namespace` is the project's own namespace
     # (sfdx-project.json), which code may prefix and file names never carry.
@@ -1348,6 +1383,8 @@ def merge(facts: Iterable[MetadataFacts]) -> ProjectMetadata:
         connector_uses=tuple(sorted((c for f in facts for c in f.connector_uses), key=lambda c: c.location)),
         inbounds=tuple(sorted((i for f in facts for i in f.inbounds), key=lambda i: i.location)),
         requests=tuple(sorted((r for f in facts for r in f.requests), key=lambda r: r.location)),
+        heroku_connect=tuple(sorted((m for f in facts for m in f.heroku_connect), key=lambda m: m.location)),
+        heroku_apps=tuple(sorted((a for f in facts for a in f.heroku_apps), key=lambda a: a.location)),
     )
 
 

@@ -776,8 +776,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _require_files(project) -> None:
     if not project.files:
-        _fail(f"{project.root}: no Apex classes, triggers, flows, Lightning components, metadata files or "
-              "Mule apps found (is this a Salesforce DX project?)")
+        _fail(f"{project.root}: no Apex classes, triggers, flows, Lightning components, metadata files, "
+              "Mule apps or services (Python, Node.js) found (is this a Salesforce DX project?)")
 
 
 def _fail(message: str) -> None:

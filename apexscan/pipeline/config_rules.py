@@ -66,6 +66,7 @@ from apexscan.frontends.metadata import (
     ProjectMetadata,
     SettingFlag,
 )
+from apexscan.pipeline.heroku import heroku_findings
 from apexscan.salesforce import agent_models as A
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import RANK, describe
@@ -140,6 +141,7 @@ def config_findings(metadata: ProjectMetadata, policy: Policy, registry: hosts.R
         findings.extend(_external_client_app(settings, metadata, classify))
     for global_settings in metadata.eca_global_oauth.values():
         findings.extend(_eca_secret(global_settings))
+    findings.extend(heroku_findings(metadata, policy, registry, catalog))  # APX-HRK-*: pipeline/heroku.py
     return sorted(findings, key=_order)
 
 

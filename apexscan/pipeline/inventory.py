@@ -43,6 +43,7 @@ from apexscan.pipeline.config_rules import (
     dataloader_fields,
     einstein_routing,
 )
+from apexscan.pipeline.heroku import connect_channels
 from apexscan.pipeline.units import UnitRecord
 from apexscan.salesforce import hosts
 from apexscan.salesforce.findings import SinkReach
@@ -78,13 +79,16 @@ ENTRY_KINDS = {
     "remote-action": "@RemoteAction method",
     "rest": "Apex REST method",
     "schedule": "Schedulable job",
+    "http-route": "HTTP route of a service (a FastAPI, Flask or Express handler)",
+    "service-module": "module code of a service (runs when it starts, as a script or a worker)",
     "job": "Queueable or Batch job nobody in the project starts",
     "mule-flow": "Mule flow with a source (a listener, a scheduler, a Salesforce event)",
     "no-caller": "method nobody in the project calls (Visualforce, another package, anonymous Apex)",
 }
 _ANNOTATION_KINDS = (("auraenabled", "aura-enabled"), ("invocablemethod", "invocable"),
                      ("remoteaction", "remote-action"), ("httpget", "rest"), ("httppost", "rest"),
-                     ("httpput", "rest"), ("httppatch", "rest"), ("httpdelete", "rest"))
+                     ("httpput", "rest"), ("httppatch", "rest"), ("httpdelete", "rest"),
+                     ("route", "http-route"), ("module", "service-module"))
 _CLASS_KINDS = {"flow": "flow", "lwc": "component", "template": "prompt-template", "agent": "agent"}
 # How a function's display name says what it is ("flow Triage"): left out where the kind says it.
 _DISPLAY_PREFIXES = ("flow ", "prompt template ", "agent action ", "agent topic ", "agent ")
@@ -282,6 +286,8 @@ CODE_KINDS = {
     "agent-action": "agent",
     "agent-topic": "agent",
     "agent": "agent",
+    "python": "python-request",
+    "node": "node-request",
 }
 SINK_KINDS = {"model": "models-api", "agent": "agent"}  # by the sink's kind, for sinks in Apex
 # Mule apps' sinks: by the Sink's kind ("http": http:request; "llm", "model": an AI connector operation)
@@ -289,12 +295,12 @@ MULE_ORIGINS = ("mule-flow", "mule-subflow", "mule-dataweave")
 MULE_KINDS = {"http": "mule-http-request", "llm": "mule-ai-connector", "model": "mule-ai-connector"}
 METADATA_KINDS = ("named-credential", "remote-site", "csp-trusted-site", "external-service",
                   "connected-app", "external-client-app", "outbound-message", "dataloader-extract",
-                  "einstein-settings", "mule-app")
+                  "einstein-settings", "mule-app", "heroku-connect")
 _CONTEXT_KIND = {"NamedCredential": "named-credential", "RemoteSiteSetting": "remote-site",
                  "CspTrustedSite": "csp-trusted-site", "ExternalServiceRegistration": "external-service",
                  "ConnectedApp": "connected-app", "ExternalClientApp": "external-client-app",
                  "OutboundMessage": "outbound-message", "DataLoaderProcess": "dataloader-extract",
-                 "EinsteinGptSettings": "einstein-settings"}
+                 "EinsteinGptSettings": "einstein-settings", "HerokuConnect": "heroku-connect"}
 UNKNOWN = "unknown"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -496,6 +502,8 @@ def _metadata_channels(metadata: ProjectMetadata, policy: Policy, registry, cata
                          "data_access_type": job.data_access_type, "data_access_name": job.data_access_name,
                          "org_endpoint": job.endpoint},
                         dataloader_fields(job, catalog)))
+    for name, location, dest, details, data in connect_channels(metadata, policy, registry, catalog):
+        rows.append(row("heroku-connect", name, location, [dest], details, data))
     return rows
 
 
@@ -718,7 +726,9 @@ def configured(how: str) -> list[str]:
                              ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
                              ("constant", "constant"), ("relative url", "relative"),
-                             ("configuration: ", "configuration"))
+                             ("configuration: ", "configuration"),
+                             ("environment variable", "environment-variable"),
+                             ("heroku connect mapping", "heroku-connect"))
             if key in text]
     if text.startswith("model"):
         tags.insert(0, "model-name")

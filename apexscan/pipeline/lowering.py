@@ -25,7 +25,10 @@ from apexscan.frontends.flow import lower_flow
 from apexscan.frontends.lwc import lower_lwc
 from apexscan.frontends.metadata import parse_metadata_file
 from apexscan.frontends.mule import lower_dataweave, lower_mule, parse_mule_project, parse_property_file
+from apexscan.frontends.node import lower_node
 from apexscan.frontends.prompt_template import lower_prompt_template
+from apexscan.frontends.python import lower_python
+from apexscan.frontends.service_config import parse_app_json, parse_env_file, parse_json, parse_terraform
 from apexscan.pipeline.cache import FactsCache
 from apexscan.pipeline.cache_codec import CODE_FACTS, DIAGNOSTICS, METADATA_FACTS, TooDeep, decode, encode
 from apexscan.pipeline.project import SourceFile
@@ -41,6 +44,8 @@ CODE_FRONTENDS = {
     "aura": lambda path, data, strict: lower_aura(path, data, strict=strict),
     "mule": lambda path, data, strict: lower_mule(path, data),
     "dataweave": lambda path, data, strict: lower_dataweave(path, data),
+    "python": lambda path, data, strict: lower_python(path, data, strict=strict),
+    "node": lambda path, data, strict: lower_node(path, data, strict=strict),
 }
 
 # Frontends whose facts are project metadata (merged into ProjectMetadata, never linked): file
@@ -49,6 +54,10 @@ METADATA_FRONTENDS = {
     "metadata": parse_metadata_file,
     "mule-config": parse_property_file,
     "mule-project": parse_mule_project,
+    "env-file": parse_env_file,  # services' configuration (frontends/service_config.py)
+    "app-json": parse_app_json,
+    "json": parse_json,
+    "terraform": parse_terraform,
 }
 
 # Worker processes pay for themselves only on large projects: starting one costs about 0.2 s.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,31 @@ AURA_SUFFIXES = (".cmp", ".app", "controller.js", "helper.js", "renderer.js")
 # Metadata that decides where data goes or how sensitive it is: what frontends/metadata.py reads.
 METADATA_SUFFIXES = METADATA_FILE_SUFFIXES
 SKIP_DIRS = {".git", ".sfdx", ".sf", "node_modules", ".github", ".vscode", ".idea", "__pycache__",
-             ".husky", "coverage", ".apexscan-cache"}
+             ".husky", "coverage", ".apexscan-cache", "site-packages", "bower_components", "__pypackages__"}
+
+# --- services outside the org: Python and Node code and their configuration (frontends/python.py,
+# node.py, service_config.py). Found anywhere in the tree, also beside an SFDX project's package
+# directories; LWC and Aura JavaScript keeps its own kinds.
+SERVICE_KINDS = ("python", "node", "env-file", "app-json", "json", "terraform")
+PYTHON_SUFFIXES = (".py",)
+NODE_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx")
+# Folders of installed, built or copied code, and of tests (tests never send production data; `robot`
+# holds Robot Framework suites of CumulusCI projects).
+SERVICE_SKIP_DIRS = frozenset({"venv", "virtualenv", "env", "dist", "build", "out", "vendor", "vendors",
+                               "vendored", "third_party", "third-party", "external", "staticresources",
+                               "target", "htmlcov", "lib64", "tests", "test", "__tests__", "__mocks__", "spec",
+                               "specs", "testing", "e2e", "cypress", "fixtures", "migrations", "robot"})
+# Files that are tests, builds or tool configuration, not service code (lower-case names).
+SERVICE_SKIP_FILES = re.compile(
+    r"^(?:test_.*\.py|.*_test\.py|tests?\.py|conftest\.py|setup\.py|noxfile\.py|"
+    r".*\.(?:test|spec|stories|e2e)\.[cm]?[jt]sx?|.*\.d\.[cm]?ts|.*[.-]min\.[cm]?js|.*\.bundle\.[cm]?js|"
+    r".*\.config\.[cm]?[jt]s|\..*rc\.[cm]?js|gruntfile\.js|gulpfile\.js)$")
+# Environment files: `.env` and `.env.production` are configuration the service loads; the others
+# are examples of it. `.env.test` configures tests.
+ENV_FILE = re.compile(r"^(?:\.env(?:\.[\w-]+)?|[\w-]+\.env)$")
+NOT_MAPPING_JSON = re.compile(
+    r"^(?:package(?:-lock)?|tsconfig(?:\..*)?|jsconfig|sfdx-project|composer|lerna|angular|nx|turbo|"
+    r"renovate|vercel|now|firebase|manifest|\.?eslintrc|\.?prettierrc|\.?babelrc|.*\.schema|.*-meta)\.json$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +62,8 @@ class SourceFile:
     path: Path  # absolute
     rel: str  # POSIX path relative to the project root (used in every report)
     kind: str  # "apex", "flow", "template" (Prompt Builder), "agent" (Agentforce), "lwc", "aura", "metadata",
-    #            or a Mule kind (frontends/mule/layout.py: "mule", "dataweave", "mule-config", "mule-project")
+    #            a Mule kind (frontends/mule/layout.py: "mule", "dataweave", "mule-config", "mule-project"),
+    #            or one of SERVICE_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +100,40 @@ def file_kind(rel: str) -> str | None:
     folders = lower.split("/")[:-1]
     if len(folders) >= 2 and folders[-2] == "aura" and name.endswith(AURA_SUFFIXES):
         return "aura"
-    if name.endswith(".js"):
-        return "lwc" if "lwc" in folders and "__tests__" not in folders else None
+    if name.endswith(".js") and "lwc" in folders:
+        return "lwc" if "__tests__" not in folders else None
+    service = service_kind(name, folders)
+    if service is not None:
+        return service or None
     if name.endswith(".md") and "/custommetadata/" not in "/" + lower:
         return None  # a README, not a Custom Metadata record (customMetadata/Type.Record.md)
     if name.endswith(METADATA_SUFFIXES):
         return "metadata"
     return None
+
+
+def service_kind(name: str, folders: list[str]) -> str | None:
+    """The kind of a service file (lower-case name and folders): "python", "node", "env-file",
+    "app-json", "json" (read only if it is a Heroku Connect mapping export) or "terraform" (its
+    heroku_app resources); "" for a file of
+    that sort that is not analysed (a test, a build, a vendored copy); None for other files."""
+    code = name.endswith(PYTHON_SUFFIXES) or name.endswith(NODE_SUFFIXES)
+    is_json = name.endswith(".json")
+    if name.endswith(".tf"):
+        return "terraform" if not any(f in SERVICE_SKIP_DIRS for f in folders) else ""
+    if not code and not is_json and not ENV_FILE.match(name):
+        return None
+    if any(f in SERVICE_SKIP_DIRS or "staticresource" in f for f in folders):  # (browser libraries too)
+        return ""
+    if code:
+        if SERVICE_SKIP_FILES.match(name) or "aura" in folders or "lwc" in folders:
+            return ""
+        return "python" if name.endswith(PYTHON_SUFFIXES) else "node"
+    if is_json:
+        if name == "app.json":
+            return "app-json"
+        return "" if NOT_MAPPING_JSON.match(name) else "json"
+    return "" if name in (".env.test", ".env.testing") else "env-file"
 
 
 def find_root(start: Path) -> Path:
@@ -127,16 +180,20 @@ def discover(targets: list[Path], limits: Limits = LIMITS) -> Project:
             for path, rel, kind in _walk(folder, root, diags, budget=budget):
                 if not ignore.ignored(rel):
                     files[rel] = SourceFile(path, rel, kind)
-        if folders != [target]:  # Data Loader configuration is never deployed: look outside them too
+        if folders != [target]:
+            # Data Loader configuration is never deployed, and services live beside the project:
+            # look outside the package directories too.
             outside: list[Diagnostic] = []
             for path, rel, kind in _walk(target, root, outside, skip=frozenset(folders), budget=budget):
-                if path.name.lower() in METADATA_FILE_NAMES and not ignore.ignored(rel):
+                if (path.name.lower() in METADATA_FILE_NAMES or kind in SERVICE_KINDS) and not ignore.ignored(rel):
                     files.setdefault(rel, SourceFile(path, rel, kind))
             # only a folder nobody can list matters here: it may hold a process-conf.xml
             diags.extend(d for d in outside if d.not_analysed and d.message.startswith("cannot read folder"))
         for path, rel, kind in _mule_files(target, root):
-            if not ignore.ignored(rel):
-                files.setdefault(rel, SourceFile(path, rel, kind))
+            # a file of a Mule app is the app's, whatever its suffix says elsewhere (mule-artifact.json
+            # and the AI connectors' JSON configuration are not a service's JSON)
+            if not ignore.ignored(rel) and files.get(rel, SourceFile(path, rel, "json")).kind in SERVICE_KINDS:
+                files[rel] = SourceFile(path, rel, kind)
     return Project(root, tuple(files[k] for k in sorted(files)), tuple(diags))
 
 
@@ -272,7 +329,7 @@ def _walk(folder: Path, root: Path, diags: list[Diagnostic], skip: frozenset[Pat
                     diags.append(Diagnostic(rel, "discover", "symbolic link to a folder outside the project; "
                                             "not followed", not_analysed=True))
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
-                             and not (base / d).is_symlink())
+                             and not (base / d).is_symlink() and not (base / d / "pyvenv.cfg").exists())
         for name in sorted(filenames):
             rel = f"{rel_dir}/{name}".lstrip("/")
             kind = file_kind(rel)

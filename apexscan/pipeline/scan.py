@@ -28,6 +28,8 @@ from apexscan.frontends.metadata import ProjectMetadata, merge, soql_fields, soq
 from apexscan.pipeline.cache import FactsCache
 from apexscan.pipeline.config_rules import config_findings, einstein_routing
 from apexscan.pipeline.coverage import not_analysed_findings
+from apexscan.pipeline.heroku import HOW as SQL_TABLE
+from apexscan.pipeline.heroku import sql_sources
 from apexscan.pipeline.inventory import SinkRecord, affordable, sink_contexts
 from apexscan.pipeline.lowering import CODE_FRONTENDS, code_facts, lower_all, metadata_part
 from apexscan.pipeline.project import Project
@@ -230,6 +232,11 @@ def _analyse(apex, metadata, policy, registry, catalog, linker, program, resolve
                                     src.location, src.scalar)
                 continue
             for value in resolver.evaluate(q.query, context):
+                if q.language == "sql":  # a service reading the Heroku Connect copy of the org
+                    for obj, fields, display, where in sql_sources(value.text, metadata):
+                        _add_source(table, add, q.node, obj, fields, display, f"{q.how} on {SQL_TABLE} {where}",
+                                    q.location, contexts=value.contexts)
+                    continue
                 obj, fields, display = parse_soql(value.text)
                 if not obj and HOLE in value.text:
                     # FROM an object named at run time, or a query string from elsewhere (a model's
@@ -250,7 +257,8 @@ def _analyse(apex, metadata, policy, registry, catalog, linker, program, resolve
                         Step(e.location, f"endpoint set to {dest.url or '?'} ({dest.how})"), value.contexts)
                     if dest.provider and _hard_coded(dest.how) \
                             and dest.verdict not in (Verdict.NOT_LLM, Verdict.IN_ORG):
-                        findings.append(hardcoded_endpoint(e.location, dest, e.text))
+                        owner = program.classes.get(context)
+                        findings.append(hardcoded_endpoint(e.location, dest, e.text, service=bool(owner and owner.realm)))
         for ev in facts.evidence:
             node, _ = linker.target_end(ev.target, context_of(program.functions, ev.target.node))
             table.append(("evidence", ev.text))

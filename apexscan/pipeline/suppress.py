@@ -7,7 +7,8 @@ A finding is suppressed by a comment that names its rule and gives a reason, wri
   several paths is suppressed only when every path starts at such a comment, so excusing one
   source never hides another one.
 
-Apex and JavaScript files use `//` or `/* … */`; XML and HTML files use `<!-- … -->`. Several
+Apex and JavaScript files use `//` or `/* … */`; XML and HTML files use `<!-- … -->`; Python,
+dotenv and Terraform files use `#`. Several
 comments may be stacked above one line, and one comment may name several rules
 (`apexscan:ignore APX-LLM-003, APX-LLM-004 reason`). A suppressed finding stays in the report with
 `Finding.suppression` set to the reason (SARIF `suppressions`), and never fails the run.
@@ -47,10 +48,14 @@ SUPPRESSED_AT = "suppressed_at"  # Finding.extra key: "path:line:col" of the com
 # Files whose comments are `<!-- -->` (lower-case suffixes); every other file uses `//` and `/* */`.
 MARKUP_SUFFIXES = (".xml", ".html", ".htm", ".page", ".component", ".cmp", ".app", ".evt", ".design",
                    ".intf", ".tokens", ".flow", ".object", ".labels", ".remotesite", ".namedcredential")
+# Files whose comments run from `#` to the end of the line (lower-case suffixes and names).
+HASH_SUFFIXES = (".py", ".tf", ".env", ".sh", ".toml", ".yaml", ".yml")
+_ENV_NAME = re.compile(r"(^|/)\.env(\.[\w.-]+)?$", re.IGNORECASE)
 
 _AFTER = r"(?![\w:-])"  # "apexscan:ignored" or "apexscan:ignore-next" are not suppressions
 _CODE_COMMENT = re.compile(r"(?P<open>//+|/\*+)[ \t]*apexscan:ignore" + _AFTER)
 _MARKUP_COMMENT = re.compile(r"(?P<open><!--)[ \t]*apexscan:ignore" + _AFTER)
+_HASH_COMMENT = re.compile(r"(?P<open>#+)[ \t]*apexscan:ignore" + _AFTER)
 _CLOSERS = {"/": "*/", "<": "-->"}  # by the opener's first character; `//` ends at the line's end
 _RULE = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+"
 _RULES = re.compile(rf"\s*(?P<ids>{_RULE}(?:\s*,\s*{_RULE})*)")
@@ -102,7 +107,9 @@ def read_suppressions(rel: str, text: str) -> tuple[Suppression, ...]:
     """The `apexscan:ignore` comments of one file (`rel` decides the comment syntax)."""
     if MARKER not in text:
         return ()
-    pattern = _MARKUP_COMMENT if rel.lower().endswith(MARKUP_SUFFIXES) else _CODE_COMMENT
+    lower = rel.lower()
+    pattern = _MARKUP_COMMENT if lower.endswith(MARKUP_SUFFIXES) else \
+        _HASH_COMMENT if lower.endswith(HASH_SUFFIXES) or _ENV_NAME.search(lower) else _CODE_COMMENT
     starts = [0] + [m.end() for m in re.finditer("\n", text)]  # offset of each line's first character
 
     def line_of(offset: int) -> int:
@@ -114,7 +121,7 @@ def read_suppressions(rel: str, text: str) -> tuple[Suppression, ...]:
         opener = m.group("open")
         line_end = text.find("\n", m.end())
         body_end = comment_end = len(text) if line_end == -1 else line_end
-        if not opener.startswith("//"):
+        if not opener.startswith(("//", "#")):
             closer = _CLOSERS[opener[0]]
             end = text.find(closer, m.end())
             if end != -1:  # an unterminated comment is read to the end of its line

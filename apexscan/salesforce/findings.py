@@ -173,9 +173,11 @@ def _message(rule: str, reach: SinkReach, dest: Destination, data: list[DataReac
             f"{reach.api}.{tail}")
 
 
-def hardcoded_endpoint(location: Location, dest: Destination, text: str) -> Finding:
+def hardcoded_endpoint(location: Location, dest: Destination, text: str, service: bool = False) -> Finding:
+    """`service`: the endpoint is in a service's code, which is configured by its environment."""
+    instead = "configuration (an environment variable)" if service else "a Named Credential"
     return Finding(
         rule_id="APX-LLM-006", location=location,
         message=(f"LLM endpoint {dest.url} ({dest.provider}) is hard-coded ({dest.how}) instead of "
-                 f"a Named Credential: admins cannot see or change where data goes."),
+                 f"{instead}: admins cannot see or change where data goes."),
         destination=dest, paths=((Step(location, f"endpoint set here: {text}"),),))

@@ -34,9 +34,10 @@ HELP_SECTIONS = (
 # runtime evidence rules (APX-RUN-*) show the Event Monitoring log rows that raise them; rules
 # about the policy file show apexscan.toml.
 # Value: (the word that replaces "Apex" in the example headings, the markdown fence language).
-# Rules about the project's files themselves (APX-SCAN-001) show a terminal session.
+# Rules about the project's files themselves (APX-SCAN-001) show a terminal session; the Heroku
+# rules (APX-HRK-*) the JSON configuration they read.
 EXAMPLE_LANGUAGES = {"apex": ("Apex", "apex"), "xml": ("metadata", "xml"), "csv": ("event log", "csv"),
-                     "toml": ("policy", "toml"), "text": ("project", "text")}
+                     "toml": ("policy", "toml"), "text": ("project", "text"), "json": ("configuration", "json")}
 
 _ID = re.compile(r"^APX-[A-Z]+-[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")

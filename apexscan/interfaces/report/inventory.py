@@ -63,17 +63,19 @@ changing what a value means, bumps the version. Every key is always present.
           "kind": "apex-callout",                  # apex-callout, models-api, flow-action, lwc-request,
                                                    # aura-request, prompt-template, agent (what an
                                                    # Agentforce action hands the agent's model, or
-                                                   # an agent run from Apex) | named-credential,
+                                                   # an agent run from Apex), python-request,
+                                                   # node-request (services) | named-credential,
                                                    # remote-site, csp-trusted-site, external-service,
                                                    # connected-app and external-client-app (inbound:
                                                    # an outside client pulls data), outbound-message,
                                                    # dataloader-extract (a Data Loader process that
                                                    # exports records), einstein-settings (where the
-                                                   # Salesforce-hosted models may run); Mule apps:
-                                                   # mule-http-request, mule-ai-connector (in code) |
-                                                   # mule-app (the app as a whole: the data it reads,
-                                                   # its connections, deployment region and org
-                                                   # channels in `details`)
+                                                   # Salesforce-hosted models may run), heroku-connect
+                                                   # (an object a Heroku Connect mapping copies into
+                                                   # Postgres); Mule apps: mule-http-request,
+                                                   # mule-ai-connector (in code) | mule-app (the app
+                                                   # as a whole: the data it reads, its connections,
+                                                   # deployment region and org channels in `details`)
           "name": "LlmClient.complete (Http.send)",
           "location": {"path": "force-app/...", "line": 31, "col": 28},
           "api": "Http.send",                      # "" for metadata channels

@@ -21,7 +21,7 @@ SHORT_KINDS = {"named-credential": "Named Credential", "remote-site": "Remote Si
                "external-service": "External Service", "connected-app": "Connected App",
                "outbound-message": "Outbound msg", "dataloader-extract": "Data Loader",
                "external-client-app": "External Client App", "einstein-settings": "Einstein settings",
-               "mule-app": "Mule app"}
+               "mule-app": "Mule app", "heroku-connect": "Heroku Connect"}
 KIND_TITLES = {
     "apex-callout": "Apex callout", "models-api": "Models API call", "flow-action": "Flow action",
     "lwc-request": "LWC request", "aura-request": "Aura component request", "prompt-template": "Prompt template",
@@ -32,6 +32,8 @@ KIND_TITLES = {
     "external-client-app": "External Client App (inbound)", "einstein-settings": "Einstein generative AI settings",
     "mule-http-request": "Mule HTTP request", "mule-ai-connector": "Mule AI connector operation",
     "mule-app": "Mule app (reads from the org)",
+    "python-request": "Python service request", "node-request": "Node.js service request",
+    "heroku-connect": "Heroku Connect mapping",
 }
 SYSTEM_KINDS = {"salesforce-org": "Salesforce org", "mule-app": "Mule application", "service": "service"}
 LEVELS = ("error", "warning", "note")

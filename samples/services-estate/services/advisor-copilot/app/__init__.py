@@ -1,0 +1,1 @@
+"""Advisor copilot: a FastAPI service on Heroku that briefs relationship managers."""
