@@ -57,7 +57,7 @@ def test_without_real_configuration_the_default_and_example_values_are_candidate
     r = resolver(value("svc", "LLM_URL", "https://api.anthropic.com", ".env.example", confidence="low"))
     values = r.evaluate(config("svc/job.py", "LLM_URL", default=(("lit", "https://api.openai.com"),)), "")
     by_text = {v.text: v.how for v in values}
-    assert by_text["https://api.openai.com/v1/chat/completions"][0] == f"{CONFIGURED}default of environment variable LLM_URL"
+    assert by_text["https://api.openai.com/v1/chat/completions"][0] == f"{CONFIGURED}the default of environment variable LLM_URL"
     example = by_text["https://api.anthropic.com/v1/chat/completions"][0]
     assert ASSUMED in example and ".env.example" in example  # findings from it are medium confidence
 

@@ -726,7 +726,7 @@ def configured(how: str) -> list[str]:
                              ("external service", "external-service"),
                              ("custom label", "label"), ("custom metadata", "custom-metadata"),
                              ("constant", "constant"), ("relative url", "relative"),
-                             ("configuration: ", "configuration"),
+                             ("configured by ", "configuration"),
                              ("environment variable", "environment-variable"),
                              ("heroku connect mapping", "heroku-connect"))
             if key in text]

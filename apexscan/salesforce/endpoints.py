@@ -28,7 +28,7 @@ MISSING_ESR = "esr:"  # prefix of the name of an External Service registration t
 # In Destination.how: the destination is inferred from names, not read from the project's metadata.
 ASSUMED = "assumed: "
 # In Destination.how: the URL (or part of it) is a configuration value an operator can change.
-CONFIGURED = "configuration: "
+CONFIGURED = "configured by "
 # Words too common in integration names to tie a registration to a Named Credential.
 GENERIC_NAME_WORDS = frozenset({
     "send", "hook", "hooks", "webhook", "http", "https", "callout", "service", "services", "named",
@@ -239,9 +239,9 @@ class Resolver:
         out: list[StrValue] = []
         if default:
             # no key: the value is written in the unit's own configuration (a Mule global element)
-            origin = f"{CONFIGURED}default of {what} {key}" if key else f"{CONFIGURED}{what}"
+            origin = f"{CONFIGURED}the default of {what} {key}" if key else f"{CONFIGURED}{what}"
             out.extend(replace(v, how=(origin,) + v.how) for v in self.evaluate(default, context, depth + 1))
-        out.extend(StrValue(v.value, (f"{CONFIGURED}{ASSUMED}{what} {key} from {v.origin}",), ())
+        out.extend(StrValue(v.value, (f"{ASSUMED}{CONFIGURED}{what} {key} in {v.origin}, an example",), ())
                    for v in found)
         if not out:
             return (StrValue(HOLE, (), (f"{what} {key} has no value in this repository",)),)
