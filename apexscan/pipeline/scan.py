@@ -480,6 +480,13 @@ def _grouped(dests: list[Destination]) -> list[Destination]:
     return [d for d, _members, folded in _groups(dests) if not folded]
 
 
+def _sentence(note: str) -> str:
+    """A note followed by another sentence: "" stays "", else it ends with a full stop and a space."""
+    if not note:
+        return ""
+    return note + (" " if note.endswith((".", "!", "?")) else ". ")
+
+
 def _groups(dests: list[Destination]) -> list[tuple[Destination, tuple[Destination, ...], bool]]:
     """(shown destination, the destinations it stands for, folded): `folded` marks an endpoint that
     cannot be determined and is only noted on the known foreign destinations of the same request."""
@@ -496,7 +503,7 @@ def _groups(dests: list[Destination]) -> list[tuple[Destination, tuple[Destinati
         first = members[0]
         if len(members) > 1:
             others = ", ".join(m.url or "?" for m in members[1:4]) + (" …" if len(members) > 4 else "")
-            first = replace(first, note=(first.note + " " if first.note else "") + f"Also sent to: {others}.",
+            first = replace(first, note=_sentence(first.note) + f"Also sent to: {others}.",
                             evidence=tuple(_unique([e for m in members for e in m.evidence])))
         out.append((first, tuple(members)))
     foreign = [d for d, _ in out if d.verdict == Verdict.FOREIGN]
@@ -505,7 +512,7 @@ def _groups(dests: list[Destination]) -> list[tuple[Destination, tuple[Destinati
         # `settings.Endpoint__c != null ? settings.Endpoint__c : 'https://api.openai.com/...'`:
         # the known foreign default is the finding; the run-time alternative is noted on it.
         alt = unresolved[0].how.removeprefix("unresolved: ")
-        out = [(replace(d, note=(d.note + " " if d.note else "") + f"The endpoint may also be set at run time ({alt}).")
+        out = [(replace(d, note=_sentence(d.note) + f"The endpoint may also be set at run time ({alt}).")
                 if d.verdict == Verdict.FOREIGN else d, members) for d, members in out]
     return sorted(((d, members, d in unresolved and bool(foreign)) for d, members in out),
                   key=lambda g: (g[0].host, g[0].url))
