@@ -518,3 +518,23 @@ def test_server_survives_a_hostile_header_and_exits_when_the_client_goes(tmp_pat
     assert proc.returncode == 0, err.decode(errors="replace")
     assert b'"id": 1' in out or b'"id":1' in out  # the initialize before it was answered
     assert b"apexscan lsp:" in err
+
+
+def test_saving_a_mule_flow_or_a_python_service_file_belongs_to_the_workspace_project(tmp_path):
+    """Mule files are known by their place in an app, not by suffix: the server must still scan
+    when one is saved (and watch them on disk, with the service files)."""
+    from apexscan.interfaces.lsp import WATCHED, Session
+    app = tmp_path / "mule" / "crm"
+    (app / "src" / "main" / "mule").mkdir(parents=True)
+    (app / "mule-artifact.json").write_text("{}", encoding="utf-8")
+    flow = app / "src" / "main" / "mule" / "crm.xml"
+    flow.write_text("<mule/>", encoding="utf-8")
+    service = tmp_path / "svc" / "app.py"
+    service.parent.mkdir()
+    service.write_text("import os\n", encoding="utf-8")
+    session = Session(FakeServer(tmp_path), debounce=0.01)
+    for path in (flow, service):
+        found = session._project_of(path.as_uri())
+        assert found is not None and found[0].root == tmp_path, path
+    assert session._project_of((tmp_path / "notes.txt").as_uri()) is None
+    assert any("py" in glob and "dwl" in glob for glob in WATCHED)

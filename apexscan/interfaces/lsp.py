@@ -51,7 +51,7 @@ from apexscan.interfaces.report import level_of
 from apexscan.interfaces.report.visible import visible_line
 from apexscan.pipeline import suppress
 from apexscan.pipeline.coverage import reported_separately
-from apexscan.pipeline.project import Project, UsageError, discover, file_kind, find_root
+from apexscan.pipeline.project import Project, UsageError, discover, find_root, kind_of
 from apexscan.pipeline.scan import ScanResult, scan
 from apexscan.pipeline.suppress import MARKER, MARKUP_SUFFIXES
 from apexscan.pipeline.suppress import RULE_ID as SUPPRESSION_RULE
@@ -300,7 +300,7 @@ class Session:
         if root is None:
             return None
         rel = path.relative_to(root).as_posix()
-        if file_kind(rel) is None and path.name not in PROJECT_FILES:
+        if kind_of(path, rel) is None and path.name not in PROJECT_FILES:
             return None
         self.uris[path] = uri
         project = self.projects.setdefault(root, _Project(root))
@@ -416,7 +416,8 @@ def _contains(r: types.Range, p: types.Position) -> bool:
 
 
 # Files whose change on disk the client is asked to report (workspace/didChangeWatchedFiles).
-WATCHED = ("**/*.{cls,trigger,js,cmp,app,xml,flow,md,json,toml}", "**/.forceignore")
+WATCHED = ("**/*.{cls,trigger,js,cmp,app,xml,flow,md,json,toml,agent,py,ts,tsx,mjs,cjs,dwl,yaml,yml,properties,tf}",
+           "**/.forceignore", "**/.env", "**/.env.*")
 
 
 def rule_hover(diagnostics: list[types.Diagnostic], catalog: Catalog) -> types.Hover | None:

@@ -166,7 +166,7 @@ def discover(targets: list[Path], limits: Limits = LIMITS) -> Project:
     for target in resolved:
         if not target.is_dir():
             rel = target.relative_to(root).as_posix()
-            kind = file_kind(rel) or _mule_kind(target)
+            kind = kind_of(target, rel)
             if kind is not None and not target.is_file():
                 diags.append(Diagnostic(rel, "discover", "not a regular file (a pipe or device)", not_analysed=True))
                 continue
@@ -203,6 +203,11 @@ def _mule_files(target: Path, root: Path):
         for path, kind in mule_layout.app_files(app):
             if _is_within(path, root) and path.is_file():
                 yield path, path.relative_to(root).as_posix(), kind
+
+
+def kind_of(path: Path, rel: str) -> str | None:
+    """What a file given on its own is (`file_kind`, or a Mule kind by its place in an app)."""
+    return file_kind(rel) or _mule_kind(path)
 
 
 def _mule_kind(path: Path) -> str | None:
